@@ -1,0 +1,44 @@
+"""Label taxonomy: welding phases (single-label) and defects (multi-label, ISO 6520-1 names).
+
+Recipes may override the default lists; a :class:`Taxonomy` is the typed object passed around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PHASES: tuple[str, ...] = ("idle", "arc_start", "deposition", "weaving", "parameter_change", "arc_end")
+DEFAULT_DEFECTS: tuple[str, ...] = ("porosity", "lack_of_fusion", "burn_through", "spatter", "undercut", "crack")
+MATERIAL_PAIRS: tuple[str, ...] = ("Al-steel", "Ti-Ni", "Cu-SS")
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Ordered class names; index in the tuple = class id in tensors."""
+
+    phases: tuple[str, ...] = DEFAULT_PHASES
+    defects: tuple[str, ...] = DEFAULT_DEFECTS
+
+    def __post_init__(self) -> None:
+        for kind, names in (("phases", self.phases), ("defects", self.defects)):
+            if not names:
+                raise ValueError(f"taxonomy: {kind} must not be empty")
+            if len(set(names)) != len(names):
+                raise ValueError(f"taxonomy: duplicate names in {kind}: {list(names)}")
+
+    def phase_index(self, label: str) -> int:
+        """Class id of phase ``label``; ``ValueError`` naming the allowed labels otherwise."""
+        try:
+            return self.phases.index(label)
+        except ValueError:
+            raise ValueError(f"unknown phase label {label!r}; allowed: {', '.join(self.phases)}") from None
+
+    def defect_index(self, label: str) -> int:
+        """Class id of defect ``label``; ``ValueError`` naming the allowed labels otherwise."""
+        try:
+            return self.defects.index(label)
+        except ValueError:
+            raise ValueError(f"unknown defect label {label!r}; allowed: {', '.join(self.defects)}") from None
+
+
+DEFAULT_TAXONOMY = Taxonomy()

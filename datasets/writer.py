@@ -1,0 +1,311 @@
+"""Atomic HDF5 recording writer.
+
+Everything is written to a temporary file beside the target and renamed onto it only when
+:meth:`RecordingWriter.commit` succeeds (``with`` does this on a clean exit). On any error the
+temporary file is removed, so a half-written recording never appears and an existing file is
+never clobbered unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+from types import TracebackType
+
+import h5py
+import numpy as np
+
+from weldfusion.datasets.schema import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_CHUNK_S,
+    FORMAT,
+    FORMAT_VERSION,
+    LABEL_DTYPE,
+    LabelInterval,
+    RecordingMeta,
+    chunk_shape,
+    labels_to_array,
+)
+from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from weldfusion.sensors.registry import get as get_modality
+
+
+class StreamAppender:
+    """Appends blocks of samples to one stream (for data too large to hold in memory).
+
+    Created by :meth:`RecordingWriter.create_stream`; each :meth:`append` takes
+    ``(n, *sample_shape)`` and, for irregular streams, the ``(n,)`` timestamps of the block.
+    """
+
+    def __init__(self, group: h5py.Group, irregular: bool) -> None:
+        self._group = group
+        self._data = group["data"]
+        self._ts = group["timestamps"] if irregular else None
+        self._n = 0
+        self._last_t = -np.inf
+
+    @property
+    def n(self) -> int:
+        """Samples written so far."""
+        return self._n
+
+    def append(self, block: np.ndarray, timestamps: np.ndarray | None = None) -> None:
+        block = np.asarray(block)
+        if block.shape[1:] != self._data.shape[1:]:
+            raise ValueError(
+                f"stream {self._group.name}: block sample shape {block.shape[1:]} != {self._data.shape[1:]}"
+            )
+        n = block.shape[0]
+        if self._ts is not None:
+            if timestamps is None or len(timestamps) != n:
+                raise ValueError(f"stream {self._group.name}: an irregular stream needs one timestamp per sample")
+            ts = np.asarray(timestamps, dtype=np.float64)
+            if not np.all(np.isfinite(ts)):
+                raise ValueError(f"stream {self._group.name}: timestamps contain NaN/inf")
+            if n and (ts[0] <= self._last_t or np.any(np.diff(ts) <= 0)):
+                raise ValueError(f"stream {self._group.name}: timestamps must be strictly increasing")
+            self._ts.resize((self._n + n,))
+            self._ts[self._n :] = ts
+            if n:
+                self._last_t = float(ts[-1])
+        elif timestamps is not None:
+            raise ValueError(f"stream {self._group.name}: regular stream takes no timestamps")
+        self._data.resize((self._n + n, *self._data.shape[1:]))
+        self._data[self._n :] = block
+        self._n += n
+
+    def set_gaps(self, gaps: np.ndarray | list) -> None:
+        """Dropout intervals ``(G, 2)`` [start, end) seconds; replaces earlier ones."""
+        _write_gaps(self._group, gaps)
+
+
+def _write_gaps(group: h5py.Group, gaps) -> None:
+    arr = np.asarray(gaps, dtype=np.float64).reshape(-1, 2)
+    if np.any(arr[:, 1] <= arr[:, 0]):
+        raise ValueError(f"stream {group.name}: every gap needs start < end")
+    arr = arr[np.argsort(arr[:, 0], kind="stable")]
+    if "gaps" in group:
+        del group["gaps"]
+    group.create_dataset("gaps", data=arr)
+
+
+class RecordingWriter:
+    """Writes one recording file atomically.
+
+    Example::
+
+        with RecordingWriter("run.h5", meta) as w:
+            w.write_stream("electrical", data, rate=10_000.0, units="mixed",
+                           channel_names=["current", "voltage", "wire_feed", "travel_speed"],
+                           channel_units=["A", "V", "m/min", "mm/s"])
+            w.write_labels(phases=[(0.0, 0.5, "idle"), ...], defects=[])
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        meta: RecordingMeta,
+        *,
+        overwrite: bool = False,
+        taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+        compression_level: int = 4,
+        chunk_s: float = DEFAULT_CHUNK_S,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        naive_chunks: bool = False,
+    ) -> None:
+        """``naive_chunks=True`` lets h5py pick chunks (only for the chunking benchmark)."""
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self.taxonomy = taxonomy
+        self.compression_level = compression_level
+        self.chunk_s = chunk_s
+        self.chunk_bytes = chunk_bytes
+        self.naive_chunks = naive_chunks
+        if self.path.exists() and not overwrite:
+            raise FileExistsError(f"{self.path}: output exists (use --force / overwrite=True to replace it)")
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(f"{self.path}: output directory {self.path.parent} does not exist")
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+        self._h5 = h5py.File(self._tmp, "w", libver=("earliest", "v110"))
+        root = self._h5.attrs
+        root["format"] = FORMAT
+        root["format_version"] = FORMAT_VERSION
+        for key in ("recording_id", "material_pair", "material_a", "material_b", "process", "source"):
+            root[key] = getattr(meta, key)
+        root["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        for key, value in meta.extra.items():
+            root[key] = value
+        self._streams = self._h5.create_group("streams")
+        self._done = False
+
+    # -- streams -----------------------------------------------------------------------------
+    def create_stream(
+        self,
+        name: str,
+        *,
+        sample_shape: tuple[int, ...],
+        dtype: np.dtype | str,
+        units: str,
+        rate: float | None = None,
+        starting_time: float = 0.0,
+        irregular: bool = False,
+        channel_names: list[str] | tuple[str, ...] | None = None,
+        channel_units: list[str] | tuple[str, ...] | None = None,
+        sensor: str = "",
+        attrs: dict | None = None,
+        expected_samples: int | None = None,
+    ) -> StreamAppender:
+        """Create an empty, growable stream and return an appender for it.
+
+        Args:
+            name: a declared modality (``video``, ``thermal``, ``acoustic``, ``electrical`` …).
+            sample_shape: (H, W) or (H, W, 3) for images; () or (C,) for signals.
+            rate: sampling rate in Hz. Regular streams store ``starting_time`` + ``rate``;
+                irregular ones (``irregular=True``) store per-sample timestamps and keep
+                ``rate`` as the nominal rate.
+        """
+        modality = get_modality(name)
+        if name in self._streams:
+            raise ValueError(f"{self.path}: stream {name!r} written twice")
+        sample_shape = tuple(int(s) for s in sample_shape)
+        if modality.kind == "image" and not (len(sample_shape) == 2 or (len(sample_shape) == 3 and sample_shape[2] == 3)):
+            raise ValueError(f"stream {name!r}: image samples must be (H, W) or (H, W, 3), got {sample_shape}")
+        if modality.kind == "signal" and len(sample_shape) > 1:
+            raise ValueError(f"stream {name!r}: signal samples must be () or (C,), got {sample_shape}")
+        if rate is not None and not (np.isfinite(rate) and rate > 0):
+            raise ValueError(f"stream {name!r}: rate must be a positive number of Hz, got {rate!r}")
+        if not irregular and rate is None:
+            raise ValueError(f"stream {name!r}: a regular stream needs a rate (or pass irregular=True)")
+        n_channels = sample_shape[0] if (modality.kind == "signal" and sample_shape) else 1
+        if modality.kind == "signal":
+            if channel_names is None:
+                channel_names = list(modality.channels) if len(modality.channels) == n_channels else [
+                    f"ch{i}" for i in range(n_channels)
+                ]
+            if len(channel_names) != n_channels:
+                raise ValueError(
+                    f"stream {name!r}: {len(channel_names)} channel names for {n_channels} channels"
+                )
+        dtype = np.dtype(dtype)
+        group = self._streams.create_group(name)
+        chunks = True if self.naive_chunks else chunk_shape(
+            sample_shape, dtype.itemsize, rate, expected_samples, self.chunk_s, self.chunk_bytes
+        )
+        group.create_dataset(
+            "data",
+            shape=(0, *sample_shape),
+            maxshape=(None, *sample_shape),
+            dtype=dtype,
+            chunks=chunks,
+            compression="gzip",
+            compression_opts=self.compression_level,
+            shuffle=True,
+        )
+        if irregular:
+            group.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(4096,))
+        else:
+            group.attrs["starting_time"] = float(starting_time)
+        a = group.attrs
+        a["modality"] = name
+        a["units"] = units
+        a["sensor"] = sensor
+        if rate is not None:
+            a["rate"] = float(rate)
+        if channel_names is not None:
+            a["channel_names"] = [str(c) for c in channel_names]
+        if channel_units is not None:
+            if channel_names is None or len(channel_units) != len(channel_names):
+                raise ValueError(f"stream {name!r}: channel_units must match channel_names")
+            a["channel_units"] = [str(u) for u in channel_units]
+        for key, value in (attrs or {}).items():
+            a[key] = value
+        return StreamAppender(group, irregular)
+
+    def write_stream(
+        self,
+        name: str,
+        data: np.ndarray,
+        *,
+        units: str,
+        rate: float | None = None,
+        starting_time: float = 0.0,
+        timestamps: np.ndarray | None = None,
+        gaps: np.ndarray | list | None = None,
+        **kwargs,
+    ) -> None:
+        """Write a whole in-memory stream. ``timestamps`` (N,) makes it irregular."""
+        data = np.asarray(data)
+        app = self.create_stream(
+            name,
+            sample_shape=data.shape[1:],
+            dtype=data.dtype,
+            units=units,
+            rate=rate,
+            starting_time=starting_time,
+            irregular=timestamps is not None,
+            expected_samples=len(data),
+            **kwargs,
+        )
+        app.append(data, timestamps)
+        if gaps is not None and len(gaps):
+            app.set_gaps(gaps)
+
+    # -- labels ------------------------------------------------------------------------------
+    def write_labels(
+        self,
+        phases: list[LabelInterval] | list[tuple[float, float, str]] = (),
+        defects: list[LabelInterval] | list[tuple[float, float, str]] = (),
+    ) -> None:
+        """Write the phase and defect tables; labels are checked against the taxonomy."""
+        group = self._h5.require_group("labels")
+        group.attrs["phase_names"] = list(self.taxonomy.phases)
+        group.attrs["defect_names"] = list(self.taxonomy.defects)
+        for table, rows, check in (
+            ("phases", phases, self.taxonomy.phase_index),
+            ("defects", defects, self.taxonomy.defect_index),
+        ):
+            arr = labels_to_array(list(rows))
+            for row in arr:
+                check(row["label"].decode() if isinstance(row["label"], bytes) else row["label"])
+                if not row["end_s"] > row["start_s"]:
+                    raise ValueError(f"{table} label {row['label']!r}: end_s must be > start_s")
+            if table in group:
+                del group[table]
+            group.create_dataset(table, data=arr, dtype=LABEL_DTYPE, maxshape=(None,))
+
+    # -- commit / abort ------------------------------------------------------------------------
+    def commit(self) -> Path:
+        """Close the temporary file and rename it onto the target path."""
+        if self._done:
+            return self.path
+        if "labels" not in self._h5:
+            self.write_labels()
+        self._h5.close()
+        if self.path.exists() and not self.overwrite:
+            self.abort()
+            raise FileExistsError(f"{self.path}: output appeared while writing; not replaced")
+        os.replace(self._tmp, self.path)
+        self._done = True
+        return self.path
+
+    def abort(self) -> None:
+        """Discard everything written so far."""
+        if self._done:
+            return
+        try:
+            self._h5.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+            self._done = True
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()

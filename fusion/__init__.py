@@ -1,0 +1,1 @@
+"""MS-STAN blocks, modality-attention fusion, heads, losses and the assembled model."""

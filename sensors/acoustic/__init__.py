@@ -1,0 +1,10 @@
+"""Arc microphone and/or acoustic-emission sensor: (N,) or (N, C) float32."""
+
+from weldfusion.sensors.modality import Modality
+
+MODALITY = Modality(
+    name="acoustic",
+    kind="signal",
+    units="Pa",
+    description="arc microphone (16-192 kHz) or piezo acoustic-emission sensor (0.5-5 MHz)",
+)

@@ -1,0 +1,15 @@
+"""Welding power source / DAQ: (N, 4) float32 current, voltage, wire feed, travel speed."""
+
+from weldfusion.sensors.modality import Modality
+
+CHANNELS = ("current", "voltage", "wire_feed", "travel_speed")
+CHANNEL_UNITS = ("A", "V", "m/min", "mm/s")
+
+MODALITY = Modality(
+    name="electrical",
+    kind="signal",
+    units="mixed",
+    channels=CHANNELS,
+    channel_units=CHANNEL_UNITS,
+    description="welding power source / DAQ: current, voltage, wire feed, travel speed",
+)

@@ -1,0 +1,10 @@
+"""Radiometric IR camera: (N, H, W) float32 temperature maps in degC."""
+
+from weldfusion.sensors.modality import Modality
+
+MODALITY = Modality(
+    name="thermal",
+    kind="image",
+    units="degC",
+    description="radiometric IR camera (MWIR/SWIR)",
+)

@@ -1,0 +1,10 @@
+"""High-speed camera on the arc / weld pool: (N, H, W) uint8 grey frames (or (N, H, W, 3))."""
+
+from weldfusion.sensors.modality import Modality
+
+MODALITY = Modality(
+    name="video",
+    kind="image",
+    units="gray8",
+    description="high-speed camera on arc / weld pool",
+)

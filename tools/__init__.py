@@ -1,0 +1,1 @@
+"""Command-line tools: ``weldfusion <verb>`` or ``python tools/<verb>.py``."""
