@@ -13,7 +13,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-
 from weldfusion.datasets.schema import LabelInterval, array_to_labels
 
 _EPS = 1e-9

@@ -15,7 +15,6 @@ from types import TracebackType
 
 import h5py
 import numpy as np
-
 from weldfusion.datasets.schema import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_CHUNK_S,
@@ -133,7 +132,7 @@ class RecordingWriter:
         root["format_version"] = FORMAT_VERSION
         for key in ("recording_id", "material_pair", "material_a", "material_b", "process", "source"):
             root[key] = getattr(meta, key)
-        root["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        root["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         for key, value in meta.extra.items():
             root[key] = value
         self._streams = self._h5.create_group("streams")
@@ -169,7 +168,8 @@ class RecordingWriter:
         if name in self._streams:
             raise ValueError(f"{self.path}: stream {name!r} written twice")
         sample_shape = tuple(int(s) for s in sample_shape)
-        if modality.kind == "image" and not (len(sample_shape) == 2 or (len(sample_shape) == 3 and sample_shape[2] == 3)):
+        is_image_sample = len(sample_shape) == 2 or (len(sample_shape) == 3 and sample_shape[2] == 3)
+        if modality.kind == "image" and not is_image_sample:
             raise ValueError(f"stream {name!r}: image samples must be (H, W) or (H, W, 3), got {sample_shape}")
         if modality.kind == "signal" and len(sample_shape) > 1:
             raise ValueError(f"stream {name!r}: signal samples must be () or (C,), got {sample_shape}")
