@@ -1,0 +1,297 @@
+"""The ingest manifest ``recording.yaml`` (DESIGN.md "Ingest manifest") as typed dataclasses.
+
+::
+
+    recording_id: run_0007
+    material_pair: Al-steel
+    material_a: AA6061
+    material_b: DC04
+    process: GMAW
+    streams:
+      video:      {path: highspeed.mp4, rate: 2000}              # rate overrides the container's
+      thermal:    {path: ir/*.tiff, rate: 200, scale: 0.04, offset: -273.15}
+      acoustic:   {path: mic.wav, time_offset_s: -0.012}
+      electrical:
+        path: daq.csv
+        time_column: "Time [s]"
+        channels: {current: "I [A]", voltage: "U [V]", wire_feed: "WFS [m/min]",
+                   travel_speed: {value: 8.0}}                  # a constant set-point
+    labels: {phases: phases.csv, defects: defects.csv}
+
+Paths are relative to the manifest. Sample ``i`` of a stream is at
+``start_time_s + i / rate`` on the stream's own clock (or at the times of its ``timestamps`` CSV
+/ time column); ``time_offset_s`` is added to reach the recording clock. Unknown keys, wrong
+types, keys that do not apply to a modality and unknown modalities raise :class:`ManifestError`
+whose one-line message names the manifest file and the key.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from weldfusion.datasets.schema import ROOT_ATTRS
+from weldfusion.datasets.raw_source import IngestError, natural_key
+from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from weldfusion.sensors.registry import modality_names
+from weldfusion.tools.config import ConfigError, from_dict
+
+VIDEO_FORMATS = ("mp4", "avi", "mkv", "mov", "png", "jpeg", "tiff")
+THERMAL_FORMATS = ("tiff", "png", "npy", "npz", "csv")
+ACOUSTIC_FORMATS = ("wav", "flac")
+ELECTRICAL_FORMATS = ("csv", "tdms")
+FORMATS = {"video": VIDEO_FORMATS, "thermal": THERMAL_FORMATS, "acoustic": ACOUSTIC_FORMATS,
+           "electrical": ELECTRICAL_FORMATS}
+EXTENSIONS = {".mp4": "mp4", ".avi": "avi", ".mkv": "mkv", ".mov": "mov", ".png": "png", ".jpg": "jpeg",
+              ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".npy": "npy", ".npz": "npz", ".csv": "csv",
+              ".wav": "wav", ".flac": "flac", ".tdms": "tdms"}
+
+_COMMON = {"path", "format", "rate", "start_time_s", "time_offset_s", "sensor", "gaps"}
+#: Stream keys each modality understands (anything else is an error, never silently ignored).
+ALLOWED_KEYS: dict[str, set[str]] = {
+    "video": _COMMON | {"timestamps", "time_column", "time_unit", "time_format", "color"},
+    "thermal": _COMMON | {"timestamps", "time_column", "time_unit", "time_format", "scale", "offset", "key",
+                          "delimiter"},
+    "acoustic": _COMMON | {"scale", "offset", "units", "channels"},
+    "electrical": _COMMON | {"time_column", "time_unit", "time_format", "channels", "delimiter", "decimal",
+                             "group"},
+}
+
+
+class ManifestError(IngestError):
+    """Bad manifest; the message names the manifest file and the key."""
+
+
+@dataclass
+class ChannelSpec:
+    """Where one channel comes from: a ``column`` (name, or index for WAV/TDMS) or a constant ``value``.
+
+    The stored value is ``raw * scale + offset``.
+    """
+
+    column: str | int | None = None
+    value: float | None = None
+    scale: float = 1.0
+    offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("give exactly one of 'column' or 'value'")
+
+
+@dataclass
+class StreamSpec:
+    """One stream of the manifest (see the module docstring for the meaning of each key)."""
+
+    path: str
+    format: str | None = None
+    rate: float | None = None
+    start_time_s: float = 0.0
+    time_offset_s: float = 0.0
+    timestamps: str | None = None
+    time_column: str | None = None
+    time_unit: Literal["s", "ms", "us", "ns"] = "s"
+    time_format: str | None = None
+    scale: float | None = None
+    offset: float | None = None
+    units: str | None = None
+    channels: dict[str, str | int | ChannelSpec] | None = None
+    color: bool = False
+    key: str | None = None
+    group: str | None = None
+    delimiter: str | None = None
+    decimal: str = "."
+    sensor: str = ""
+    gaps: list[tuple[float, float]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate is not None and not self.rate > 0:
+            raise ValueError(f"rate must be > 0 Hz, got {self.rate}")
+        for gap in self.gaps or []:
+            if not gap[1] > gap[0]:
+                raise ValueError(f"every gap needs start < end, got {list(gap)}")
+
+
+@dataclass
+class LabelsSpec:
+    """Label CSVs (columns ``start_s,end_s,label``, times on the recording clock)."""
+
+    phases: str | None = None
+    defects: str | None = None
+
+
+@dataclass
+class TaxonomySpec:
+    """The recording's own label names (default: the project taxonomy)."""
+
+    phases: list[str] = field(default_factory=lambda: list(DEFAULT_TAXONOMY.phases))
+    defects: list[str] = field(default_factory=lambda: list(DEFAULT_TAXONOMY.defects))
+
+
+@dataclass
+class Manifest:
+    """A parsed ``recording.yaml``. ``base`` is the folder paths are relative to."""
+
+    recording_id: str
+    material_pair: str
+    material_a: str
+    material_b: str
+    process: str
+    streams: dict[str, StreamSpec]
+    source: str = "ingest"
+    time_origin: str | None = None
+    metadata: dict[str, str | int | float | bool] = field(default_factory=dict)
+    labels: LabelsSpec = field(default_factory=LabelsSpec)
+    taxonomy: TaxonomySpec | None = None
+    path: Path = field(default=Path("recording.yaml"), init=False, compare=False)
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, rel: str) -> Path:
+        """A manifest-relative path (or glob) as an absolute-or-cwd-relative path."""
+        p = Path(os.path.expanduser(rel))
+        return p if p.is_absolute() else self.base / p
+
+    def label_taxonomy(self, default: Taxonomy = DEFAULT_TAXONOMY) -> Taxonomy:
+        if self.taxonomy is None:
+            return default
+        try:
+            return Taxonomy(tuple(self.taxonomy.phases), tuple(self.taxonomy.defects))
+        except ValueError as err:
+            raise ManifestError(f"{self.path}: taxonomy: {err}") from None
+
+    def stream_format(self, name: str) -> str:
+        """The stream's format: the ``format`` key, else from the path's (or its files') extension."""
+        spec = self.streams[name]
+        allowed = FORMATS.get(name)
+        if spec.format is not None:
+            fmt = spec.format.lower()
+        else:
+            target = self.resolve(spec.path)
+            if target.is_dir():
+                exts = sorted({p.suffix.lower() for p in target.iterdir() if p.suffix.lower() in EXTENSIONS})
+                if len(exts) != 1:
+                    raise ManifestError(
+                        f"{self.path}: streams.{name}.path: folder {target} holds "
+                        + ("no known files" if not exts else f"several kinds of files ({', '.join(exts)})")
+                        + "; give 'format'"
+                    )
+                fmt = EXTENSIONS[exts[0]]
+            else:
+                fmt = EXTENSIONS.get(Path(spec.path).suffix.lower())
+                if fmt is None:
+                    raise ManifestError(
+                        f"{self.path}: streams.{name}.path: cannot tell the format of {spec.path!r} from its "
+                        f"extension; give 'format' (one of {', '.join(allowed or ())})"
+                    )
+        if allowed is not None and fmt not in allowed:
+            raise ManifestError(f"{self.path}: streams.{name}.format: {fmt!r} is not a {name} format "
+                                f"(allowed: {', '.join(allowed)})")
+        return fmt
+
+    def stream_files(self, name: str) -> list[Path]:
+        """Files of a stream: the one file, or the sorted members of a folder / glob. Missing -> error."""
+        spec = self.streams[name]
+        target = self.resolve(spec.path)
+        if any(ch in spec.path for ch in "*?["):
+            files = sorted((Path(p) for p in glob.glob(str(target)) if Path(p).is_file()), key=natural_key)
+            if not files:
+                raise IngestError(f"{target}: no files match (streams.{name}.path in {self.path})")
+            return files
+        if target.is_dir():
+            files = sorted((p for p in target.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS),
+                           key=natural_key)
+            if not files:
+                raise IngestError(f"{target}: folder holds no readable files (streams.{name}.path in {self.path})")
+            return files
+        if not target.is_file():
+            raise FileNotFoundError(f"{target}: no such file (streams.{name}.path in {self.path})")
+        return [target]
+
+
+def _check_keys(manifest_path: Path, name: str, raw: dict) -> None:
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{manifest_path}: streams.{name}: expected a mapping, got {raw!r}")
+    allowed = ALLOWED_KEYS.get(name)
+    if allowed is None:
+        return
+    for key in raw:
+        if key not in allowed and key in StreamSpec.__dataclass_fields__:
+            raise ManifestError(f"{manifest_path}: streams.{name}.{key}: not used by {name} streams "
+                                f"(allowed: {', '.join(sorted(allowed))})")
+
+
+def parse_manifest(data: dict, path: str | os.PathLike = "recording.yaml") -> Manifest:
+    """Build a :class:`Manifest` from already-loaded YAML data (``path`` is used for messages/paths)."""
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    streams = data.get("streams")
+    if not isinstance(streams, dict) or not streams:
+        raise ManifestError(f"{path}: streams: expected a non-empty mapping of modality -> stream")
+    known = modality_names()
+    for name, raw in streams.items():
+        if name not in known:
+            raise ManifestError(f"{path}: streams.{name}: unknown modality {name!r} (known: {', '.join(known)})")
+        _check_keys(path, name, raw)
+    metadata = data.get("metadata")
+    clash = sorted(set(ROOT_ATTRS) & set(metadata)) if isinstance(metadata, dict) else []
+    if clash:
+        raise ManifestError(f"{path}: metadata.{clash[0]}: reserved attribute name")
+    try:
+        manifest = from_dict(Manifest, data)
+    except ConfigError as err:
+        raise ManifestError(f"{path}: {err}") from None
+    manifest.path = path
+    for name, spec in manifest.streams.items():
+        if spec.channels:
+            for ch, value in list(spec.channels.items()):
+                if not isinstance(value, ChannelSpec):
+                    spec.channels[ch] = ChannelSpec(column=value)
+    return manifest
+
+
+def load_manifest(path: str | os.PathLike) -> Manifest:
+    """Read and check ``recording.yaml`` (``yaml.safe_load``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such manifest file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ManifestError(f"{path}: not valid YAML{where} ({getattr(err, 'problem', err)})") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not a text (UTF-8) file") from None
+    return parse_manifest(data, path)
+
+
+def write_stream_offsets(path: str | os.PathLike, offsets: dict[str, float]) -> None:
+    """Set ``streams.<name>.time_offset_s`` in the manifest file, atomically (temp file + rename).
+
+    The YAML is re-emitted with ``yaml.safe_dump`` (comments are not kept).
+    """
+    path = Path(path)
+    data = yaml.safe_load(path.read_text())
+    parse_manifest(data, path)  # refuse to rewrite a manifest that does not parse
+    for name, value in offsets.items():
+        if name not in data["streams"]:
+            raise ManifestError(f"{path}: streams.{name}: no such stream")
+        data["streams"][name]["time_offset_s"] = round(float(value), 9)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            yaml.safe_dump(data, fh, sort_keys=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
