@@ -1,0 +1,80 @@
+"""Run a model over a loader and collect what the metrics need, as NumPy arrays.
+
+Used by the trainer (validation every epoch) and by ``evaluate``/``ablate``/``transfer``: an
+optional ``transform(batch) -> batch`` is applied on the device before the forward pass (e.g. to
+mask a modality by clearing its ``present`` column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+ARRAY_KEYS = ("phase_probs", "defect_probs", "phase", "defects", "pair", "t0")
+TEXT_KEYS = ("recording_id", "material_pair", "process")
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    """Tensors of ``batch`` moved to ``device``; other values (lists of str) unchanged."""
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def autocast(device: torch.device, enabled: bool):
+    """float16 autocast on CUDA when ``enabled``; a no-op context otherwise (CPU runs in float32)."""
+    if enabled and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return nullcontext()
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device, *,
+            loss_fn: Callable[[dict, dict], dict] | None = None, amp: bool = False,
+            transform: Callable[[dict], dict] | None = None, keep: tuple[str, ...] = ("modality_weights",),
+            progress: str | None = None) -> dict:
+    """Predictions for every window of ``loader`` (model in eval mode, restored afterwards).
+
+    Returns a dict of arrays with N = windows seen:
+        ``phase_probs`` (N, P), ``defect_probs`` (N, D), ``phase`` (N,) int, ``defects`` (N, D),
+        ``pair`` (N,) int, ``t0`` (N,) s, ``recording_id``/``material_pair``/``process`` (N,) str,
+        any model output named in ``keep`` (e.g. ``modality_weights`` (N, M), ``embedding`` (N, E)),
+        and ``loss_sum`` (1,) / ``loss_count`` (1,) when ``loss_fn`` is given (sum of per-batch
+        ``total`` weighted by batch size, so that ranks can be summed).
+    """
+    was_training = model.training
+    model.eval()
+    out: dict[str, list] = {k: [] for k in (*ARRAY_KEYS, *TEXT_KEYS, *keep)}
+    loss_sum, count = 0.0, 0
+    bar = tqdm(loader, desc=progress, leave=False, dynamic_ncols=True) if progress else loader
+    try:
+        for batch in bar:
+            batch = to_device(batch, device)
+            if transform is not None:
+                batch = transform(batch)
+            with autocast(device, amp):
+                outputs = model(batch)
+                if loss_fn is not None:
+                    n = int(batch["phase"].shape[0])
+                    loss_sum += float(loss_fn(outputs, batch)["total"].float()) * n
+                    count += n
+            out["phase_probs"].append(outputs["phase_probs"].float().cpu().numpy())
+            out["defect_probs"].append(outputs["defect_probs"].float().cpu().numpy())
+            for k in ("phase", "defects", "pair", "t0"):
+                out[k].append(batch[k].cpu().numpy())
+            for k in TEXT_KEYS:
+                out[k].append(np.asarray(batch[k], dtype=object))
+            for k in keep:
+                if k in outputs:
+                    out[k].append(outputs[k].float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    result = {k: np.concatenate(v, axis=0) for k, v in out.items() if v}
+    if not result:
+        raise ValueError("no windows to predict on (empty data split)")
+    if loss_fn is not None:
+        result["loss_sum"] = np.array([loss_sum])
+        result["loss_count"] = np.array([count])
+    return result
