@@ -27,6 +27,7 @@ whose one-line message names the manifest file and the key.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import tempfile
@@ -217,16 +218,63 @@ class Manifest:
         return [target]
 
 
-def _check_keys(manifest_path: Path, name: str, raw: dict) -> None:
+def _check_mapping(manifest_path: Path, where: str, raw, allowed, required=()) -> dict:
+    """``raw`` must be a mapping whose keys are all in ``allowed`` and hold ``required``; returns it."""
     if not isinstance(raw, dict):
-        raise ManifestError(f"{manifest_path}: streams.{name}: expected a mapping, got {raw!r}")
-    allowed = ALLOWED_KEYS.get(name)
-    if allowed is None:
-        return
+        raise ManifestError(f"{manifest_path}: {where or 'top level'}: expected a mapping, got {raw!r}")
+    for key in required:
+        if key not in raw:
+            raise ManifestError(f"{manifest_path}: {where + '.' if where else ''}{key}: missing (required)")
     for key in raw:
-        if key not in allowed and key in StreamSpec.__dataclass_fields__:
-            raise ManifestError(f"{manifest_path}: streams.{name}.{key}: not used by {name} streams "
+        if key not in allowed:
+            raise ManifestError(f"{manifest_path}: {where + '.' if where else ''}{key}: unknown key "
                                 f"(allowed: {', '.join(sorted(allowed))})")
+    return raw
+
+
+def _init_fields(cls) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls) if f.init}
+
+
+def _required_fields(cls) -> list[str]:
+    missing = dataclasses.MISSING
+    return [f.name for f in dataclasses.fields(cls)
+            if f.init and f.default is missing and f.default_factory is missing]
+
+
+def _prepare_stream(manifest_path: Path, name: str, raw) -> dict:
+    """Check one stream's keys (per modality) and turn its channel mappings into :class:`ChannelSpec`."""
+    where = f"streams.{name}"
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{manifest_path}: {where}: expected a mapping, got {raw!r}")
+    allowed = ALLOWED_KEYS.get(name, _init_fields(StreamSpec))
+    for key in raw:
+        if key in _init_fields(StreamSpec) and key not in allowed:
+            raise ManifestError(f"{manifest_path}: {where}.{key}: not used by {name} streams "
+                                f"(allowed: {', '.join(sorted(allowed))})")
+    _check_mapping(manifest_path, where, raw, allowed, _required_fields(StreamSpec))
+    raw = dict(raw)
+    channels = raw.get("channels")
+    if channels is not None:
+        if not isinstance(channels, dict) or not channels:
+            raise ManifestError(f"{manifest_path}: {where}.channels: expected a mapping name -> column, "
+                                f"got {channels!r}")
+        specs = {}
+        for ch, value in channels.items():
+            key = f"{where}.channels.{ch}"
+            if isinstance(value, bool) or not isinstance(value, (str, int, dict)):
+                raise ManifestError(f"{manifest_path}: {key}: expected a column name/index or a mapping "
+                                    f"with column|value, scale, offset; got {value!r}")
+            if isinstance(value, dict):
+                _check_mapping(manifest_path, key, value, _init_fields(ChannelSpec))
+                try:
+                    specs[str(ch)] = from_dict(ChannelSpec, value, prefix=key)
+                except ConfigError as err:
+                    raise ManifestError(f"{manifest_path}: {err}") from None
+            else:
+                specs[str(ch)] = ChannelSpec(column=value)
+        raw["channels"] = specs
+    return raw
 
 
 def parse_manifest(data: dict, path: str | os.PathLike = "recording.yaml") -> Manifest:
@@ -234,28 +282,28 @@ def parse_manifest(data: dict, path: str | os.PathLike = "recording.yaml") -> Ma
     path = Path(path)
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    _check_mapping(path, "", data, _init_fields(Manifest), _required_fields(Manifest))
+    for key in ("labels", "taxonomy"):
+        if data.get(key) is not None:
+            _check_mapping(path, key, data[key], _init_fields(LabelsSpec if key == "labels" else TaxonomySpec))
     streams = data.get("streams")
     if not isinstance(streams, dict) or not streams:
         raise ManifestError(f"{path}: streams: expected a non-empty mapping of modality -> stream")
     known = modality_names()
+    prepared = {}
     for name, raw in streams.items():
         if name not in known:
             raise ManifestError(f"{path}: streams.{name}: unknown modality {name!r} (known: {', '.join(known)})")
-        _check_keys(path, name, raw)
+        prepared[name] = _prepare_stream(path, name, raw)
     metadata = data.get("metadata")
     clash = sorted(set(ROOT_ATTRS) & set(metadata)) if isinstance(metadata, dict) else []
     if clash:
         raise ManifestError(f"{path}: metadata.{clash[0]}: reserved attribute name")
     try:
-        manifest = from_dict(Manifest, data)
+        manifest = from_dict(Manifest, {**data, "streams": prepared})
     except ConfigError as err:
         raise ManifestError(f"{path}: {err}") from None
     manifest.path = path
-    for name, spec in manifest.streams.items():
-        if spec.channels:
-            for ch, value in list(spec.channels.items()):
-                if not isinstance(value, ChannelSpec):
-                    spec.channels[ch] = ChannelSpec(column=value)
     return manifest
 
 

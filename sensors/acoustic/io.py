@@ -1,0 +1,143 @@
+"""Readers for microphone / acoustic-emission files: WAV and FLAC through ``soundfile``.
+
+Any sample rate (MHz acoustic emission included; FLAC itself stops at 655 kHz), integer or float
+samples, any number of channels. The file is read in blocks of at most
+:data:`~weldfusion.datasets.raw_source.BLOCK_BYTES`; blocks come out as (k,) float32 for one
+channel or (k, C) for several.
+
+Values: ``soundfile`` reads integer PCM as full-scale units (-1..1). The stored value is
+``value * scale + offset`` (stream-level ``scale``/``offset``, or per channel in ``channels``).
+Integer files need a ``scale`` (e.g. Pa per full scale) or an explicit ``units``, so full-scale
+numbers are never silently called Pa. Float files are taken as Pa unless ``units`` says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from weldfusion.datasets.manifest import ChannelSpec
+from weldfusion.datasets.raw_source import IngestError, RawSource, block_length, resolve_timebase
+
+UNITS = "Pa"
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III")
+
+
+def check_wav_sizes(path: Path) -> None:
+    """Refuse a WAV whose ``data`` chunk declares more bytes than the file holds (truncated)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return  # RF64 / W64 keep their sizes elsewhere; libsndfile has checked them
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk_id, length = fh.read(4), int.from_bytes(fh.read(4), "little")
+            if chunk_id == b"data":
+                have = size - pos - 8
+                if length > have:
+                    raise IngestError(f"{path}: truncated WAV: the header declares {length} bytes of samples, "
+                                      f"the file holds {have}")
+                return
+            pos += 8 + length + (length & 1)
+
+
+def _open(path: Path) -> sf.SoundFile:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such audio file")
+    try:
+        return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        detail = str(err).split(": ", 1)[-1].replace(f"'{path}'", "").strip()
+        raise IngestError(f"{path}: unreadable audio file (broken or unsupported header: {detail})") from None
+
+
+def open_audio(
+    path: Path,
+    *,
+    channels: dict[str, ChannelSpec] | None = None,
+    scale: float | None = None,
+    offset: float | None = None,
+    units: str | None = None,
+) -> tuple[RawSource, float]:
+    """A WAV/FLAC file as a :class:`RawSource` (times filled in by the caller) and its native rate.
+
+    Args:
+        channels: stored name -> :class:`ChannelSpec` whose ``column`` is the file's channel index
+            (0-based). Default: all channels, named ``mic`` (mono) or ``ch0``, ``ch1``, ...
+        scale / offset: applied to every channel when ``channels`` gives none of its own.
+    """
+    with _open(path) as f:
+        rate, n, n_file, subtype = float(f.samplerate), int(f.frames), int(f.channels), f.subtype
+    if path.suffix.lower() == ".wav":
+        check_wav_sizes(path)
+    if channels:
+        if scale is not None or offset is not None:
+            raise IngestError(f"{path}: give scale/offset either for the stream or per channel, not both")
+        specs = dict(channels)
+        for ch, spec in specs.items():
+            if spec.value is not None:
+                raise IngestError(f"{path}: channel {ch!r}: a constant 'value' makes no sense for sound")
+            if isinstance(spec.column, bool) or not isinstance(spec.column, int):
+                raise IngestError(f"{path}: channel {ch!r}: audio channels are chosen by index (0..{n_file - 1}), "
+                                  f"got {spec.column!r}")
+            if not 0 <= spec.column < n_file:
+                raise IngestError(f"{path}: channel {ch!r}: index {spec.column} out of range (file has {n_file})")
+    else:
+        names = ["mic"] if n_file == 1 else [f"ch{i}" for i in range(n_file)]
+        specs = {nm: ChannelSpec(column=i, scale=1.0 if scale is None else scale, offset=offset or 0.0)
+                 for i, nm in enumerate(names)}
+    integer = subtype not in _FLOAT_SUBTYPES
+    scaled = any(s.scale != 1.0 or s.offset != 0.0 for s in specs.values()) or scale is not None
+    if integer and not scaled and units is None:
+        raise IngestError(f"{path}: integer samples ({subtype}) are full-scale numbers; give 'scale' "
+                          "(e.g. Pa per full scale) or 'units' in the manifest")
+    index = np.array([s.column for s in specs.values()])
+    gains = np.array([s.scale for s in specs.values()], dtype=np.float64)
+    shifts = np.array([s.offset for s in specs.values()], dtype=np.float64)
+    mono = len(specs) == 1
+    sample_shape = () if mono else (len(specs),)
+    k = block_length((n_file,), 8)
+
+    def blocks() -> Iterator[np.ndarray]:
+        with _open(path) as f:
+            done = 0
+            while True:
+                raw = f.read(k, dtype="float64", always_2d=True)  # (k, C_file)
+                if not len(raw):
+                    break
+                out = (raw[:, index] * gains + shifts).astype(np.float32)  # (k, C)
+                bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+                if len(bad):
+                    raise IngestError(f"{path}: NaN/inf at sample {done + bad[0]}")
+                done += len(raw)
+                yield out[:, 0] if mono else out
+            if done < n:
+                raise IngestError(f"{path}: truncated audio: {done} of {n} samples readable")
+
+    source = RawSource(
+        path=path, modality="acoustic", sample_shape=sample_shape, dtype=np.dtype(np.float32),
+        units=units or UNITS, rate=rate, n=n, channel_names=tuple(specs),
+        channel_units=tuple([units or UNITS] * len(specs)), make_blocks=blocks,
+    )
+    return source, rate
+
+
+def open_source(manifest, name: str = "acoustic") -> RawSource:
+    """The manifest's acoustic stream as a :class:`RawSource` with its own-clock times."""
+    spec = manifest.streams[name]
+    manifest.stream_format(name)
+    files = manifest.stream_files(name)
+    if len(files) != 1:
+        raise IngestError(f"{manifest.path}: streams.{name}.path: an audio stream is one file, "
+                          f"{len(files)} match {spec.path!r}")
+    source, native = open_audio(files[0], channels=spec.channels, scale=spec.scale, offset=spec.offset,
+                                units=spec.units)
+    start, rate, timestamps = resolve_timebase(manifest, name, files, source.n, native)
+    source.start, source.rate, source.timestamps = start, rate, timestamps
+    source.sensor = spec.sensor
+    return source

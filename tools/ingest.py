@@ -1,0 +1,38 @@
+"""``weldfusion ingest MANIFEST --out FILE.h5 [--force]``: raw sensor files -> one HDF5 recording.
+
+The manifest is the ``recording.yaml`` of DESIGN.md "Ingest manifest". Every stream is converted
+in blocks (memory stays bounded for long high-speed videos and MHz acoustic files) with a
+progress bar; the output appears only when complete and valid, and an existing file is kept
+unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from weldfusion.datasets.ingest import ingest, summary
+from weldfusion.tools.errors import run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="weldfusion ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("manifest", type=Path, help="recording.yaml describing the raw files")
+    parser.add_argument("--out", type=Path, required=True, help="output recording (.h5)")
+    parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    reports = ingest(args.manifest, args.out, args.force, progress=not args.quiet)
+    for line in summary(reports):
+        print(line)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    return run("ingest", main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
