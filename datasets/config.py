@@ -1,0 +1,187 @@
+"""Typed configuration of the windowed dataset (the ``data:`` section of a recipe).
+
+Only builders read this tree (:meth:`weldfusion.datasets.windows.WindowDataset.from_config`,
+:func:`weldfusion.datasets.splits.build_splits`); the dataset itself takes plain arguments
+derived from it. Defaults are the demo defaults: 0.4 s windows every 0.2 s, video 16 frames of
+64x64, thermal 8 frames of 40x64, acoustic 6400 samples, electrical 800 samples.
+
+A window of ``window_s`` seconds starting at ``t0`` holds ``length`` samples per modality;
+sample ``k`` sits at ``t0 + k * window_s / length`` (see :mod:`weldfusion.datasets.resample`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from weldfusion.datasets.taxonomy import (
+    DEFAULT_DEFECTS,
+    DEFAULT_PHASES,
+    MATERIAL_PAIRS,
+    Taxonomy,
+)
+
+
+@dataclass
+class ImageWindow:
+    """An image modality inside a window: ``length`` frames of ``size`` (H, W) pixels.
+
+    ``size=None`` keeps the stored frame size (all recordings must then agree). Colour frames
+    become grey; other sizes are resized with ``cv2.INTER_AREA``.
+    """
+
+    length: int = 16
+    size: tuple[int, int] | None = (64, 64)
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.length < 1:
+            raise ValueError(f"length must be >= 1, got {self.length}")
+        if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
+            raise ValueError(f"size must be (H, W) with H, W >= 1, got {self.size}")
+
+
+@dataclass
+class VideoWindow(ImageWindow):
+    length: int = 16
+    size: tuple[int, int] | None = (64, 64)
+
+
+@dataclass
+class ThermalWindow(ImageWindow):
+    length: int = 8
+    size: tuple[int, int] | None = (40, 64)
+
+
+@dataclass
+class SignalWindow:
+    """A signal modality inside a window: ``length`` samples per channel, (C, length).
+
+    Attributes:
+        channels: channel names in tensor order; ``None`` = every channel found in the data set's
+            files (order of first appearance; taken from the normalisation statistics when given).
+            A listed channel that a recording lacks is delivered as zeros.
+        envelope_channels: channels delivered as an RMS envelope (root mean square of the native
+            samples in each output sample's bin) instead of the anti-aliased waveform. Meant for
+            acoustic emission recorded at MHz rates, whose 100 kHz+ content an anti-aliasing
+            filter down to the window rate would remove entirely.
+    """
+
+    length: int = 800
+    enabled: bool = True
+    channels: list[str] | None = None
+    envelope_channels: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.length < 1:
+            raise ValueError(f"length must be >= 1, got {self.length}")
+
+
+@dataclass
+class AcousticWindow(SignalWindow):
+    length: int = 6400
+    envelope_channels: list[str] = field(default_factory=lambda: ["ae"])
+
+
+@dataclass
+class ElectricalWindow(SignalWindow):
+    """Electrical window: 4 stored channels + derived power, heat_input, short_circuit (7 in all).
+
+    ``short_circuit_v``: a native sample with voltage below this many volts is in short circuit;
+    the window channel is the share of each output sample's bin in short circuit (0..1).
+    ``channels`` is fixed by the derivation and must stay ``None``.
+    """
+
+    length: int = 800
+    short_circuit_v: float = 10.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.channels is not None:
+            raise ValueError("electrical channels are fixed (4 stored + power, heat_input, short_circuit)")
+        if self.envelope_channels:
+            raise ValueError("electrical channels cannot be envelopes")
+
+
+@dataclass
+class WindowModalities:
+    """Per-modality window settings; a modality's tensors and mask column exist iff it is listed here."""
+
+    video: VideoWindow = field(default_factory=VideoWindow)
+    thermal: ThermalWindow = field(default_factory=ThermalWindow)
+    acoustic: AcousticWindow = field(default_factory=AcousticWindow)
+    electrical: ElectricalWindow = field(default_factory=ElectricalWindow)
+
+
+@dataclass
+class FilterConfig:
+    """Keep only recordings of these material pairs / processes (``None`` = all)."""
+
+    pairs: list[str] | None = None
+    processes: list[str] | None = None
+
+
+@dataclass
+class SplitConfig:
+    """Shares of recordings (not windows) per split; stratified by material pair; ``seed`` fixes it."""
+
+    train: float = 0.7
+    val: float = 0.15
+    test: float = 0.15
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        shares = (self.train, self.val, self.test)
+        if min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-6:
+            raise ValueError(f"split shares must be >= 0 and sum to 1, got {shares}")
+        if self.train <= 0:
+            raise ValueError("split train share must be > 0")
+
+
+@dataclass
+class DataConfig:
+    """Windowed dataset configuration.
+
+    Attributes:
+        path: recordings (directory, glob, split-list file or one .h5 file); builders may pass files instead.
+        window_s, hop_s: window length and hop in seconds.
+        gap_threshold: a modality is masked absent when more than this share of the window lies in
+            a gap or outside its stream.
+        defect_overlap_threshold: defect ``d`` is positive when one of its intervals overlaps the
+            window by at least this share of ``min(window_s, interval length)`` (so a short defect
+            lying mostly inside a window counts), or all its intervals together cover at least this
+            share of the window.
+        pairs: material-pair vocabulary; the ``pair`` tensor indexes it.
+        phases, defects: label taxonomy (class order of the ``phase`` / ``defects`` tensors).
+        norm_max_windows: at most this many training windows (evenly spread) feed the normalisation stats.
+        preload: read every stream into memory once (small data sets, the benchmark's ceiling).
+    """
+
+    path: str | None = None
+    window_s: float = 0.4
+    hop_s: float = 0.2
+    gap_threshold: float = 0.2
+    defect_overlap_threshold: float = 0.3
+    modalities: WindowModalities = field(default_factory=WindowModalities)
+    pairs: list[str] = field(default_factory=lambda: list(MATERIAL_PAIRS))
+    phases: list[str] = field(default_factory=lambda: list(DEFAULT_PHASES))
+    defects: list[str] = field(default_factory=lambda: list(DEFAULT_DEFECTS))
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    norm_max_windows: int = 2048
+    preload: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.window_s > 0 or not self.hop_s > 0:
+            raise ValueError(f"window_s and hop_s must be > 0, got {self.window_s}, {self.hop_s}")
+        for key in ("gap_threshold", "defect_overlap_threshold"):
+            value = getattr(self, key)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{key} must be in [0, 1], got {value}")
+        if not self.pairs or len(set(self.pairs)) != len(self.pairs):
+            raise ValueError(f"pairs must be a non-empty list without duplicates, got {self.pairs}")
+        if self.norm_max_windows < 1:
+            raise ValueError(f"norm_max_windows must be >= 1, got {self.norm_max_windows}")
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return Taxonomy(tuple(self.phases), tuple(self.defects))

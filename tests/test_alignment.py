@@ -1,0 +1,139 @@
+"""Alignment to the sample: one event planted per stream is found at the right window index.
+
+Streams have different rates (video 250 Hz, thermal ~50 Hz with irregular timestamps, acoustic
+16 kHz, electrical 5 kHz) and different, non-zero starting times (clock offsets already
+corrected onto the recording clock). Sample k of a window starting at t0 with L samples sits at
+t0 + k * window_s / L, so an event at te must appear at index (te - t0) * L / window_s, within one
+sample of the window's resampled rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from weldfusion.datasets import RecordingMeta, RecordingWriter
+from weldfusion.datasets.config import (
+    AcousticWindow,
+    DataConfig,
+    ElectricalWindow,
+    ThermalWindow,
+    VideoWindow,
+    WindowModalities,
+)
+from weldfusion.datasets.resample import resample_signal, window_grid
+from weldfusion.datasets.windows import WindowDataset
+
+DURATION = 2.0
+EVENTS = {"video": 0.8123, "thermal": 1.0517, "acoustic": 0.9431, "electrical": 1.1287}
+STARTS = {"video": 0.0, "thermal": 0.0371, "acoustic": 0.0123, "electrical": 0.0213}
+
+
+def _write_events(path):
+    rng = np.random.default_rng(3)
+    meta = RecordingMeta("events", "Ti-Ni", "Ti6Al4V", "Inconel625", "TIG", "test")
+    with RecordingWriter(path, meta) as w:
+        # video 250 Hz, 16x12 frames: step onset (dark -> bright) at the event
+        t = STARTS["video"] + np.arange(int(DURATION * 250)) / 250.0
+        frames = np.where((t >= EVENTS["video"])[:, None, None], 200, 10).astype(np.uint8)
+        w.write_stream("video", np.broadcast_to(frames, (len(t), 16, 12)).copy(), rate=250.0,
+                       starting_time=STARTS["video"], units="gray8")
+        # thermal: irregular timestamps around 50 Hz (jitter +-4 ms), step 300 -> 900 degC
+        ts = STARTS["thermal"] + np.cumsum(np.full(int(DURATION * 50) - 2, 0.02) + rng.uniform(-4e-3, 4e-3, 98))
+        temp = np.where(ts >= EVENTS["thermal"], 900.0, 300.0).astype(np.float32)
+        w.write_stream("thermal", np.broadcast_to(temp[:, None, None], (len(ts), 8, 10)).copy(), timestamps=ts,
+                       rate=50.0, units="degC")
+        # acoustic 16 kHz: one-sample pulse
+        n = int(DURATION * 16000)
+        ta = STARTS["acoustic"] + np.arange(n) / 16000.0
+        mic = rng.normal(0, 1e-3, n).astype(np.float32)
+        mic[np.argmin(np.abs(ta - EVENTS["acoustic"]))] = 1.0
+        w.write_stream("acoustic", mic, rate=16000.0, starting_time=STARTS["acoustic"], units="Pa",
+                       channel_names=["mic"])
+        # electrical 5 kHz: one-sample current pulse on a steady arc
+        n = int(DURATION * 5000)
+        te = STARTS["electrical"] + np.arange(n) / 5000.0
+        el = np.tile(np.array([150.0, 14.0, 6.0, 4.0], np.float32), (n, 1))
+        el[np.argmin(np.abs(te - EVENTS["electrical"])), 0] = 650.0
+        w.write_stream("electrical", el, rate=5000.0, starting_time=STARTS["electrical"], units="mixed")
+        w.write_labels([(0.0, DURATION, "deposition")], [])
+    return path
+
+
+def _config() -> DataConfig:
+    # demo window lengths: 16 frames, 8 frames, 6400 samples, 800 samples per 0.4 s
+    return DataConfig(modalities=WindowModalities(
+        video=VideoWindow(length=16, size=(8, 6)),
+        thermal=ThermalWindow(length=8, size=(8, 10)),
+        acoustic=AcousticWindow(length=6400),
+        electrical=ElectricalWindow(length=800),
+    ))
+
+
+@pytest.fixture(scope="module")
+def events_ds(tmp_path_factory):
+    path = _write_events(tmp_path_factory.mktemp("align") / "events.h5")
+    return WindowDataset(path, _config())
+
+
+def _found(name: str, x: np.ndarray) -> int:
+    if name in ("video", "thermal"):  # step onset: first frame above the midpoint
+        level = x.mean(axis=(1, 2))
+        return int(np.argmax(level > (level.min() + level.max()) / 2))
+    return int(np.argmax(x[0]))  # pulse (acoustic mic, electrical current)
+
+
+@pytest.mark.parametrize("name", list(EVENTS))
+def test_event_found_at_the_right_index_in_every_window(events_ds, name):
+    length = events_ds.info.modality(name).shape[0 if name in ("video", "thermal") else 1]
+    checked = 0
+    for i, (_, t0) in enumerate(events_ds.window_index):
+        expected = (EVENTS[name] - t0) * length / events_ds.window_s
+        if not 1.0 <= expected <= length - 2:  # event well inside this window
+            continue
+        item = events_ds[i]
+        assert bool(item["present"][events_ds.modality_names.index(name)])
+        found = _found(name, item[name].numpy())
+        assert abs(found - expected) <= 1.0, f"{name} window t0={t0}: found {found}, expected {expected:.2f}"
+        checked += 1
+    assert checked >= 1  # hop 0.2 s, window 0.4 s: the event lies inside one or two windows
+
+
+def test_window_sample_times_are_documented_grid():
+    grid = window_grid(1.0, 0.4, 8)
+    np.testing.assert_allclose(grid, 1.0 + np.arange(8) * 0.05)
+
+
+def test_resample_signal_removes_content_above_window_nyquist():
+    rate = 5000.0
+    t = np.arange(5000) / rate
+    grid = window_grid(0.3, 0.4, 800)  # 2 kHz window rate, Nyquist 1 kHz
+    low = resample_signal(np.sin(2 * np.pi * 200 * t)[:, None], t, grid, rate)[:, 0]
+    high = resample_signal(np.sin(2 * np.pi * 1800 * t)[:, None], t, grid, rate)[:, 0]
+    np.testing.assert_allclose(low, np.sin(2 * np.pi * 200 * grid), atol=0.02)  # passband kept, in phase
+    assert np.abs(high).max() < 0.02  # would alias to 200 Hz without the filter
+
+
+def test_acoustic_emission_envelope_keeps_the_burst(tmp_path):
+    """A 2-channel mic+ae stream at 100 kHz: the ae channel's RMS envelope shows a crack hit where the
+    anti-aliased waveform at the 1 kHz window rate would lose it."""
+    rate, te = 100_000.0, 0.7321
+    t = np.arange(int(1.2 * rate)) / rate
+    mic = np.zeros_like(t)
+    tau = np.clip(t - te, 0.0, None)
+    ae = np.where(t >= te, np.exp(-tau / 2e-4) * np.sin(2 * np.pi * 30_000 * tau), 0.0)
+    meta = RecordingMeta("ae", "Al-steel", "A", "B", "GMAW", "test")
+    with RecordingWriter(tmp_path / "ae.h5", meta) as w:
+        w.write_stream("acoustic", np.stack([mic, ae], 1).astype(np.float32), rate=rate, units="Pa",
+                       channel_names=["mic", "ae"])
+    cfg = DataConfig(modalities=WindowModalities(acoustic=AcousticWindow(length=400)))
+    ds = WindowDataset(tmp_path / "ae.h5", cfg)
+    assert ds.info.modality("acoustic").channel_names == ("mic", "ae")
+    for i, (_, t0) in enumerate(ds.window_index):
+        expected = (te - t0) * 400 / 0.4
+        if 1 <= expected <= 398:
+            env = ds[i]["acoustic"][1].numpy()
+            assert abs(int(np.argmax(env)) - expected) <= 1.0
+            assert env.max() > 0.05
+    cfg_wave = DataConfig(modalities=WindowModalities(acoustic=AcousticWindow(length=400, envelope_channels=[])))
+    wave = WindowDataset(tmp_path / "ae.h5", cfg_wave)
+    assert max(float(wave[i]["acoustic"][1].abs().max()) for i in range(len(wave))) < 1e-2  # filtered away
