@@ -1,0 +1,226 @@
+"""Clock-offset estimation between the streams of a manifest, from shared physical events.
+
+Arc ignition and extinction and (GMAW) short circuits show up in every sensor at once: arc power
+``|U * I|`` from the power source, mean brightness of the camera, mean temperature of the IR
+camera, energy of the sound. For each stream an *activity* series is computed on its own clock
+(block means for streams faster than the envelope rate, per-frame means otherwise), put on a
+common grid of ``envelope_rate`` Hz, and turned into two features: the standardised level and
+the edge strength ``|d/dt|``. For a stream and the reference, both features are smoothed to the
+slower stream's sample period and cross-correlated (``scipy.signal.correlate``) over lags of at
+most ``max_offset_s``; the feature pair with the highest normalised correlation peak wins, and
+the peak is refined to a fraction of a grid step by parabolic interpolation.
+
+The result for stream ``s`` is the ``time_offset_s`` that puts it on the reference's recording
+clock: ``offset_s = time_offset_s(reference) + lag``. ``confidence`` (0..1) is the peak's
+normalised correlation above the best competing peak (its prominence over the runner-up): near 0
+means another lag fits about as well (periodic events, or no shared events at all).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import correlate, correlation_lags, find_peaks
+from tqdm import tqdm
+
+from weldfusion.datasets.manifest import Manifest
+from weldfusion.datasets.raw_source import IngestError, RawSource
+
+#: Default rate (Hz) of the common event envelope.
+ENVELOPE_RATE = 1000.0
+#: Default largest clock offset searched (s).
+MAX_OFFSET_S = 2.0
+#: Features that mark *when* something changes: edges of every activity, and the sound energy
+#: itself (arc sound follows dP/dt, so it peaks at every change of arc power).
+_EDGE_LIKE = {"acoustic": ("edge", "level")}
+#: Levels are compared only when no edge pair reaches this confidence: a level correlation is
+#: biased by a sensor's own lag (thermal inertia), an edge correlation much less.
+LEVEL_FALLBACK_BELOW = 0.1
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """An activity series on a regular own-clock grid: ``values[k]`` at ``t0 + k / rate``."""
+
+    name: str
+    t0: float
+    rate: float
+    values: np.ndarray  # (M,) float64
+    sample_rate: float  # the stream's own sample rate (Hz)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """Estimated offset of one stream (``offset_s`` is its manifest ``time_offset_s``)."""
+
+    stream: str
+    offset_s: float
+    lag_s: float
+    confidence: float
+    feature: str
+
+    def to_json(self) -> dict:
+        return {"offset_s": self.offset_s, "confidence": self.confidence, "lag_s": self.lag_s,
+                "feature": self.feature}
+
+
+def _reduce(name: str, source: RawSource, block: np.ndarray) -> np.ndarray:
+    """Per-sample activity (k,) float64 of one block."""
+    if block.ndim >= 3 or name in ("video", "thermal"):
+        return block.reshape(len(block), -1).astype(np.float64).mean(axis=1)
+    if name == "electrical":
+        names = list(source.channel_names or ())
+        if "current" not in names or "voltage" not in names:
+            raise IngestError(f"{source.path}: sync needs 'current' and 'voltage' channels")
+        b = block.astype(np.float64)
+        return np.abs(b[:, names.index("current")] * b[:, names.index("voltage")])
+    b = block.astype(np.float64).reshape(len(block), -1)
+    return (b * b).sum(axis=1)  # sound energy
+
+
+def activity_envelope(name: str, source: RawSource, rate: float = ENVELOPE_RATE, progress: bool = False
+                      ) -> Envelope:
+    """Stream ``name`` as an activity series on a grid of ``rate`` Hz (own clock), read block by block.
+
+    Streams faster than ``rate`` are averaged per grid bin ``[t0 + k / rate, t0 + (k + 1) / rate)``
+    (sound: root of the mean energy); slower ones are linearly interpolated at the bin centres.
+    """
+    sums: np.ndarray = np.zeros(0)
+    counts: np.ndarray = np.zeros(0)
+    times: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    fast = bool(source.rate and source.rate >= rate)
+    t0 = None
+    with tqdm(total=source.n, desc=f"sync {name}", disable=not progress, leave=False) as bar:
+        for block, t in source.blocks_with_times():
+            act = _reduce(name, source, block)
+            if t0 is None and len(t):
+                t0 = math.floor(float(t[0]) * rate) / rate
+            if fast:
+                idx = np.floor((t - t0) * rate).astype(np.int64)
+                size = int(idx[-1]) + 1
+                if size > len(sums):
+                    sums = np.pad(sums, (0, size - len(sums)))
+                    counts = np.pad(counts, (0, size - len(counts)))
+                sums += np.bincount(idx, act, minlength=len(sums))[: len(sums)]
+                counts += np.bincount(idx, minlength=len(counts))[: len(counts)]
+            else:
+                times.append(np.asarray(t, dtype=np.float64))
+                values.append(act)
+            bar.update(len(block))
+    if t0 is None:
+        raise IngestError(f"{source.path}: no samples to synchronise")
+    if fast:
+        filled = counts > 0
+        env = np.interp(np.arange(len(sums)), np.flatnonzero(filled), sums[filled] / counts[filled])
+        if name == "acoustic":
+            env = np.sqrt(env)
+    else:
+        t_all, v_all = np.concatenate(times), np.concatenate(values)
+        m = max(1, int(math.floor((t_all[-1] - t0) * rate)) + 1)
+        env = np.interp(t0 + (np.arange(m) + 0.5) / rate, t_all, v_all)
+    return Envelope(name, float(t0), float(rate), env.astype(np.float64), float(source.rate or rate))
+
+
+def _features(env: Envelope, width: int) -> dict[str, np.ndarray]:
+    """Standardised level and edge strength ``|d/dt|`` of the envelope smoothed over ``width`` steps."""
+    smooth = uniform_filter1d(env.values, width, mode="nearest") if width > 1 else env.values
+    out = {}
+    for key, x in (("level", smooth), ("edge", np.abs(np.gradient(smooth)))):
+        x = x - x.mean()
+        norm = np.linalg.norm(x)
+        out[key] = x / norm if norm > 0 else x
+    return out
+
+
+def _peak(corr: np.ndarray) -> tuple[int, float, float]:
+    """(index of the highest peak, its sub-step shift, confidence).
+
+    Confidence = peak height x (1 - prominence of the runner-up peak / prominence of this peak).
+    """
+    i = int(np.argmax(corr))
+    shift = 0.0
+    if 0 < i < len(corr) - 1:
+        a, b, c = corr[i - 1], corr[i], corr[i + 1]
+        denom = a - 2 * b + c
+        if denom < 0:
+            shift = float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
+    floor = float(corr.min()) - 1e-9
+    padded = np.concatenate([[floor], corr, [floor]])  # the ends may hold a peak too
+    peaks, props = find_peaks(padded, prominence=0.0)
+    prominences = props["prominences"]
+    mine = peaks == i + 1
+    top = float(prominences[mine][0]) if np.any(mine) else 0.0
+    others = prominences[~mine]
+    runner_up = float(others.max()) if len(others) else 0.0
+    height = max(float(corr[i]), 0.0)
+    confidence = height * (1.0 - runner_up / top) if top > 0 else 0.0
+    return i, shift, float(np.clip(confidence, 0.0, 1.0))
+
+
+def estimate_lag(stream: Envelope, reference: Envelope, max_offset_s: float = MAX_OFFSET_S
+                 ) -> tuple[float, float, str]:
+    """``(lag_s, confidence, feature)`` with ``stream`` own time + lag = reference own time of the same event.
+
+    Both envelopes must share the grid rate.
+    """
+    if stream.rate != reference.rate:
+        raise ValueError("envelopes must share one grid rate")
+    rate = reference.rate
+    slow = min(stream.sample_rate, reference.sample_rate)
+    width = max(1, int(round(rate / slow)))
+    fs, fr = _features(stream, width), _features(reference, width)
+    best: tuple[float, float, str] | None = None  # (confidence, lag, feature)
+    pairs = [(a, b) for a in _EDGE_LIKE.get(stream.name, ("edge",)) for b in _EDGE_LIKE.get(reference.name, ("edge",))]
+    for key_s, key_r in [*pairs, ("level", "level")]:
+        if (key_s, key_r) == ("level", "level") and best is not None and best[0] >= LEVEL_FALLBACK_BELOW:
+            break
+        x_r, x_s = fr[key_r], fs[key_s]
+        corr = correlate(x_r, x_s, mode="full", method="fft")
+        lags = correlation_lags(len(x_r), len(x_s), mode="full")
+        # x_r[n + L] ~ x_s[n]  <=>  lag = t0_r - t0_s + L / rate
+        base = reference.t0 - stream.t0
+        keep = np.abs(base + lags / rate) <= max_offset_s + 0.5 / rate
+        if not np.any(keep):
+            continue
+        corr, lags = corr[keep], lags[keep]
+        i, shift, confidence = _peak(corr)
+        lag = base + (lags[i] + shift) / rate
+        if best is None or confidence > best[0]:
+            best = (confidence, lag, f"{key_s}/{key_r}")
+    if best is None:
+        raise IngestError(f"streams {stream.name!r} and {reference.name!r} do not overlap within "
+                          f"+-{max_offset_s:g} s; raise --max-offset")
+    return best[1], best[0], best[2]
+
+
+def estimate_offsets(
+    manifest: Manifest,
+    reference: str = "electrical",
+    *,
+    envelope_rate: float = ENVELOPE_RATE,
+    max_offset_s: float = MAX_OFFSET_S,
+    progress: bool = True,
+) -> dict[str, SyncResult]:
+    """Offsets (manifest ``time_offset_s``) of every stream so that it lines up with ``reference``.
+
+    The reference keeps its own ``time_offset_s`` (confidence 1).
+    """
+    from weldfusion.datasets.ingest import open_source
+
+    if reference not in manifest.streams:
+        raise IngestError(f"{manifest.path}: reference stream {reference!r} is not in the manifest "
+                          f"(streams: {', '.join(manifest.streams)})")
+    envelopes = {name: activity_envelope(name, open_source(manifest, name), envelope_rate, progress)
+                 for name in manifest.streams}
+    ref_offset = manifest.streams[reference].time_offset_s
+    results = {reference: SyncResult(reference, ref_offset, 0.0, 1.0, "reference")}
+    for name, env in envelopes.items():
+        if name == reference:
+            continue
+        lag, confidence, feature = estimate_lag(env, envelopes[reference], max_offset_s)
+        results[name] = SyncResult(name, ref_offset + lag, lag, confidence, feature)
+    return results
