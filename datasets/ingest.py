@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
-
 from weldfusion.datasets.label_io import read_labels
 from weldfusion.datasets.manifest import Manifest, load_manifest
 from weldfusion.datasets.raw_source import IngestError, RawSource
@@ -151,7 +150,7 @@ def ingest(
     offsets = {name: manifest.streams[name].time_offset_s for name in sources}
     known = [s.span() for s in sources.values()]
     if all(span is not None for span in known):
-        estimate = _recording_span([(a + offsets[n], b + offsets[n]) for n, (a, b) in zip(sources, known)])
+        estimate = _recording_span([(a + offsets[n], b + offsets[n]) for n, (a, b) in zip(sources, known, strict=True)])
         _read_all_labels(manifest, tax, estimate)  # fail fast, before converting anything
     else:
         _read_all_labels(manifest, tax, None)

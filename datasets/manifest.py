@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-
-from weldfusion.datasets.schema import ROOT_ATTRS
 from weldfusion.datasets.raw_source import IngestError, natural_key
+from weldfusion.datasets.schema import ROOT_ATTRS
 from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 from weldfusion.sensors.registry import modality_names
 from weldfusion.tools.config import ConfigError, from_dict

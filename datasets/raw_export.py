@@ -29,7 +29,6 @@ import numpy as np
 import soundfile as sf
 import yaml
 from tqdm import tqdm
-
 from weldfusion.datasets.label_io import write_labels
 from weldfusion.datasets.raw_source import IngestError, block_length
 from weldfusion.datasets.reader import Recording, StreamInfo
@@ -166,7 +165,7 @@ def _export_acoustic(rec: Recording, info: StreamInfo, offset: float, out_dir: P
 def _export_electrical(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, bar) -> dict:
     names = list(info.channel_names)
     units = list(info.attrs.get("channel_units", [""] * len(names)))
-    columns = [f"{nm} [{u}]" if u else nm for nm, u in zip(names, units)]
+    columns = [f"{nm} [{u}]" if u else nm for nm, u in zip(names, units, strict=True)]
     path = out_dir / "electrical.csv"
     n_ch = 1 if info.sample_shape == () else info.sample_shape[0]
     with path.open("w") as fh:
@@ -177,7 +176,7 @@ def _export_electrical(rec: Recording, info: StreamInfo, offset: float, out_dir:
             np.savetxt(fh, rows, fmt=["%.9f"] + ["%.9g"] * n_ch, delimiter=",")
             bar.update(len(block))
     return {"path": path.name, "time_column": "time_s",
-            "channels": {nm: col for nm, col in zip(names, columns) if nm in CHANNELS}}
+            "channels": {nm: col for nm, col in zip(names, columns, strict=True) if nm in CHANNELS}}
 
 
 def _scalar(value):

@@ -33,8 +33,10 @@ class IngestError(ValueError):
     """Bad raw input; the message is one line naming the file and the problem."""
 
 
-def block_length(sample_shape: tuple[int, ...], itemsize: int, max_bytes: int = BLOCK_BYTES) -> int:
-    """Samples per block so that one block of ``sample_shape`` x ``itemsize`` stays <= ``max_bytes``."""
+def block_length(sample_shape: tuple[int, ...], itemsize: int, max_bytes: int | None = None) -> int:
+    """Samples per block so that one block of ``sample_shape`` x ``itemsize`` stays <= ``max_bytes``
+    (default :data:`BLOCK_BYTES`)."""
+    max_bytes = BLOCK_BYTES if max_bytes is None else max_bytes
     sample_bytes = max(1, int(np.prod(sample_shape, dtype=np.int64)) * itemsize)
     return max(1, max_bytes // sample_bytes)
 
@@ -150,13 +152,15 @@ class TimeScan:
             return
         bad = np.flatnonzero(~np.isfinite(t))
         if len(bad):
-            raise IngestError(f"{self.what}: missing or invalid time at {self.word} {self.n + bad[0] + self.row_offset}")
+            where = f"{self.word} {self.n + bad[0] + self.row_offset}"
+            raise IngestError(f"{self.what}: missing or invalid time at {where}")
         steps = np.diff(np.concatenate([[self.last], t])) if self.n else np.diff(t)
         base = self.n if self.n else 1
         dup = np.flatnonzero(steps == 0)
         if len(dup):
             value = float(t[dup[0] + (0 if self.n else 1)])
-            raise IngestError(f"{self.what}: duplicated time {value:g} at {self.word} {base + dup[0] + self.row_offset}")
+            where = f"{self.word} {base + dup[0] + self.row_offset}"
+            raise IngestError(f"{self.what}: duplicated time {value:g} at {where}")
         back = np.flatnonzero(steps < 0)
         if len(back):
             raise IngestError(

@@ -25,7 +25,6 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import correlate, correlation_lags, find_peaks
 from tqdm import tqdm
-
 from weldfusion.datasets.manifest import Manifest
 from weldfusion.datasets.raw_source import IngestError, RawSource
 

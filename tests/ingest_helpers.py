@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
 from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.writer import RecordingWriter
 

@@ -18,7 +18,6 @@ from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-
 from weldfusion.datasets.reader import Recording, StreamInfo  # noqa: E402
 from weldfusion.datasets.validate import validate  # noqa: E402
 from weldfusion.sensors.registry import modality_names  # noqa: E402
@@ -45,7 +44,7 @@ def stream_lines(rec: Recording) -> list[str]:
         if s.channel_names:
             units = s.attrs.get("channel_units")
             units = units if isinstance(units, list) else [s.units] * len(s.channel_names)
-            channels = " [" + ", ".join(f"{c} {u}" for c, u in zip(s.channel_names, units)) + "]"
+            channels = " [" + ", ".join(f"{c} {u}" for c, u in zip(s.channel_names, units, strict=False)) + "]"
         gaps = f"{len(s.gaps)} gaps ({float(np.sum(s.gaps[:, 1] - s.gaps[:, 0])):.3f} s)" if len(s.gaps) else "no gaps"
         lines.append(
             f"{name:<11} {s.n:>9} x {str(s.sample_shape):<13} {str(s.dtype):<8} {timing:<18} "
@@ -123,7 +122,7 @@ def plot(rec: Recording, out: Path) -> None:
     names = sorted({p.label for p in phases})
     cmap = plt.get_cmap("tab10")
     colors = {lab: cmap(i % 10) for i, lab in enumerate(names)}
-    for ax, (label, t, v, _) in zip(axes, rows):
+    for ax, (label, t, v, _) in zip(axes, rows, strict=False):  # the last axis is the label track
         for p in phases:
             ax.axvspan(p.start_s, p.end_s, color=colors[p.label], alpha=0.18, lw=0)
         ax.plot(t, v, lw=0.7, color="k")

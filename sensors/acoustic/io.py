@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from weldfusion.datasets.manifest import ChannelSpec
 from weldfusion.datasets.raw_source import IngestError, RawSource, block_length, resolve_timebase
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from weldfusion.datasets.manifest import ChannelSpec
 from weldfusion.datasets.raw_source import (
     REGULAR_TOLERANCE,
@@ -34,7 +33,11 @@ from weldfusion.datasets.raw_source import (
 )
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 
-_CSV_ROWS = block_length((len(CHANNELS) + 1,), 64)  # pandas holds ~64 B per parsed cell
+
+def _csv_rows() -> int:
+    """Rows per CSV chunk (pandas holds ~64 B per parsed cell)."""
+    return block_length((len(CHANNELS) + 1,), 64)
+
 
 
 def check_mapping(where: str, channels: dict[str, ChannelSpec] | None) -> dict[str, ChannelSpec]:
@@ -106,7 +109,7 @@ class CsvLog:
         """(CSV line number of the chunk's first row, chunk)."""
         line = 2
         try:
-            for chunk in pd.read_csv(self.path, usecols=usecols, chunksize=_CSV_ROWS, **self.kw):
+            for chunk in pd.read_csv(self.path, usecols=usecols, chunksize=_csv_rows(), **self.kw):
                 yield line, chunk
                 line += len(chunk)
         except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -234,7 +237,7 @@ def open_tdms(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None
             for i0 in range(0, n, k):
                 i1 = min(n, i0 + k)
                 out = np.empty((i1 - i0, len(CHANNELS)), dtype=np.float32)
-                for j, (name, spec) in enumerate(mapping.items()):
+                for j, spec in enumerate(mapping.values()):
                     if spec.value is not None:
                         out[:, j] = spec.value
                         continue

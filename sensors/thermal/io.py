@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-
 from weldfusion.datasets.raw_source import (
     IngestError,
     RawSource,

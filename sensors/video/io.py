@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-
 from weldfusion.datasets.raw_source import IngestError, RawSource, block_length, resolve_timebase
 
 # FFmpeg prints its own diagnostics ("moov atom not found") on stderr; the reader reports the
