@@ -274,6 +274,22 @@ class RecordingWriter:
                 del group[table]
             group.create_dataset(table, data=arr, dtype=LABEL_DTYPE, maxshape=(None,))
 
+    # -- extra groups ------------------------------------------------------------------------
+    def write_extra(self, group: str, datasets: dict[str, np.ndarray], attrs: dict | None = None) -> None:
+        """Plain datasets in a root-level group outside the schema (e.g. the simulator's ``/truth``).
+
+        Readers and the validator ignore such groups; ``streams`` and ``labels`` are refused.
+        """
+        if group in ("streams", "labels") or not group or "/" in group:
+            raise ValueError(f"{self.path}: {group!r} is not a valid extra group name")
+        g = self._h5.require_group(group)
+        for name, data in datasets.items():
+            arr = np.asarray(data)
+            kwargs = {"compression": "gzip", "compression_opts": self.compression_level} if arr.size > 1024 else {}
+            g.create_dataset(name, data=arr, **kwargs)
+        for key, value in (attrs or {}).items():
+            g.attrs[key] = value
+
     # -- commit / abort ------------------------------------------------------------------------
     def commit(self) -> Path:
         """Close the temporary file and rename it onto the target path."""
