@@ -216,10 +216,10 @@ def estimate_offsets(
     envelopes = {name: activity_envelope(name, open_source(manifest, name), envelope_rate, progress)
                  for name in manifest.streams}
     ref_offset = manifest.streams[reference].time_offset_s
-    results = {reference: SyncResult(reference, ref_offset, 0.0, 1.0, "reference")}
+    results = {reference: SyncResult(reference, float(ref_offset), 0.0, 1.0, "reference")}
     for name, env in envelopes.items():
         if name == reference:
             continue
         lag, confidence, feature = estimate_lag(env, envelopes[reference], max_offset_s)
-        results[name] = SyncResult(name, ref_offset + lag, lag, confidence, feature)
+        results[name] = SyncResult(name, float(ref_offset + lag), float(lag), float(confidence), feature)
     return results

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import yaml
 from ingest_helpers import write_arc_recording
-
 from weldfusion.datasets.raw_export import export_raw
 from weldfusion.tools.ingest import cli
 

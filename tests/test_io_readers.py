@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-
 from weldfusion.datasets import raw_source
 from weldfusion.datasets.manifest import parse_manifest
 from weldfusion.datasets.raw_source import IngestError

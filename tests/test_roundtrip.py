@@ -1,0 +1,81 @@
+"""Round trip: HDF5 recording -> raw files (mp4, 16-bit TIFF, WAV, CSV) on each sensor's own clock ->
+ingest -> the same recording within codec loss, with events aligned to one sample period."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+from ingest_helpers import OFFSETS, write_arc_recording
+from weldfusion.datasets.ingest import ingest
+from weldfusion.datasets.raw_export import export_raw
+from weldfusion.datasets.reader import Recording
+from weldfusion.datasets.validate import validate
+
+
+def arc_on_times(rec: Recording, name: str) -> np.ndarray:
+    """Times of the samples at which the stream's arc activity first exceeds half its range."""
+    info = rec.streams[name]
+    x = rec.read_index(name, 0, info.n).astype(np.float64)
+    if name == "electrical":
+        act = x[:, 0]  # current
+    elif name == "acoustic":
+        act = np.convolve(x * x, np.ones(32) / 32, mode="same")
+    else:
+        act = x.reshape(len(x), -1).mean(axis=1)
+    on = act > (act.min() + act.max()) / 2 if name != "acoustic" else act > 0.02 * act.max()
+    rising = np.flatnonzero(np.diff(on.astype(int)) == 1) + 1
+    return rec.times(name, 0, info.n)[rising]
+
+
+@pytest.mark.parametrize("wav_subtype", ["FLOAT", "PCM_24"])
+def test_roundtrip_equal_within_codec_loss(tmp_path, wav_subtype):
+    truth_path = tmp_path / "truth.h5"
+    write_arc_recording(truth_path, duration=2.0, seed=7)
+    manifest = export_raw(truth_path, tmp_path / "raw", wav_subtype=wav_subtype, progress=False)
+    spec = yaml.safe_load(manifest.read_text())["streams"]
+    assert spec["video"]["path"] == "video.mp4" and spec["thermal"]["path"] == "thermal/*.tiff"
+    assert spec["acoustic"]["path"] == "acoustic.wav" and spec["electrical"]["path"] == "electrical.csv"
+    for name in ("video", "thermal", "acoustic"):  # own sensor clocks, restored by time_offset_s
+        assert spec[name]["time_offset_s"] == OFFSETS[name]
+    out = tmp_path / "ingested.h5"
+    ingest(manifest, out, progress=False)
+    assert validate(out) == []
+    with Recording(truth_path) as truth, Recording(out) as rec:
+        assert set(rec.streams) == set(truth.streams)
+        for name, ref in truth.streams.items():
+            got = rec.streams[name]
+            assert got.shape == ref.shape and got.dtype == ref.dtype and got.rate == ref.rate and got.regular
+            assert got.starting_time == pytest.approx(ref.starting_time, abs=1e-9)
+            assert got.channel_names == ref.channel_names and got.units == ref.units
+        a = {name: truth.read_index(name, 0, info.n) for name, info in truth.streams.items()}
+        b = {name: rec.read_index(name, 0, info.n) for name, info in rec.streams.items()}
+        np.testing.assert_array_equal(b["electrical"], a["electrical"])  # CSV with 9 significant digits
+        if wav_subtype == "FLOAT":
+            np.testing.assert_array_equal(b["acoustic"], a["acoustic"])
+        else:
+            full = float(np.abs(a["acoustic"]).max())
+            np.testing.assert_allclose(b["acoustic"], a["acoustic"], atol=full * 2.0**-22)
+        scale = spec["thermal"]["scale"]
+        assert np.abs(b["thermal"] - a["thermal"]).max() <= scale / 2 + 1e-3  # 16-bit quantisation
+        diff = np.abs(b["video"].astype(np.int16) - a["video"].astype(np.int16))
+        assert diff.mean() < 5.0  # mp4v at its default quality
+        frame_means = np.abs(b["video"].mean(axis=(1, 2)) - a["video"].mean(axis=(1, 2)))
+        assert frame_means.max() < 6.0
+        assert rec.phases == truth.phases and rec.defects == truth.defects
+        for name, info in truth.streams.items():
+            t_truth, t_got = arc_on_times(truth, name), arc_on_times(rec, name)
+            assert len(t_truth) >= 2 and len(t_got) == len(t_truth), name
+            assert np.abs(t_got - t_truth).max() <= 1.0 / info.rate + 1e-9, name
+
+
+def test_export_refuses_existing_folder_and_leaves_no_temporary(tmp_path):
+    truth_path = tmp_path / "truth.h5"
+    write_arc_recording(truth_path, duration=0.5, seed=8, streams=("electrical", "acoustic"))
+    (tmp_path / "raw").mkdir()
+    with pytest.raises(FileExistsError, match="exists"):
+        export_raw(truth_path, tmp_path / "raw", progress=False)
+    manifest = export_raw(truth_path, tmp_path / "raw", force=True, progress=False)
+    assert sorted(p.name for p in manifest.parent.iterdir()) == ["acoustic.wav", "defects.csv", "electrical.csv",
+                                                                 "phases.csv", "recording.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "truth.h5"]

@@ -1,0 +1,90 @@
+"""Clock-offset estimation: recovers simulated sensor clock offsets from shared arc events."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+from ingest_helpers import OFFSETS, RATES, write_arc_recording
+from weldfusion.datasets.ingest import ingest
+from weldfusion.datasets.manifest import load_manifest
+from weldfusion.datasets.raw_export import export_raw
+from weldfusion.datasets.reader import Recording
+from weldfusion.datasets.sync import estimate_offsets
+from weldfusion.tools.sync import cli
+
+
+def tolerance(name: str, reference: str = "electrical") -> float:
+    """One sample period of the slower stream of the pair, or 2 ms, whichever is larger."""
+    return max(1.0 / min(RATES[name], RATES[reference]), 2e-3)
+
+
+def raw_without_offsets(tmp_path, offsets=OFFSETS, seed=0, duration=3.0):
+    write_arc_recording(tmp_path / "truth.h5", duration=duration, seed=seed, offsets=offsets)
+    return export_raw(tmp_path / "truth.h5", tmp_path / "raw", include_offsets=False, progress=False)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_recovers_offsets_within_one_sample_period(tmp_path, seed):
+    manifest = raw_without_offsets(tmp_path, seed=seed)
+    assert "time_offset_s" not in manifest.read_text()
+    results = estimate_offsets(load_manifest(manifest), "electrical", progress=False)
+    assert set(results) == {"video", "thermal", "acoustic", "electrical"}
+    assert results["electrical"].offset_s == 0.0 and results["electrical"].confidence == 1.0
+    for name in ("video", "thermal", "acoustic"):
+        r = results[name]
+        assert abs(r.offset_s - OFFSETS[name]) <= tolerance(name), (name, r)
+        assert r.confidence > 0.1, (name, r)
+
+
+def test_large_offsets_and_reference_keeps_its_offset(tmp_path):
+    offsets = {"video": 0.8123, "thermal": -0.4441, "acoustic": 1.2345, "electrical": 0.0}
+    manifest = raw_without_offsets(tmp_path, offsets=offsets, seed=2, duration=4.0)
+    data = yaml.safe_load(manifest.read_text())
+    data["streams"]["electrical"]["time_offset_s"] = 0.1  # the reference's clock is 0.1 s behind
+    manifest.write_text(yaml.safe_dump(data))
+    results = estimate_offsets(load_manifest(manifest), "electrical", progress=False)
+    assert results["electrical"].offset_s == 0.1
+    for name in ("video", "thermal", "acoustic"):
+        assert abs(results[name].offset_s - (offsets[name] + 0.1)) <= tolerance(name), name
+
+
+def test_unrelated_stream_gets_low_confidence(tmp_path):
+    manifest = raw_without_offsets(tmp_path, seed=3)
+    good = estimate_offsets(load_manifest(manifest), progress=False)["acoustic"].confidence
+    noise = np.random.default_rng(0).normal(0, 0.2, 48_000).astype(np.float32)  # no arc in it
+    sf.write(manifest.parent / "acoustic.wav", noise, 16_000, subtype="FLOAT")
+    bad = estimate_offsets(load_manifest(manifest), progress=False)["acoustic"].confidence
+    assert bad < 0.1 < good
+
+
+def test_cli_json_write_then_ingest_is_aligned(tmp_path, capsys):
+    manifest = raw_without_offsets(tmp_path, seed=4)
+    assert cli([str(manifest), "--reference", "electrical", "--json", "--write", "--quiet"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"video", "thermal", "acoustic", "electrical"}
+    for name, entry in printed.items():
+        assert set(entry) >= {"offset_s", "confidence"}
+        assert abs(entry["offset_s"] - OFFSETS[name]) <= tolerance(name)
+    written = yaml.safe_load(manifest.read_text())
+    for name, entry in printed.items():
+        assert written["streams"][name]["time_offset_s"] == pytest.approx(entry["offset_s"], abs=1e-9)
+    assert [p.name for p in manifest.parent.iterdir() if p.name.startswith(".")] == []  # atomic write
+    out = tmp_path / "synced.h5"
+    ingest(manifest, out, progress=False)
+    with Recording(out) as rec, Recording(tmp_path / "truth.h5") as truth:
+        for name in ("video", "thermal", "acoustic"):
+            assert abs(rec.streams[name].starting_time - truth.streams[name].starting_time) <= tolerance(name)
+
+
+def test_table_output_and_bad_reference(tmp_path, capsys):
+    manifest = raw_without_offsets(tmp_path, seed=5, duration=2.0)
+    assert cli([str(manifest), "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["stream", "offset_s", "confidence"] and len(out) == 5
+    assert cli([str(manifest), "--reference", "lidar", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "reference stream 'lidar'" in err[0] and "recording.yaml" in err[0]
