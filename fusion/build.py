@@ -1,0 +1,97 @@
+"""Builders: the only code that reads :class:`ModelConfig` / :class:`LossConfig`.
+
+``build_model(cfg, info)`` sizes every encoder from the :class:`DataInfo` (one encoder per
+modality, found by name in ``sensors/<name>/encoder.py``) and ``build_loss(cfg, info)`` checks
+the loss settings against the taxonomy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from weldfusion.datasets.info import DataInfo
+from weldfusion.fusion.concat_fusion import ConcatFusion
+from weldfusion.fusion.config import LossConfig, ModelConfig
+from weldfusion.fusion.encoder_base import encoder_spec
+from weldfusion.fusion.heads import DefectHead, PhaseHead, ProjectionHead
+from weldfusion.fusion.late_fusion import LateFusion
+from weldfusion.fusion.losses import WeldFusionLoss
+from weldfusion.fusion.modality_attention import ModalityAttentionFusion
+from weldfusion.fusion.model import WeldFusionModel
+from weldfusion.tools.config import ConfigError, from_dict
+
+
+def _encoder_settings(cfg: ModelConfig, name: str, config_cls: type) -> dict:
+    """Plain keyword arguments of the encoder of modality ``name``."""
+    typed = {f.name for f in dataclasses.fields(cfg)} - {"other"}
+    if name in typed:
+        section = getattr(cfg, name)
+        if not isinstance(section, config_cls):
+            raise ConfigError(f"model.{name}: expected {config_cls.__name__}, got {type(section).__name__}")
+    else:
+        section = from_dict(config_cls, cfg.other.get(name, {}), prefix=f"model.other.{name}")
+    return {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
+
+
+def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel:
+    """The :class:`WeldFusionModel` for data described by ``info``."""
+    if not info.modalities:
+        raise ValueError("DataInfo has no modalities")
+    encoders = {}
+    for shape in info.modalities:
+        spec = encoder_spec(shape.name)
+        encoders[shape.name] = spec.encoder(shape=shape, info=info, dim=cfg.dim,
+                                            **_encoder_settings(cfg, shape.name, spec.config))
+    names = info.names
+    n_phases, n_defects = len(info.phases), len(info.defects)
+    phase_head = defect_head = None
+    if cfg.fusion == "attention":
+        fusion = ModalityAttentionFusion(names, cfg.dim, cfg.fusion_layers, cfg.fusion_heads)
+    elif cfg.fusion == "concat":
+        fusion = ConcatFusion(names, cfg.dim)
+    elif cfg.fusion == "late":
+        fusion = LateFusion(names, cfg.dim, n_phases, n_defects, cfg.head_dropout)
+    else:
+        raise ConfigError(f"model.fusion: unknown fusion {cfg.fusion!r}")
+    if not fusion.produces_logits:
+        phase_head = PhaseHead(cfg.dim, n_phases, cfg.head_dropout)
+        defect_head = DefectHead(cfg.dim, n_defects, cfg.head_dropout)
+    return WeldFusionModel(
+        names, encoders, fusion, phase_head, defect_head, ProjectionHead(cfg.dim, cfg.projection_dim),
+        modality_dropout=cfg.modality_dropout, skip_absent=cfg.skip_absent,
+        params_source=names.index("electrical") if "electrical" in names else None)
+
+
+def similarity_matrix(pairs: tuple[tuple[str, str, float], ...], phases: tuple[str, ...]) -> torch.Tensor:
+    """Symmetric (P, P) class-similarity matrix S of Eq. 47 with a zero diagonal."""
+    s = torch.zeros(len(phases), len(phases))
+    for a, b, value in pairs:
+        for label in (a, b):
+            if label not in phases:
+                raise ConfigError(f"loss.semantic_pairs: unknown phase {label!r} (phases: {', '.join(phases)})")
+        if a == b:
+            raise ConfigError(f"loss.semantic_pairs: pair ({a}, {b}) relates a phase to itself")
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"loss.semantic_pairs: similarity of ({a}, {b}) must be in [0, 1], got {value}")
+        i, j = phases.index(a), phases.index(b)
+        s[i, j] = s[j, i] = value
+    return s
+
+
+def build_loss(cfg: LossConfig, info: DataInfo) -> WeldFusionLoss:
+    """The :class:`WeldFusionLoss` for the taxonomy of ``info``."""
+    class_w = pos_w = None
+    if cfg.phase_class_weights is not None:
+        if len(cfg.phase_class_weights) != len(info.phases):
+            raise ConfigError(f"loss.phase_class_weights: {len(cfg.phase_class_weights)} values for "
+                              f"{len(info.phases)} phases")
+        class_w = torch.tensor(cfg.phase_class_weights, dtype=torch.float32)
+    if cfg.defect_pos_weight is not None:
+        if len(cfg.defect_pos_weight) != len(info.defects):
+            raise ConfigError(f"loss.defect_pos_weight: {len(cfg.defect_pos_weight)} values for "
+                              f"{len(info.defects)} defects")
+        pos_w = torch.tensor(cfg.defect_pos_weight, dtype=torch.float32)
+    similarity = similarity_matrix(cfg.semantic_pairs, info.phases) if cfg.semantic_similarity else None
+    return WeldFusionLoss(dataclasses.asdict(cfg.weights), class_w, pos_w, cfg.label_smoothing,
+                          cfg.contrastive, cfg.contrastive_margin, similarity, cfg.temporal_consistency)

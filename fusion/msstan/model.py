@@ -1,0 +1,200 @@
+"""MS-STAN assembled from its blocks (paper Sections 3.3-3.4, Fig. 1).
+
+Order of the blocks for a window of frames (B, T, H, W):
+
+1. patch embedding of every frame (patch_embed.py) -> frame scores a_t (Eq. 40, frame_sampling.py);
+   only the kept frames continue (Eq. 41: top-k at inference, Gumbel top-k in training);
+2. conv + batch-norm stages -> spatial maps f_t (B, T', h, w, d) (Eq. 8);
+3. occlusion mask m_t (Eq. 26) from f_t; background suppression f_fg = f - Phi_bg(f) (Eq. 29);
+   f_final = m_t * f_fg (Eq. 31);
+4. motion magnification (Eq. 33-35);
+5. multi-scale temporal aggregation + scale attention + LayerNorm/residual (Eq. 9-12, 43);
+6. spatial attention per frame (Eq. 13, 14, 17), plus the knowledge prior (Eq. 45-46);
+7. temporal attention (Eq. 15, 16, 18) biased by log a_t and log visibility (Eq. 28).
+
+Tokens are the spatially attended frames projected to D plus a learned embedding of their frame
+index (so dropped frames leave the time positions of the kept ones intact); pooled is the
+temporally attended vector projected to D.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from weldfusion.datasets.info import DataInfo, ModalityShape
+from weldfusion.fusion.encoder_base import Encoder
+from weldfusion.fusion.msstan.background import BackgroundSuppression
+from weldfusion.fusion.msstan.frame_sampling import FrameSampler
+from weldfusion.fusion.msstan.knowledge import KnowledgePrior
+from weldfusion.fusion.msstan.motion import MotionMagnification
+from weldfusion.fusion.msstan.multiscale_temporal import MultiScaleTemporal
+from weldfusion.fusion.msstan.occlusion import OcclusionMask
+from weldfusion.fusion.msstan.patch_embed import ConvStages, PatchEmbed
+from weldfusion.fusion.msstan.spatial_attention import SpatialAttention
+from weldfusion.fusion.msstan.temporal_attention import TemporalAttention
+
+
+def temporal_consistency(f: Tensor) -> Tensor:
+    """Eq. 48 per sample: ||f_t - f_{t+1}||^2 averaged over frame pairs and channels (0 for one frame).
+
+    f: (B, T, d) -> (B,). Mean instead of sum keeps the term's scale independent of T and d.
+    """
+    if f.shape[1] < 2:
+        return f.new_zeros(f.shape[0])
+    return (f[:, 1:] - f[:, :-1]).pow(2).mean(dim=(1, 2))
+
+
+class MSSTAN(nn.Module):
+    """Multi-scale spatiotemporal attention network for one image modality.
+
+    Args:
+        frames: T, frames per window (sizes the frame-index embedding).
+        out_dim: D, size of the output tokens and pooled vector.
+        patch_size, stage_dims, stage_strides, temporal_scales: architecture (see MSSTANConfig).
+        multiscale_temporal ... knowledge_guidance: component switches (see MSSTANConfig).
+        keep_ratio: share of frames kept at inference by adaptive sampling.
+        param_index: columns of ``params`` for the knowledge prior; n_pairs, pair_embed_dim: its
+            material-pair embedding.
+        gradient_channel: add the Sobel gradient magnitude as a second input channel.
+    """
+
+    def __init__(
+        self,
+        frames: int,
+        out_dim: int,
+        patch_size: int = 4,
+        stage_dims: tuple[int, ...] = (16, 48),
+        stage_strides: tuple[int, ...] = (1, 2),
+        temporal_scales: tuple[int, ...] = (1, 3, 5),
+        multiscale_temporal: bool = True,
+        separable_temporal: bool = True,
+        spatial_attention: bool = True,
+        temporal_attention: bool = True,
+        occlusion_mask: bool = True,
+        background_suppression: bool = True,
+        motion_magnification: bool = True,
+        adaptive_sampling: bool = True,
+        keep_ratio: float = 0.5,
+        knowledge_guidance: bool = True,
+        param_index: tuple[int, ...] = (),
+        n_pairs: int = 1,
+        pair_embed_dim: int = 8,
+        gradient_channel: bool = False,
+    ) -> None:
+        super().__init__()
+        c0, d = stage_dims[0], stage_dims[-1]
+        self.frames = frames
+        self.patch_embed = PatchEmbed(patch_size, c0, gradient_channel)
+        self.sampler = FrameSampler(c0, keep_ratio) if adaptive_sampling else None
+        self.stages = ConvStages(c0, stage_dims, stage_strides)
+        self.occlusion = OcclusionMask(d) if occlusion_mask else None
+        self.background = BackgroundSuppression(d) if background_suppression else None
+        self.motion = MotionMagnification() if motion_magnification else None
+        self.temporal = MultiScaleTemporal(d, temporal_scales, separable_temporal, multiscale_temporal)
+        if knowledge_guidance and not param_index:
+            raise ValueError("knowledge_guidance needs the columns of heat_input, current, travel_speed in params")
+        self.knowledge = KnowledgePrior(d, param_index, n_pairs, pair_embed_dim) if knowledge_guidance else None
+        self.spatial_attn = SpatialAttention(d, spatial_attention)
+        self.temporal_attn = TemporalAttention(d, temporal_attention)
+        self.token_proj = nn.Linear(d, out_dim)
+        self.pool_proj = nn.Linear(d, out_dim)
+        self.time_embed = nn.Parameter(torch.randn(frames, out_dim) * 0.02)
+        self.dim = d
+
+    def kept_frames(self) -> int:
+        """Frames that go through the conv stages per window."""
+        return self.sampler.kept(self.frames) if self.sampler is not None else self.frames
+
+    def forward(self, x: Tensor, params: Tensor, pair: Tensor) -> dict:
+        """x: (B, T, H, W) frames; params: (B, P); pair: (B,) long.
+
+        Returns a dict:
+            tokens (B, T', D), pooled (B, D), frame_index (B, T') (T' = kept frames);
+            attention: spatial (B, T', h, w), temporal (B, T'), scales (B, k), and when enabled
+                occlusion (B, T', h, w), frame_scores (B, T);
+            aux (unweighted): temporal_consistency (B,) (Eq. 48), occlusion (B,) (Eq. 27),
+                reconstruction (B,) (Eq. 30), smoothness (B,) (Eq. 42), sepconv_l1 () (Eq. 44).
+        """
+        b, t = x.shape[:2]
+        if t != self.frames:
+            raise ValueError(f"MS-STAN built for {self.frames} frames per window, got {t}")
+        attention: dict[str, Tensor] = {}
+        aux: dict[str, Tensor] = {}
+        s = self.patch_embed(x)  # (B, T, h0, w0, c0)
+        index = torch.arange(t, device=x.device).expand(b, t)
+        bias = None
+        if self.sampler is not None:
+            scores = self.sampler(s)  # (B, T), Eq. 40
+            attention["frame_scores"] = scores
+            aux["smoothness"] = FrameSampler.smoothness(scores)
+            if self.sampler.kept(t) < t:
+                index = self.sampler.select(scores, explore=self.training)  # (B, k), Eq. 41
+                flat = (index + t * torch.arange(b, device=x.device)[:, None]).flatten()  # (B*k,)
+                s = s.flatten(0, 1).index_select(0, flat).unflatten(0, index.shape)  # (B, k, h0, w0, c0)
+                scores = torch.take_along_dim(scores, index, dim=1)
+            bias = torch.log(scores.clamp_min(1e-4))
+        f = self.stages(s)  # (B, T', h, w, d), Eq. 8
+
+        if self.occlusion is not None:
+            mask = self.occlusion(f)  # (B, T', h, w), Eq. 26
+            attention["occlusion"] = mask
+            aux["occlusion"] = OcclusionMask.sparsity(mask)  # Eq. 27
+            vis = OcclusionMask.visibility_bias(mask)  # Eq. 28
+            bias = vis if bias is None else bias + vis
+        if self.background is not None:
+            f_fg, aux["reconstruction"] = self.background(f)  # Eq. 29-30
+        else:
+            f_fg = f
+        f = f_fg * attention["occlusion"][..., None] if self.occlusion is not None else f_fg  # Eq. 31 / 26
+        if self.motion is not None:
+            f = self.motion(f)  # Eq. 33-35
+        f, scale_w, l1 = self.temporal(f)  # Eq. 9-12
+        attention["scales"] = scale_w
+        if l1 is not None:
+            aux["sepconv_l1"] = l1  # Eq. 44
+
+        prior = self.knowledge(f, params, pair) if self.knowledge is not None else None  # Eq. 46
+        alpha_s, f_att = self.spatial_attn(f, prior)  # (B, T', h, w), (B, T', d); Eq. 13-14, 17, 45
+        alpha_t, pooled = self.temporal_attn(f_att, bias)  # (B, T'), (B, d); Eq. 15-16, 18
+        attention["spatial"] = alpha_s
+        attention["temporal"] = alpha_t
+        aux["temporal_consistency"] = temporal_consistency(f_att)  # Eq. 48, (B,)
+
+        tokens = self.token_proj(f_att) + self.time_embed[index]  # (B, T', D)
+        return {"tokens": tokens, "pooled": self.pool_proj(pooled), "frame_index": index,
+                "attention": attention, "aux": aux}
+
+
+KNOWLEDGE_PARAMS: tuple[str, ...] = ("heat_input", "current", "travel_speed")
+
+
+class MSSTANEncoder(Encoder):
+    """An :class:`Encoder` for an image modality (B, T, H, W) built on :class:`MSSTAN`.
+
+    ``config`` are the fields of :class:`~weldfusion.fusion.config.MSSTANConfig`; the frame
+    count comes from the modality shape, the knowledge-prior inputs from ``info.params`` and
+    ``info.pairs``.
+    """
+
+    def __init__(self, shape: ModalityShape, info: DataInfo, dim: int, **config) -> None:
+        super().__init__(shape, info, dim)
+        if shape.kind != "image" or len(shape.shape) != 3:
+            raise ValueError(f"{shape.name}: MS-STAN needs image windows (T, H, W), got {shape.kind} {shape.shape}")
+        param_index: tuple[int, ...] = ()
+        if config.get("knowledge_guidance", True):
+            missing = [p for p in KNOWLEDGE_PARAMS if p not in info.params]
+            if missing:
+                raise ValueError(f"{shape.name}: knowledge_guidance needs params {missing} "
+                                 f"(data has {list(info.params)})")
+            param_index = tuple(info.params.index(p) for p in KNOWLEDGE_PARAMS)
+        self.frame_shape = tuple(shape.shape)
+        self.net = MSSTAN(frames=shape.shape[0], out_dim=dim, param_index=param_index,
+                          n_pairs=max(len(info.pairs), 1), **config)
+
+    def forward(self, x: Tensor, params: Tensor, pair: Tensor) -> dict:
+        """x: (B, T, H, W); params: (B, P); pair: (B,) -> see :meth:`MSSTAN.forward`."""
+        if tuple(x.shape[1:]) != self.frame_shape:
+            raise ValueError(f"{self.modality}: expected windows of shape {self.frame_shape}, got {tuple(x.shape[1:])}")
+        out = self.net(x, params, pair)
+        out["attention"]["frame_index"] = out.pop("frame_index")
+        return out

@@ -1,0 +1,100 @@
+"""Multi-scale temporal modelling (Eq. 9-12) with separable temporal convolutions (Eq. 43-44).
+
+Each temporal window size tau aggregates overlapping runs of tau consecutive frames at every
+spatial position (Eq. 9), either with a depthwise-separable temporal convolution (Eq. 43) or a
+full 3-D convolution over (tau, 3, 3) (Eq. 11). The scales are fused by attention weights
+computed from their pooled descriptors (Eq. 10), then LayerNorm + residual (Eq. 12).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+
+class SeparableTemporalConv(nn.Module):
+    """Eq. 43 at k scales at once: per channel, a temporal kernel of tau_j taps for every scale j,
+    then a pointwise channel mix per scale.
+
+    The k depthwise kernels are one depthwise conv over (time, position) with kernel (max tau, 1)
+    applied to the channels repeated k times; taps outside each scale's central tau taps are held
+    at zero by a fixed mask. One op for all scales keeps the fixed per-window cost low.
+    """
+
+    def __init__(self, dim: int, scales: tuple[int, ...]) -> None:
+        super().__init__()
+        k, kmax = len(scales), max(scales)
+        self.k, self.kmax = k, kmax
+        mask = torch.zeros(dim, k, kmax)
+        for j, tau in enumerate(scales):
+            mask[:, j, kmax // 2 - tau // 2 : kmax // 2 + tau // 2 + 1] = 1.0
+        self.register_buffer("tap_mask", mask.reshape(dim * k, 1, kmax, 1), persistent=False)
+        taps = mask.sum(dim=-1, keepdim=True).reshape(dim * k, 1, 1, 1)
+        self.depthwise = nn.Parameter((torch.rand(dim * k, 1, kmax, 1) * 2 - 1) / taps.sqrt() * self.tap_mask)
+        self.depthwise_bias = nn.Parameter(torch.zeros(dim * k))
+        bound = 1.0 / math.sqrt(dim)
+        self.pointwise = nn.Parameter(torch.empty(k, dim, dim).uniform_(-bound, bound))  # (k, d_in, d_out)
+        self.pointwise_bias = nn.Parameter(torch.zeros(k, dim))
+
+    def forward(self, f: Tensor) -> Tensor:
+        """f: (B, T, h, w, d) -> per-scale features (B, k, T, h, w, d)."""
+        b, t, h, w, d = f.shape
+        x = f.reshape(b, t, h * w, d).permute(0, 3, 1, 2)  # (B, d, T, h*w), channels-last view
+        x = F.conv2d(x.repeat_interleave(self.k, dim=1), self.depthwise * self.tap_mask, self.depthwise_bias,
+                     padding=(self.kmax // 2, 0), groups=d * self.k)  # (B, d*k, T, h*w)
+        x = rearrange(x, "b (d k) t (h w) -> b k t h w d", k=self.k, h=h)
+        return torch.einsum("bkthwd,kde->bkthwe", x, self.pointwise) + self.pointwise_bias[:, None, None, None]
+
+    def l1(self) -> Tensor:
+        """Eq. 44: mean absolute value of the temporal kernel taps (L1 norm / number of taps)."""
+        return (self.depthwise * self.tap_mask).abs().sum() / self.tap_mask.sum()
+
+
+class Temporal3DConv(nn.Module):
+    """Eq. 11: full 3-D convolutions over (tau, 3, 3), one per scale — the heavy alternative to Eq. 43."""
+
+    def __init__(self, dim: int, scales: tuple[int, ...]) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv3d(dim, dim, (k, 3, 3), padding=(k // 2, 1, 1)) for k in scales)
+
+    def forward(self, f: Tensor) -> Tensor:
+        """f: (B, T, h, w, d) -> per-scale features (B, k, T, h, w, d)."""
+        x = rearrange(f, "b t h w d -> b d t h w").contiguous()
+        return torch.stack([rearrange(conv(x), "b d t h w -> b t h w d") for conv in self.convs], dim=1)
+
+
+class MultiScaleTemporal(nn.Module):
+    """Eq. 9-12 over f (B, T, h, w, d).
+
+    Args:
+        dim: channels d.
+        scales: temporal window sizes (odd); with ``multiscale=False`` only the largest is used.
+        separable: Eq. 43 (else Eq. 11 3-D convs).
+        multiscale: fuse several scales by attention (Eq. 10).
+    """
+
+    def __init__(self, dim: int, scales: tuple[int, ...], separable: bool, multiscale: bool) -> None:
+        super().__init__()
+        self.scales = tuple(scales) if multiscale else (max(scales),)
+        self.conv = SeparableTemporalConv(dim, self.scales) if separable else Temporal3DConv(dim, self.scales)
+        self.separable = separable
+        self.scale_score = nn.Linear(dim, 1, bias=False) if len(self.scales) > 1 else None
+        self.norm = nn.LayerNorm(dim)
+        self.dim = dim
+
+    def forward(self, f: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """f: (B, T, h, w, d) -> (fused (B, T, h, w, d), scale weights (B, k), Eq. 44 L1 term or None)."""
+        feats = self.conv(f)  # (B, k, T, h, w, d), Eq. 9 / 43 / 11
+        if self.scale_score is not None:
+            desc = feats.mean(dim=(2, 3, 4))  # (B, k, d)
+            beta = torch.softmax(self.scale_score(desc).squeeze(-1) / math.sqrt(self.dim), dim=1)  # (B, k), Eq. 10
+            fused = torch.einsum("bk,bkthwd->bthwd", beta, feats)
+        else:
+            beta = f.new_ones(f.shape[0], 1)
+            fused = feats[:, 0]
+        out = self.norm(fused) + f  # Eq. 12
+        return out, beta, self.conv.l1() if self.separable else None

@@ -1,0 +1,45 @@
+"""Prediction refinement over time for streams (Eq. 49): P'(k) = (1/Z) sum_t w_t P_t(k).
+
+The weights decay exponentially into the past, w_t = decay^(age), age 0 for the newest window;
+Z = sum_t w_t so that refined probabilities still sum to 1 (single-label) or stay in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import torch
+from torch import Tensor
+
+
+def refine(history: Tensor, decay: float = 0.6) -> Tensor:
+    """Eq. 49 over the last K windows.
+
+    history: (K, C) or (B, K, C) probabilities, oldest first -> (C,) or (B, C).
+    """
+    if not 0.0 < decay <= 1.0:
+        raise ValueError(f"decay must be in (0, 1], got {decay}")
+    k = history.shape[-2]
+    w = decay ** torch.arange(k - 1, -1, -1, dtype=history.dtype, device=history.device)  # (K,), newest = 1
+    return torch.einsum("k,...kc->...c", w, history) / w.sum()
+
+
+class PredictionRefiner:
+    """Keeps the last ``window`` probability vectors of a stream and returns their Eq. 49 average."""
+
+    def __init__(self, window: int = 3, decay: float = 0.6) -> None:
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        if not 0.0 < decay <= 1.0:
+            raise ValueError(f"decay must be in (0, 1], got {decay}")
+        self.decay = decay
+        self.history: deque[Tensor] = deque(maxlen=window)
+
+    def reset(self) -> None:
+        """Forget the stream (e.g. at the start of a new recording)."""
+        self.history.clear()
+
+    def update(self, probs: Tensor) -> Tensor:
+        """probs: (C,) or (B, C) of the newest window -> refined probabilities of the same shape."""
+        self.history.append(probs.detach())
+        return refine(torch.stack(list(self.history), dim=-2), self.decay)

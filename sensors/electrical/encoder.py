@@ -1,0 +1,97 @@
+"""Electrical encoder: (B, C, S) current, voltage, wire feed, travel speed, power, heat input,
+short circuit -> tokens (B, N + 1, D), pooled (B, D).
+
+Multi-scale 1-D temporal convolutions over all channels (a strided stem, then parallel depthwise
+branches with kernel sizes ``kernel_sizes`` mixed by a 1x1 conv, residual), average-pooled to
+N tokens of ``token_ms`` each. One more token summarises the window: per-channel mean and
+standard deviation (so mean power and heat input enter directly) and, when the data has a
+``short_circuit`` channel, short-circuit statistics: onsets per second and mean duty.
+
+The short-circuit channel arrives normalised (dataset mean subtracted): a sample counts as in
+short circuit when its value is above 0, i.e. above the dataset-mean share. This separates 0
+from 1 whenever the training data has 0 < mean share < 1.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+from weldfusion.datasets.info import DataInfo, ModalityShape
+from weldfusion.fusion.config import ElectricalEncoderConfig
+from weldfusion.fusion.encoder_base import Encoder, EncoderSpec
+
+
+def short_circuit_stats(sc: Tensor, window_s: float) -> Tensor:
+    """sc: (B, S) normalised short-circuit share -> (B, 2): [log1p(onsets per second), duty in [0, 1]]."""
+    state = sc > 0
+    onsets = (state[:, 1:] & ~state[:, :-1]).sum(dim=1).to(sc.dtype) / window_s
+    return torch.stack([torch.log1p(onsets), state.to(sc.dtype).mean(dim=1)], dim=1)
+
+
+class MultiScaleConv1d(nn.Module):
+    """Parallel depthwise temporal convs of several kernel sizes, 1x1 mix, batch norm, residual."""
+
+    def __init__(self, dim: int, kernel_sizes: tuple[int, ...]) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(nn.Conv1d(dim, dim, k, padding=k // 2, groups=dim) for k in kernel_sizes)
+        self.mix = nn.Conv1d(dim * len(kernel_sizes), dim, 1, bias=False)
+        self.bn = nn.BatchNorm1d(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, C, L) -> (B, C, L)."""
+        y = torch.cat([b(x) for b in self.branches], dim=1)  # (B, C * k, L)
+        return x + F.gelu(self.bn(self.mix(y)))
+
+
+class ElectricalEncoder(Encoder):
+    """Multi-scale 1-D convs + window statistics (incl. short-circuit rate and duty)."""
+
+    def __init__(self, shape: ModalityShape, info: DataInfo, dim: int, conv_dim: int, stem_stride: int,
+                 kernel_sizes: tuple[int, ...], token_ms: float) -> None:
+        super().__init__(shape, info, dim)
+        if shape.kind != "signal" or len(shape.shape) != 2:
+            raise ValueError(f"{shape.name}: electrical encoder needs signal windows (C, S), got {shape.shape}")
+        if shape.rate <= 0:
+            raise ValueError(f"{shape.name}: sample rate unknown (rate={shape.rate})")
+        channels, samples = shape.shape
+        names = tuple(shape.channel_names)
+        self.signal_shape = (channels, samples)
+        self.window_s = samples / float(shape.rate)
+        self.sc_index = names.index("short_circuit") if "short_circuit" in names else None
+        self.stem = nn.Sequential(
+            nn.Conv1d(channels, conv_dim, 2 * stem_stride + 1, stride=stem_stride, padding=stem_stride, bias=False),
+            nn.BatchNorm1d(conv_dim), nn.GELU())
+        self.body = MultiScaleConv1d(conv_dim, tuple(kernel_sizes))
+        steps = (samples - 1) // stem_stride + 1
+        self.num_tokens = max(1, min(steps, round(self.window_s * 1000.0 / token_ms)))
+        self.pool = nn.AdaptiveAvgPool1d(self.num_tokens)
+        self.proj = nn.Linear(conv_dim, dim)
+        n_stats = 2 * channels + (2 if self.sc_index is not None else 0)
+        self.stats = nn.Sequential(nn.Linear(n_stats, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.pos = nn.Parameter(torch.randn(self.num_tokens + 1, dim) * 0.02)
+        self.pool_score = nn.Linear(dim, 1)
+        self.pool_proj = nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor, params: Tensor, pair: Tensor) -> dict:
+        """x: (B, C, S) -> tokens (B, N + 1, D), pooled (B, D), attention {"temporal": (B, N + 1)}, aux {}.
+
+        The last token is the window-statistics token.
+        """
+        if tuple(x.shape[1:]) != self.signal_shape:
+            raise ValueError(f"{self.modality}: expected windows of shape {self.signal_shape}, "
+                             f"got {tuple(x.shape[1:])}")
+        h = self.pool(self.body(self.stem(x)))  # (B, conv_dim, N)
+        seq = self.proj(rearrange(h, "b c n -> b n c"))  # (B, N, D)
+        stats = [x.mean(dim=2), x.std(dim=2, unbiased=False)]
+        if self.sc_index is not None:
+            stats.append(short_circuit_stats(x[:, self.sc_index], self.window_s))
+        summary = self.stats(torch.cat(stats, dim=1))[:, None]  # (B, 1, D)
+        tokens = torch.cat([seq, summary], dim=1) + self.pos  # (B, N + 1, D)
+        alpha = torch.softmax(self.pool_score(tokens).squeeze(-1), dim=1)
+        pooled = self.pool_proj(torch.einsum("bn,bnd->bd", alpha, tokens))
+        return {"tokens": tokens, "pooled": pooled, "attention": {"temporal": alpha}, "aux": {}}
+
+
+ENCODER = EncoderSpec(encoder=ElectricalEncoder, config=ElectricalEncoderConfig)
