@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
-from scipy.signal import correlate, correlation_lags, find_peaks
+from scipy.signal import correlate, correlation_lags, find_peaks, lfilter
 from tqdm import tqdm
 from weldfusion.datasets.manifest import Manifest
 from weldfusion.datasets.raw_source import IngestError, RawSource
@@ -32,12 +32,8 @@ from weldfusion.datasets.raw_source import IngestError, RawSource
 ENVELOPE_RATE = 1000.0
 #: Default largest clock offset searched (s).
 MAX_OFFSET_S = 2.0
-#: Features that mark *when* something changes: edges of every activity, and the sound energy
-#: itself (arc sound follows dP/dt, so it peaks at every change of arc power).
-_EDGE_LIKE = {"acoustic": ("edge", "level")}
-#: Levels are compared only when no edge pair reaches this confidence: a level correlation is
-#: biased by a sensor's own lag (thermal inertia), an edge correlation much less.
-LEVEL_FALLBACK_BELOW = 0.1
+#: Time constants (s) of the first-order lags tried between absorbed power and temperature.
+THERMAL_LAGS_S = tuple(float(f"{t:.3g}") for t in np.geomspace(0.01, 1.0, 21))
 
 
 @dataclass(frozen=True)
@@ -160,39 +156,83 @@ def _peak(corr: np.ndarray) -> tuple[int, float, float]:
     return i, shift, float(np.clip(confidence, 0.0, 1.0))
 
 
+def _lagged(x: np.ndarray, tau_s: float, rate: float) -> np.ndarray:
+    """Causal first-order lag (time constant ``tau_s``) of a standardised series, re-standardised."""
+    a = math.exp(-1.0 / (tau_s * rate))
+    y = lfilter([1.0 - a], [1.0, -a], x - x[0])
+    y = y - y.mean()
+    norm = np.linalg.norm(y)
+    return y / norm if norm > 0 else y
+
+
+def _xcorr(x_r: np.ndarray, x_s: np.ndarray) -> np.ndarray:
+    return correlate(x_r, x_s, mode="full", method="fft")
+
+
+def _two_regressor(c1: np.ndarray, c2: np.ndarray, rho: float) -> np.ndarray:
+    """Multiple correlation of a series with two unit regressors (correlation ``rho``) at every lag,
+    from its correlations ``c1``, ``c2`` with each; lags needing a negative weight fall back to one."""
+    det = max(1.0 - rho * rho, 1e-12)
+    b1, b2 = (c1 - rho * c2) / det, (c2 - rho * c1) / det
+    both = np.sqrt(np.maximum((c1 * c1 + c2 * c2 - 2.0 * rho * c1 * c2) / det, 0.0))
+    return np.where((b1 >= 0) & (b2 >= 0), both, np.maximum(np.maximum(c1, c2), 0.0))
+
+
+def _candidates(stream: Envelope, reference: Envelope, width: int):
+    """``(feature name, normalised cross-correlation over all lags)`` of candidate feature pairs.
+
+    Every pair compares levels and edges; sound energy is also compared with the other stream's
+    edges (arc sound follows dP/dt). A thermal stream is compared with a non-negative mix of the
+    other stream's level (arc glare) and its first-order lag (heating: the temperature follows the
+    absorbed power with thermal inertia; the causal lag keeps the event times in place), for each
+    time constant of :data:`THERMAL_LAGS_S`.
+    """
+    fs, fr = _features(stream, width), _features(reference, width)
+    yield "level/level", _xcorr(fr["level"], fs["level"])
+    yield "edge/edge", _xcorr(fr["edge"], fs["edge"])
+    if stream.name == "acoustic":
+        yield "level/edge", _xcorr(fr["edge"], fs["level"])
+    if reference.name == "acoustic":
+        yield "edge/level", _xcorr(fr["level"], fs["edge"])
+    if "thermal" in (stream.name, reference.name) and stream.name != reference.name:
+        thermal_is_stream = stream.name == "thermal"
+        thermal, other = (fs, fr) if thermal_is_stream else (fr, fs)
+        other_rate = reference.rate
+        c_glare = _xcorr(fr["level"], fs["level"])
+        for tau in THERMAL_LAGS_S:
+            lagged = _lagged(other["level"], tau, other_rate)
+            rho = float(other["level"] @ lagged)
+            if thermal_is_stream:
+                c_heat = _xcorr(lagged, thermal["level"])
+            else:
+                c_heat = _xcorr(thermal["level"], lagged)
+            yield f"glare+lag{tau:.3g}s", _two_regressor(c_glare, c_heat, rho)
+
+
 def estimate_lag(stream: Envelope, reference: Envelope, max_offset_s: float = MAX_OFFSET_S
                  ) -> tuple[float, float, str]:
     """``(lag_s, confidence, feature)`` with ``stream`` own time + lag = reference own time of the same event.
 
-    Both envelopes must share the grid rate.
+    Both envelopes must share the grid rate. Of the candidate feature pairs the most confident wins.
     """
     if stream.rate != reference.rate:
         raise ValueError("envelopes must share one grid rate")
     rate = reference.rate
     slow = min(stream.sample_rate, reference.sample_rate)
     width = max(1, int(round(rate / slow)))
-    fs, fr = _features(stream, width), _features(reference, width)
-    best: tuple[float, float, str] | None = None  # (confidence, lag, feature)
-    pairs = [(a, b) for a in _EDGE_LIKE.get(stream.name, ("edge",)) for b in _EDGE_LIKE.get(reference.name, ("edge",))]
-    for key_s, key_r in [*pairs, ("level", "level")]:
-        if (key_s, key_r) == ("level", "level") and best is not None and best[0] >= LEVEL_FALLBACK_BELOW:
-            break
-        x_r, x_s = fr[key_r], fs[key_s]
-        corr = correlate(x_r, x_s, mode="full", method="fft")
-        lags = correlation_lags(len(x_r), len(x_s), mode="full")
-        # x_r[n + L] ~ x_s[n]  <=>  lag = t0_r - t0_s + L / rate
-        base = reference.t0 - stream.t0
-        keep = np.abs(base + lags / rate) <= max_offset_s + 0.5 / rate
-        if not np.any(keep):
-            continue
-        corr, lags = corr[keep], lags[keep]
-        i, shift, confidence = _peak(corr)
-        lag = base + (lags[i] + shift) / rate
-        if best is None or confidence > best[0]:
-            best = (confidence, lag, f"{key_s}/{key_r}")
-    if best is None:
+    best = (-1.0, 0.0, "")  # (confidence, lag, feature)
+    base = reference.t0 - stream.t0
+    # corr[L] = sum_n x_r[n + L] x_s[n]: x_r[n + L] ~ x_s[n]  <=>  lag = t0_r - t0_s + L / rate
+    lags = correlation_lags(len(reference.values), len(stream.values), mode="full")
+    keep = np.abs(base + lags / rate) <= max_offset_s + 0.5 / rate
+    if not np.any(keep):
         raise IngestError(f"streams {stream.name!r} and {reference.name!r} do not overlap within "
                           f"+-{max_offset_s:g} s; raise --max-offset")
+    lags = lags[keep]
+    for feature, corr in _candidates(stream, reference, width):
+        i, shift, confidence = _peak(corr[keep])
+        if confidence > best[0]:
+            best = (confidence, base + (lags[i] + shift) / rate, feature)
     return best[1], best[0], best[2]
 
 
