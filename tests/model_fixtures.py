@@ -62,7 +62,8 @@ def random_batch(info: DataInfo, batch: int = 4, seed: int = 0, present: torch.T
         out[m.name] = torch.randn((batch, *m.shape), generator=g)
     if "electrical" in info.names:
         sc = ELECTRICAL.index("short_circuit")
-        out["electrical"][:, sc] = (torch.rand(batch, info.modality("electrical").shape[1], generator=g) > 0.7) * 2.0 - 0.5
+        samples = info.modality("electrical").shape[1]
+        out["electrical"][:, sc] = (torch.rand(batch, samples, generator=g) > 0.7) * 2.0 - 0.5
     out["present"] = torch.ones(batch, len(info.names), dtype=torch.bool) if present is None else present
     out["params"] = torch.randn(batch, len(info.params), generator=g)
     out["pair"] = torch.randint(0, len(info.pairs), (batch,), generator=g)

@@ -168,7 +168,8 @@ def test_knowledge_guidance_uses_params_and_pair():
         a = net(x, params, pair)["attention"]["spatial"]
         b = net(x, params + 1.0, pair)["attention"]["spatial"]
         c = net(x, params, (pair + 1) % 3)["attention"]["spatial"]
-        d = net(x, params.clone().index_fill_(1, torch.tensor([1]), 5.0), pair)["attention"]["spatial"]  # voltage unused
+        voltage = params.clone().index_fill_(1, torch.tensor([1]), 5.0)  # column 1 (voltage) is not a prior input
+        d = net(x, voltage, pair)["attention"]["spatial"]
     assert not torch.allclose(a, b) and not torch.allclose(a, c)
     torch.testing.assert_close(a, d)
     off = tiny_msstan_net(knowledge_guidance=False).eval()

@@ -13,8 +13,8 @@ Order of the blocks for a window of frames (B, T, H, W):
 7. temporal attention (Eq. 15, 16, 18) biased by log a_t and log visibility (Eq. 28).
 
 Tokens are the spatially attended frames projected to D plus a learned embedding of their frame
-index (so dropped frames leave the time positions of the kept ones intact); pooled is the
-temporally attended vector projected to D.
+index (so dropped frames leave the time positions of the kept ones intact); pooled is their
+temporal-attention weighted sum (Eq. 16 on the projected frames).
 """
 
 from __future__ import annotations
@@ -97,7 +97,6 @@ class MSSTAN(nn.Module):
         self.spatial_attn = SpatialAttention(d, spatial_attention)
         self.temporal_attn = TemporalAttention(d, temporal_attention)
         self.token_proj = nn.Linear(d, out_dim)
-        self.pool_proj = nn.Linear(d, out_dim)
         self.time_embed = nn.Parameter(torch.randn(frames, out_dim) * 0.02)
         self.dim = d
 
@@ -155,13 +154,14 @@ class MSSTAN(nn.Module):
 
         prior = self.knowledge(f, params, pair) if self.knowledge is not None else None  # Eq. 46
         alpha_s, f_att = self.spatial_attn(f, prior)  # (B, T', h, w), (B, T', d); Eq. 13-14, 17, 45
-        alpha_t, pooled = self.temporal_attn(f_att, bias)  # (B, T'), (B, d); Eq. 15-16, 18
+        alpha_t, _ = self.temporal_attn(f_att, bias)  # (B, T'); Eq. 15, 18
         attention["spatial"] = alpha_s
         attention["temporal"] = alpha_t
         aux["temporal_consistency"] = temporal_consistency(f_att)  # Eq. 48, (B,)
 
         tokens = self.token_proj(f_att) + self.time_embed[index]  # (B, T', D)
-        return {"tokens": tokens, "pooled": self.pool_proj(pooled), "frame_index": index,
+        pooled = torch.einsum("bt,btd->bd", alpha_t, tokens)  # Eq. 16 on the projected frames, (B, D)
+        return {"tokens": tokens, "pooled": pooled, "frame_index": index,
                 "attention": attention, "aux": aux}
 
 
