@@ -95,6 +95,11 @@ def trace(rec: Recording, info: StreamInfo, points: int = PLOT_POINTS) -> tuple[
     return np.concatenate(times), np.concatenate(values)
 
 
+def _in_order(labels: set[str], order: tuple[str, ...]) -> list[str]:
+    """``labels`` in taxonomy order, unknown ones last (alphabetically)."""
+    return sorted(labels, key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
+
+
 def plot(rec: Recording, out: Path) -> None:
     """All streams on the common time axis, phases as coloured bands, defects as hatched bands."""
     import matplotlib
@@ -116,10 +121,12 @@ def plot(rec: Recording, out: Path) -> None:
                 unit = units[c] if isinstance(units, list) else info.units
                 rows.append((f"{ch}\n({unit})", t, v[:, c], name))
     phases, defects = rec.phases, rec.defects
+    stored = rec.label_names or ((), ())
+    names = _in_order({p.label for p in phases}, stored[0])
+    defect_names = _in_order({d.label for d in defects}, stored[1])
     n_rows = len(rows) + 1
     fig, axes = plt.subplots(n_rows, 1, sharex=True, figsize=(12, 1.3 * n_rows + 0.8), squeeze=False)
     axes = axes[:, 0]
-    names = sorted({p.label for p in phases})
     cmap = plt.get_cmap("tab10")
     colors = {lab: cmap(i % 10) for i, lab in enumerate(names)}
     for ax, (label, t, v, _) in zip(axes, rows, strict=False):  # the last axis is the label track
@@ -131,13 +138,16 @@ def plot(rec: Recording, out: Path) -> None:
     track = axes[-1]
     for p in phases:
         track.axvspan(p.start_s, p.end_s, ymin=0.5, ymax=1.0, color=colors[p.label], alpha=0.6, lw=0)
-    defect_names = sorted({d.label for d in defects})
+    lane = 0.45 / max(1, len(defect_names))  # one lane per defect class: overlapping defects stay readable
     for d in defects:
-        track.axvspan(d.start_s, d.end_s, ymin=0.0, ymax=0.45, facecolor="none", edgecolor="tab:red",
-                      hatch="///", lw=0.8)
-        track.text((d.start_s + d.end_s) / 2, 0.22, d.label, ha="center", va="center", fontsize=6,
+        k = defect_names.index(d.label)
+        lo, hi = k * lane, (k + 1) * lane - 0.01
+        track.axvspan(d.start_s, d.end_s, ymin=lo, ymax=hi, facecolor="none", edgecolor="tab:red", hatch="///",
+                      lw=0.8)
+        track.text((d.start_s + d.end_s) / 2, (lo + hi) / 2, d.label, ha="center", va="center", fontsize=6,
                    transform=track.get_xaxis_transform())
-    track.set_yticks([0.25, 0.75], ["defects", "phases"], fontsize=7)
+    track.set_ylim(0, 1)
+    track.set_yticks([0.225, 0.75], ["defects", "phases"], fontsize=7)
     track.set_xlabel("time on the recording clock (s)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colors[n], alpha=0.6) for n in names]
     if handles:
