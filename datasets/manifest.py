@@ -72,13 +72,15 @@ class ManifestError(IngestError):
 class ChannelSpec:
     """Where one channel comes from: a ``column`` (name, or index for WAV/TDMS) or a constant ``value``.
 
-    The stored value is ``raw * scale + offset``.
+    The stored value is ``raw * scale + offset`` in ``units`` (acoustic channels; electrical channels
+    are always stored in their canonical units).
     """
 
     column: str | int | None = None
     value: float | None = None
     scale: float = 1.0
     offset: float = 0.0
+    units: str | None = None
 
     def __post_init__(self) -> None:
         if (self.column is None) == (self.value is None):

@@ -58,7 +58,7 @@ def _timebase(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, sp
         spec["rate"] = float(info.rate)
         start = float(info.starting_time) - offset
         if start != 0.0:
-            spec["start_time_s"] = round(start, 12)
+            spec["start_time_s"] = start
         return
     name = f"{info.name}_timestamps.csv"
     with (out_dir / name).open("w") as fh:
@@ -149,11 +149,18 @@ def _export_acoustic(rec: Recording, info: StreamInfo, offset: float, out_dir: P
     if subtype != "FLOAT":
         spec["scale"] = full
     names = list(info.channel_names)
-    if channels > 1 or names != ["mic"]:
-        spec["channels"] = {str(nm): i for i, nm in enumerate(names)}
-        if subtype != "FLOAT":
-            spec["channels"] = {str(nm): {"column": i, "scale": full} for i, nm in enumerate(names)}
-            del spec["scale"]
+    units = info.attrs.get("channel_units")
+    units = list(units) if isinstance(units, list) else [info.units] * len(names)
+    if channels > 1 or names != ["mic"] or units != ["Pa"]:
+        spec["channels"] = {}
+        for i, (nm, unit) in enumerate(zip(names, units, strict=True)):
+            entry: dict = {"column": i}
+            if subtype != "FLOAT":
+                entry["scale"] = full
+            if unit != (info.units if info.units != "mixed" else None):
+                entry["units"] = unit
+            spec["channels"][str(nm)] = entry
+        spec.pop("scale", None)
     if info.units != "Pa":
         spec["units"] = info.units
     _timebase(rec, info, offset, out_dir, spec)

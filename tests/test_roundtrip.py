@@ -3,6 +3,8 @@ ingest -> the same recording within codec loss, with events aligned to one sampl
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import yaml
@@ -79,3 +81,69 @@ def test_export_refuses_existing_folder_and_leaves_no_temporary(tmp_path):
     assert sorted(p.name for p in manifest.parent.iterdir()) == ["acoustic.wav", "defects.csv", "electrical.csv",
                                                                  "phases.csv", "recording.yaml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "truth.h5"]
+
+
+# -- the simulator's runs ---------------------------------------------------------------------------
+def first_arc_on(rec: Recording, name: str) -> float:
+    """Time of the first sample whose arc activity exceeds 10 % of its range (current for the DAQ)."""
+    info = rec.streams[name]
+    x = rec.read_index(name, 0, info.n).astype(np.float64)
+    if name == "electrical":
+        act = x[:, list(info.channel_names).index("current")]
+    elif name == "acoustic":
+        act = np.abs(x.reshape(len(x), -1)[:, 0])
+    else:
+        act = x.reshape(len(x), -1).mean(axis=1)
+    act = act - np.median(act[: max(1, len(act) // 20)])  # the idle start of the run
+    return float(rec.times(name, 0, info.n)[np.argmax(act > 0.1 * act.max())])
+
+
+@pytest.fixture(scope="module")
+def simulated_run(tmp_path_factory):
+    synth = pytest.importorskip("weldfusion.tools.synth", reason="the simulator (tools/synth.py) is not there")
+    out = tmp_path_factory.mktemp("synth")
+    assert synth.cli(["--out", str(out / "sim"), "--pairs", "Al-steel", "--runs", "1", "--duration-s", "3",
+                      "--seed", "0", "--workers", "1", "--missing-prob", "0"]) == 0
+    (path,) = sorted((out / "sim").glob("*.h5"))
+    return path
+
+
+def test_simulator_roundtrip_mp4_tiff_wav_csv(simulated_run, tmp_path):
+    manifest = export_raw(simulated_run, tmp_path / "raw", progress=False)
+    spec = yaml.safe_load(manifest.read_text())["streams"]
+    out = tmp_path / "ingested.h5"
+    ingest(manifest, out, progress=False)
+    assert validate(out) == []
+    with Recording(simulated_run) as sim, Recording(out) as rec:
+        assert set(rec.streams) == set(sim.streams) == {"video", "thermal", "acoustic", "electrical"}
+        for name, ref in sim.streams.items():
+            got = rec.streams[name]
+            assert got.shape == ref.shape and got.dtype == ref.dtype and got.rate == ref.rate
+            assert got.starting_time == pytest.approx(ref.starting_time, abs=1e-9)
+            assert got.channel_names == ref.channel_names and got.units == ref.units
+            np.testing.assert_allclose(got.gaps, ref.gaps, atol=1e-9)
+            if name != "electrical":  # the reference clock
+                assert spec[name]["time_offset_s"] == ref.attrs["sim_clock_offset_s"]
+            a, b = sim.read_index(name, 0, ref.n), rec.read_index(name, 0, got.n)
+            if name in ("electrical", "acoustic"):
+                np.testing.assert_array_equal(b, a)
+            elif name == "thermal":
+                assert np.abs(b - a).max() <= spec["thermal"]["scale"] / 2 + 1e-3
+            else:
+                assert np.abs(b.astype(np.int16) - a.astype(np.int16)).mean() < 5.0
+            assert abs(first_arc_on(rec, name) - first_arc_on(sim, name)) <= 1.0 / ref.rate + 1e-9, name
+        assert rec.phases == sim.phases and rec.defects == sim.defects
+
+
+def test_sync_recovers_the_simulator_clock_offsets(simulated_run, tmp_path, capsys):
+    from weldfusion.tools.sync import cli as sync_cli
+
+    manifest = export_raw(simulated_run, tmp_path / "raw", include_offsets=False, progress=False)
+    assert sync_cli([str(manifest), "--reference", "electrical", "--json", "--quiet"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    with Recording(simulated_run) as sim:
+        for name, info in sim.streams.items():
+            ref = sim.streams["electrical"]
+            tolerance = max(1.0 / min(info.rate, ref.rate), 2e-3)
+            truth = info.attrs["sim_clock_offset_s"] - ref.attrs["sim_clock_offset_s"]
+            assert abs(found[name]["offset_s"] - truth) <= tolerance, (name, found[name], truth)

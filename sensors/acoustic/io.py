@@ -121,7 +121,7 @@ def open_audio(
     source = RawSource(
         path=path, modality="acoustic", sample_shape=sample_shape, dtype=np.dtype(np.float32),
         units=units or UNITS, rate=rate, n=n, channel_names=tuple(specs),
-        channel_units=tuple([units or UNITS] * len(specs)), make_blocks=blocks,
+        channel_units=tuple(s.units or units or UNITS for s in specs.values()), make_blocks=blocks,
     )
     return source, rate
 

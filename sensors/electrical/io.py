@@ -51,6 +51,11 @@ def check_mapping(where: str, channels: dict[str, ChannelSpec] | None) -> dict[s
     missing = [c for c in CHANNELS if c not in channels]
     if missing:
         raise IngestError(f"{where}.channels: {missing[0]!r} is not mapped (give a column or a constant value)")
+    for name, unit in zip(CHANNELS, CHANNEL_UNITS, strict=True):
+        given = channels[name].units
+        if given is not None and given != unit:
+            raise IngestError(f"{where}.channels.{name}.units: {name} is stored in {unit}; convert {given} "
+                              "with scale/offset")
     return {c: channels[c] for c in CHANNELS}
 
 
