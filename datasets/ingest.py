@@ -131,8 +131,8 @@ def ingest(
 
     Args:
         force: replace an existing ``out_path`` (only once the new file is complete and valid).
-        taxonomy: label names to check against (a recipe's); default: the manifest's own
-            ``taxonomy`` or the project default.
+        taxonomy: label names to check against (a recipe's), winning over the manifest's own
+            ``taxonomy``; default: the manifest's, else the project default.
         progress: show a tqdm bar per stream.
     Returns:
         One :class:`StreamReport` per stream.
@@ -145,7 +145,7 @@ def ingest(
         raise IsADirectoryError(f"{out}: is a directory, expected an .h5 file path")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out}: output directory {out.parent} does not exist")
-    tax = manifest.label_taxonomy(taxonomy or DEFAULT_TAXONOMY)
+    tax = taxonomy if taxonomy is not None else manifest.label_taxonomy(DEFAULT_TAXONOMY)
     sources = open_sources(manifest)
     offsets = {name: manifest.streams[name].time_offset_s for name in sources}
     known = [s.span() for s in sources.values()]

@@ -124,3 +124,17 @@ def test_progress_bar_per_stream(raw, tmp_path, capsys):
     err = capsys.readouterr().err
     for name in ("video", "thermal", "acoustic", "electrical"):
         assert f"ingest {name}" in err
+
+
+def test_recipe_taxonomy_checks_the_labels(raw, tmp_path, capsys):
+    pytest.importorskip("weldfusion.tools.recipe", reason="the recipe loader is not there")
+    (raw / "phases.csv").write_text("start_s,end_s,label\n0.0,0.5,dwell\n0.5,1.0,bead\n")
+    (raw / "defects.csv").write_text("start_s,end_s,label\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("data:\n  phases: [dwell, bead]\n  defects: [spatter]\n")
+    out = tmp_path / "run.h5"
+    assert cli([str(raw / "recording.yaml"), "--out", str(out), "--quiet"]) == 2  # default taxonomy
+    assert "unknown phase label 'dwell'" in capsys.readouterr().err
+    assert cli([str(raw / "recording.yaml"), "--out", str(out), "--recipe", str(recipe), "--quiet"]) == 0
+    with Recording(out) as rec:
+        assert rec.label_names == (("dwell", "bead"), ("spatter",))

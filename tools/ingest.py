@@ -21,9 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("manifest", type=Path, help="recording.yaml describing the raw files")
     parser.add_argument("--out", type=Path, required=True, help="output recording (.h5)")
     parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    parser.add_argument("--recipe", type=Path,
+                        help="check labels against this training recipe's taxonomy (data.phases / data.defects) "
+                             "instead of the manifest's own or the default one")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    reports = ingest(args.manifest, args.out, args.force, progress=not args.quiet)
+    taxonomy = None
+    if args.recipe is not None:
+        from weldfusion.tools.recipe import load_recipe
+
+        taxonomy = load_recipe(args.recipe).data.taxonomy
+    reports = ingest(args.manifest, args.out, args.force, taxonomy=taxonomy, progress=not args.quiet)
     for line in summary(reports):
         print(line)
     print(f"wrote {args.out}")

@@ -1,0 +1,149 @@
+"""Peak memory of ``ingest`` on large videos: does RSS stay flat as the file grows?
+
+For each size it writes a synthetic high-speed video (``--frame`` x ``--frame`` grey noise, which
+compresses badly, so the mp4 reaches the size with few frames) and a one-stream manifest, then
+ingests it in a fresh Python process that reports its own peak RSS
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``). A second fresh process that only imports the
+same modules gives the baseline. Usage::
+
+    python -m weldfusion.tools.bench_ingest --sizes-mb 200,500 --dir /tmp/bench_ingest
+
+Results use the bench row format ``{"name", "value", "unit"}`` (``run(args)`` like the
+``tools/bench_<sub>.py`` modules); ``--json FILE`` writes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+from weldfusion.tools.errors import run as run_tool
+
+_CHILD = """
+import json, resource, sys, time
+from weldfusion.datasets.ingest import ingest
+import weldfusion.sensors.video.io, weldfusion.sensors.thermal.io, weldfusion.sensors.acoustic.io  # noqa
+import weldfusion.sensors.electrical.io  # noqa  (the baseline imports every reader too)
+t = time.perf_counter()
+if sys.argv[1] != "-":
+    ingest(sys.argv[1], sys.argv[2], progress=False)
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sizes-mb", default="50,200", help="mp4 sizes to ingest, comma list (MB)")
+    parser.add_argument("--frame", type=int, default=512, help="frame side in pixels (default 512)")
+    parser.add_argument("--rate", type=float, default=2000.0, help="camera rate written to the manifest (Hz)")
+    parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
+
+
+def make_video(path: Path, size_mb: float, side: int, seed: int = 0) -> int:
+    """Write a grey mp4 (mp4v) of about ``size_mb`` MB; returns the number of frames."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 256, (32, side, side), dtype=np.uint8)
+    target = size_mb * 1e6
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 1000.0, (side, side), isColor=False)
+    n = 0
+    with tqdm(total=int(target), unit="B", unit_scale=True, desc=f"write {path.name}") as bar:
+        while True:
+            for _ in range(64):
+                writer.write(np.roll(pool[n % len(pool)], n, axis=1))
+                n += 1
+            size = path.stat().st_size if path.exists() else 0
+            bar.update(size - bar.n)
+            if size >= target:
+                break
+    writer.release()
+    return n
+
+
+def _child(manifest: str, out: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _CHILD, manifest, out], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ingest child failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(args) -> list[dict]:
+    sizes = [float(s) for s in str(args.sizes_mb).split(",") if s.strip()]
+    if getattr(args, "quick", False):
+        sizes = [min(sizes[0], 20.0)]
+    work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        base = _child("-", "-")["maxrss_mb"]
+        rows.append({"name": "ingest.rss_mb.baseline", "value": base, "unit": "MB"})
+        for size in sizes:
+            folder = work / f"video_{size:g}MB"
+            folder.mkdir(exist_ok=True)
+            video = folder / "highspeed.mp4"
+            if not video.exists():
+                frames = make_video(video, size, args.frame)
+            else:
+                import cv2
+
+                frames = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+            manifest = folder / "recording.yaml"
+            manifest.write_text(
+                "recording_id: bench\nmaterial_pair: Al-steel\nmaterial_a: AA6061\nmaterial_b: DC04\n"
+                f"process: GMAW\nstreams:\n  video: {{path: highspeed.mp4, rate: {args.rate}}}\n"
+            )
+            out = folder / "out.h5"
+            out.unlink(missing_ok=True)
+            result = _child(str(manifest), str(out))
+            mp4_mb = video.stat().st_size / 1e6
+            raw_mb = frames * args.frame * args.frame / 1e6
+            tag = f"video_{mp4_mb:.0f}MB"
+            rows += [
+                {"name": f"ingest.peak_rss_mb.{tag}", "value": result["maxrss_mb"], "unit": "MB"},
+                {"name": f"ingest.seconds.{tag}", "value": result["seconds"], "unit": "s"},
+                {"name": f"ingest.decoded_mb.{tag}", "value": raw_mb, "unit": "MB"},
+                {"name": f"ingest.frames_per_s.{tag}", "value": frames / result["seconds"], "unit": "frames/s"},
+                {"name": f"ingest.h5_mb.{tag}", "value": out.stat().st_size / 1e6, "unit": "MB"},
+            ]
+            out.unlink(missing_ok=True)
+    finally:
+        if args.dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m weldfusion.tools.bench_ingest",
+                                     description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument("--quick", action="store_true", help="one small size only")
+    parser.add_argument("--json", type=Path, help="write the rows as JSON")
+    args = parser.parse_args(argv)
+    t = time.perf_counter()
+    rows = run(args)
+    for row in rows:
+        print(f"  {row['name']:<45} {row['value']:>12.4g} {row['unit']}")
+    print(f"({time.perf_counter() - t:.0f} s)")
+    if args.json is not None:
+        tmp = args.json.with_name(args.json.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"results": rows}, indent=2))
+        os.replace(tmp, args.json)
+    return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    return run_tool("bench_ingest", main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
