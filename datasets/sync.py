@@ -19,7 +19,7 @@ means another lag fits about as well (periodic events, or no shared events at al
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -45,6 +45,15 @@ class Envelope:
     rate: float
     values: np.ndarray  # (M,) float64
     sample_rate: float  # the stream's own sample rate (Hz)
+    gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (G, 2) own-clock dropouts (s)
+
+    def valid(self, pad_s: float = 0.0) -> np.ndarray:
+        """(M,) bool: grid steps at least ``pad_s`` away from every gap."""
+        centres = self.t0 + (np.arange(len(self.values)) + 0.5) / self.rate
+        ok = np.ones(len(centres), dtype=bool)
+        for g0, g1 in self.gaps:
+            ok &= ~((centres >= g0 - pad_s) & (centres < g1 + pad_s))
+        return ok
 
 
 @dataclass(frozen=True)
@@ -76,12 +85,13 @@ def _reduce(name: str, source: RawSource, block: np.ndarray) -> np.ndarray:
     return (b * b).sum(axis=1)  # sound energy
 
 
-def activity_envelope(name: str, source: RawSource, rate: float = ENVELOPE_RATE, progress: bool = False
-                      ) -> Envelope:
+def activity_envelope(name: str, source: RawSource, rate: float = ENVELOPE_RATE, progress: bool = False,
+                      gaps=None) -> Envelope:
     """Stream ``name`` as an activity series on a grid of ``rate`` Hz (own clock), read block by block.
 
     Streams faster than ``rate`` are averaged per grid bin ``[t0 + k / rate, t0 + (k + 1) / rate)``
     (sound: root of the mean energy); slower ones are linearly interpolated at the bin centres.
+    ``gaps`` (G, 2) are the stream's dropouts on its own clock: they are left out of the correlation.
     """
     sums: np.ndarray = np.zeros(0)
     counts: np.ndarray = np.zeros(0)
@@ -117,15 +127,29 @@ def activity_envelope(name: str, source: RawSource, rate: float = ENVELOPE_RATE,
         t_all, v_all = np.concatenate(times), np.concatenate(values)
         m = max(1, int(math.floor((t_all[-1] - t0) * rate)) + 1)
         env = np.interp(t0 + (np.arange(m) + 0.5) / rate, t_all, v_all)
-    return Envelope(name, float(t0), float(rate), env.astype(np.float64), float(source.rate or rate))
+    gaps = np.asarray(gaps if gaps is not None else [], dtype=np.float64).reshape(-1, 2)
+    return Envelope(name, float(t0), float(rate), env.astype(np.float64), float(source.rate or rate), gaps)
 
 
 def _features(env: Envelope, width: int) -> dict[str, np.ndarray]:
-    """Standardised level and edge strength ``|d/dt|`` of the envelope smoothed over ``width`` steps."""
-    smooth = uniform_filter1d(env.values, width, mode="nearest") if width > 1 else env.values
+    """Standardised level and edge strength ``|d/dt|`` of the envelope smoothed over ``width`` steps.
+
+    Gaps are bridged linearly before smoothing and set to 0 (no evidence) afterwards, together with
+    a margin of ``width + 2`` steps, so a dropout makes no edges of its own.
+    """
+    values = env.values
+    if len(env.gaps):
+        inside = ~env.valid()
+        if inside.all():
+            raise IngestError(f"stream {env.name!r}: nothing outside its gaps to synchronise")
+        k = np.arange(len(values))
+        values = values.copy()
+        values[inside] = np.interp(k[inside], k[~inside], values[~inside])
+    keep = env.valid(pad_s=(width + 2) / env.rate)
+    smooth = uniform_filter1d(values, width, mode="nearest") if width > 1 else values
     out = {}
     for key, x in (("level", smooth), ("edge", np.abs(np.gradient(smooth)))):
-        x = x - x.mean()
+        x = np.where(keep, x - x[keep].mean(), 0.0)
         norm = np.linalg.norm(x)
         out[key] = x / norm if norm > 0 else x
     return out
@@ -253,7 +277,8 @@ def estimate_offsets(
     if reference not in manifest.streams:
         raise IngestError(f"{manifest.path}: reference stream {reference!r} is not in the manifest "
                           f"(streams: {', '.join(manifest.streams)})")
-    envelopes = {name: activity_envelope(name, open_source(manifest, name), envelope_rate, progress)
+    envelopes = {name: activity_envelope(name, open_source(manifest, name), envelope_rate, progress,
+                                         manifest.streams[name].gaps)
                  for name in manifest.streams}
     ref_offset = manifest.streams[reference].time_offset_s
     results = {reference: SyncResult(reference, float(ref_offset), 0.0, 1.0, "reference")}
