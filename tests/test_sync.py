@@ -88,3 +88,20 @@ def test_table_output_and_bad_reference(tmp_path, capsys):
     assert cli([str(manifest), "--reference", "lidar", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "reference stream 'lidar'" in err[0] and "recording.yaml" in err[0]
+
+
+def test_dropouts_are_left_out(tmp_path):
+    import h5py
+
+    write_arc_recording(tmp_path / "truth.h5", duration=3.0, seed=6)
+    with h5py.File(tmp_path / "truth.h5", "a") as h5:  # the camera blacks out for 0.5 s, the DAQ holds
+        video, elec = h5["streams/video/data"], h5["streams/electrical/data"]
+        video[200:325] = 0
+        elec[4000:5500] = elec[3999]
+        h5["streams/video"].create_dataset("gaps", data=[[0.8, 1.3]])
+        h5["streams/electrical"].create_dataset("gaps", data=[[0.8, 1.1]])
+    manifest = export_raw(tmp_path / "truth.h5", tmp_path / "raw", include_offsets=False, progress=False)
+    assert "gaps" in yaml.safe_load(manifest.read_text())["streams"]["video"]
+    results = estimate_offsets(load_manifest(manifest), progress=False)
+    for name in ("video", "thermal", "acoustic"):
+        assert abs(results[name].offset_s - OFFSETS[name]) <= tolerance(name), (name, results[name])
