@@ -104,12 +104,16 @@ class ElectricalWindow(SignalWindow):
 
 @dataclass
 class WindowModalities:
-    """Per-modality window settings; a modality's tensors and mask column exist iff it is listed here."""
+    """Per-modality window settings.
 
-    video: VideoWindow = field(default_factory=VideoWindow)
-    thermal: ThermalWindow = field(default_factory=ThermalWindow)
-    acoustic: AcousticWindow = field(default_factory=AcousticWindow)
-    electrical: ElectricalWindow = field(default_factory=ElectricalWindow)
+    A modality's tensor and presence-mask column exist iff its entry is not ``None`` (``video: null``
+    in YAML removes it from the data); ``enabled: false`` keeps the column but masks it absent.
+    """
+
+    video: VideoWindow | None = field(default_factory=VideoWindow)
+    thermal: ThermalWindow | None = field(default_factory=ThermalWindow)
+    acoustic: AcousticWindow | None = field(default_factory=AcousticWindow)
+    electrical: ElectricalWindow | None = field(default_factory=ElectricalWindow)
 
 
 @dataclass

@@ -37,7 +37,8 @@ ZERO_CROSSINGS = 16
 KAISER_BETA = 8.0
 _CV_MAX_CHANNELS = 256  # cv2.resize takes at most 512 channels
 _BLOCK = 1 << 21
-_MIN_MASS = 0.5  # gather at most this many (output, tap) pairs at once
+_MIN_MASS = 0.5
+_EDGE_EPS_S = 1e-9  # gather at most this many (output, tap) pairs at once
 
 
 def window_grid(t0: float, window_s: float, length: int) -> np.ndarray:
@@ -154,7 +155,7 @@ def resample_signal(
 
 def _bins(times: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     period = (grid[1] - grid[0]) if len(grid) > 1 else 0.0
-    edges = np.concatenate([grid - period / 2, [grid[-1] + period / 2]])
+    edges = np.concatenate([grid - period / 2, [grid[-1] + period / 2]]) - _EDGE_EPS_S  # edge sample -> right bin
     idx = np.searchsorted(times, edges, side="left")
     return idx[:-1], idx[1:]
 

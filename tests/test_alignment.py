@@ -125,7 +125,7 @@ def test_acoustic_emission_envelope_keeps_the_burst(tmp_path):
     with RecordingWriter(tmp_path / "ae.h5", meta) as w:
         w.write_stream("acoustic", np.stack([mic, ae], 1).astype(np.float32), rate=rate, units="Pa",
                        channel_names=["mic", "ae"])
-    cfg = DataConfig(modalities=WindowModalities(acoustic=AcousticWindow(length=400)))
+    cfg = DataConfig(modalities=WindowModalities(None, None, AcousticWindow(length=400), None))
     ds = WindowDataset(tmp_path / "ae.h5", cfg)
     assert ds.info.modality("acoustic").channel_names == ("mic", "ae")
     for i, (_, t0) in enumerate(ds.window_index):
@@ -134,6 +134,6 @@ def test_acoustic_emission_envelope_keeps_the_burst(tmp_path):
             env = ds[i]["acoustic"][1].numpy()
             assert abs(int(np.argmax(env)) - expected) <= 1.0
             assert env.max() > 0.05
-    cfg_wave = DataConfig(modalities=WindowModalities(acoustic=AcousticWindow(length=400, envelope_channels=[])))
+    cfg_wave = DataConfig(modalities=WindowModalities(None, None, AcousticWindow(length=400, envelope_channels=[]), None))
     wave = WindowDataset(tmp_path / "ae.h5", cfg_wave)
     assert max(float(wave[i]["acoustic"][1].abs().max()) for i in range(len(wave))) < 1e-2  # filtered away

@@ -63,8 +63,10 @@ def test_gap_coverage_counts_gaps_and_outside(tmp_path):
 def test_chunks_follow_window_policy(tmp_path):
     rec = Recording(_write(tmp_path / "r.h5"))
     d = rec.h5["streams/video/data"]
-    assert d.chunks == (63, 8, 8) and d.compression == "gzip" and d.shuffle
-    assert chunk_shape((512, 512), 1, 2000.0) == (4, 512, 512)  # capped at 1 MiB
+    assert d.chunks == (1, 8, 8) and d.compression == "gzip" and d.shuffle  # one frame per chunk
+    assert rec.h5["streams/electrical/data"].chunks == (1250, 4)  # 0.25 s of 5 kHz
+    assert chunk_shape((512, 512), 1, 2000.0) == (1, 512, 512)
+    assert chunk_shape((64,), 4, 100_000.0) == (4096, 64)  # capped at 1 MiB
     assert chunk_shape((4,), 4, 5000.0, n_expected=100) == (100, 4)
 
 
