@@ -1,0 +1,205 @@
+"""``weldfusion inspect FILE.h5 [--plot PNG]``: streams, rates, gaps, labels and validator findings.
+
+(The implementation of :mod:`weldfusion.tools.inspect`, which only re-exports it: a module named
+``inspect`` must stay tiny, see there.)
+
+Prints one line per stream (samples, sample shape, dtype, rate, time span, units, channels,
+gaps), the label counts and the validator's findings (exit code 1 if there are any). ``--plot``
+draws every stream on the common time axis (frame means for images, block RMS for sound, each
+electrical channel) with the phase labels as coloured bands and defects as hatched bands,
+reading the file block by block.
+"""
+
+import os
+import sys
+
+if __name__ == "__main__" and sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)  # run as a script: do not let this file shadow the standard library's ``inspect``
+
+import argparse  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from weldfusion.datasets.reader import Recording, StreamInfo  # noqa: E402
+from weldfusion.datasets.validate import validate  # noqa: E402
+from weldfusion.sensors.registry import modality_names  # noqa: E402
+from weldfusion.tools.errors import run  # noqa: E402
+
+#: Points per trace in the plot (long streams are reduced block by block to this many bins).
+PLOT_POINTS = 4000
+_BLOCK_BYTES = 16 << 20
+
+
+def ordered_streams(rec: Recording) -> list[tuple[str, StreamInfo]]:
+    """Streams in canonical modality order (video, thermal, acoustic, electrical, others)."""
+    order = {name: i for i, name in enumerate(modality_names())}
+    return sorted(rec.streams.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def stream_lines(rec: Recording) -> list[str]:
+    """One line per stream."""
+    lines = []
+    for name, s in ordered_streams(rec):
+        timing = f"{s.rate:g} Hz" if s.rate else "? Hz"
+        timing += "" if s.regular else " (timestamps)"
+        channels = ""
+        if s.channel_names:
+            units = s.attrs.get("channel_units")
+            units = units if isinstance(units, list) else [s.units] * len(s.channel_names)
+            channels = " [" + ", ".join(f"{c} {u}" for c, u in zip(s.channel_names, units, strict=False)) + "]"
+        gaps = f"{len(s.gaps)} gaps ({float(np.sum(s.gaps[:, 1] - s.gaps[:, 0])):.3f} s)" if len(s.gaps) else "no gaps"
+        lines.append(
+            f"{name:<11} {s.n:>9} x {str(s.sample_shape):<13} {str(s.dtype):<8} {timing:<18} "
+            f"[{s.t_start:.4f}, {s.t_end:.4f}) s = {s.t_end - s.t_start:.4f} s  {s.units}{channels}  {gaps}"
+        )
+    return lines
+
+
+def label_lines(rec: Recording) -> list[str]:
+    """Label counts (and total seconds) per table and label."""
+    lines = []
+    for table in ("phases", "defects"):
+        rows = rec.labels(table)
+        counts = Counter(r.label for r in rows)
+        seconds = Counter()
+        for r in rows:
+            seconds[r.label] += r.end_s - r.start_s
+        body = ", ".join(f"{lab} {counts[lab]} ({seconds[lab]:.2f} s)" for lab in sorted(counts)) or "none"
+        lines.append(f"{table:<8} {len(rows):>4} intervals: {body}")
+    return lines
+
+
+def trace(rec: Recording, info: StreamInfo, points: int = PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """``(times (M,), values (M, C))`` of a stream reduced to at most ``points`` bins, block by block.
+
+    Images: mean of each frame; sound: RMS per bin; other signals: mean per bin.
+    """
+    n = info.n
+    per_sample = int(np.prod(info.sample_shape, dtype=np.int64)) * info.dtype.itemsize
+    step = max(1, int(np.ceil(n / points)))
+    block = max(step, (_BLOCK_BYTES // max(1, per_sample)) // step * step)
+    times, values = [], []
+    image = len(info.sample_shape) >= 2
+    for i0 in range(0, n, block):
+        i1 = min(n, i0 + block)
+        x = rec.read_index(info.name, i0, i1).astype(np.float64)
+        x = x.reshape(len(x), -1).mean(axis=1, keepdims=True) if image else x.reshape(len(x), -1)
+        if info.name == "acoustic":
+            x = x * x
+        t = rec.times(info.name, i0, i1)
+        m = int(np.ceil(len(x) / step))
+        edges = np.arange(m) * step
+        sums = np.add.reduceat(x, edges, axis=0)
+        counts = np.diff(np.append(edges, len(x)))[:, None]
+        v = sums / counts
+        times.append(t[edges])
+        values.append(np.sqrt(v) if info.name == "acoustic" else v)
+    return np.concatenate(times), np.concatenate(values)
+
+
+def _in_order(labels: set[str], order: tuple[str, ...]) -> list[str]:
+    """``labels`` in taxonomy order, unknown ones last (alphabetically)."""
+    return sorted(labels, key=lambda lab: (order.index(lab) if lab in order else len(order), lab))
+
+
+def plot(rec: Recording, out: Path) -> None:
+    """All streams on the common time axis, phases as coloured bands, defects as hatched bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows: list[tuple[str, np.ndarray, np.ndarray, str]] = []
+    for name, info in ordered_streams(rec):
+        t, v = trace(rec, info)
+        if len(info.sample_shape) >= 2:
+            rows.append((f"{name}\nmean ({info.units})", t, v[:, 0], name))
+        elif name == "acoustic":
+            for c, ch in enumerate(info.channel_names or ("",)):
+                rows.append((f"{name} {ch}\nRMS ({info.units})", t, v[:, c], name))
+        else:
+            units = info.attrs.get("channel_units")
+            for c, ch in enumerate(info.channel_names or [f"ch{i}" for i in range(v.shape[1])]):
+                unit = units[c] if isinstance(units, list) else info.units
+                rows.append((f"{ch}\n({unit})", t, v[:, c], name))
+    phases, defects = rec.phases, rec.defects
+    stored = rec.label_names or ((), ())
+    names = _in_order({p.label for p in phases}, stored[0])
+    defect_names = _in_order({d.label for d in defects}, stored[1])
+    n_rows = len(rows) + 1
+    fig, axes = plt.subplots(n_rows, 1, sharex=True, figsize=(12, 1.3 * n_rows + 0.8), squeeze=False)
+    axes = axes[:, 0]
+    cmap = plt.get_cmap("tab10")
+    colors = {lab: cmap(i % 10) for i, lab in enumerate(names)}
+    for ax, (label, t, v, _) in zip(axes, rows, strict=False):  # the last axis is the label track
+        for p in phases:
+            ax.axvspan(p.start_s, p.end_s, color=colors[p.label], alpha=0.18, lw=0)
+        ax.plot(t, v, lw=0.7, color="k")
+        ax.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+    track = axes[-1]
+    for p in phases:
+        track.axvspan(p.start_s, p.end_s, ymin=0.5, ymax=1.0, color=colors[p.label], alpha=0.6, lw=0)
+    lane = 0.45 / max(1, len(defect_names))  # one lane per defect class: overlapping defects stay readable
+    for d in defects:
+        k = defect_names.index(d.label)
+        lo, hi = k * lane, (k + 1) * lane - 0.01
+        track.axvspan(d.start_s, d.end_s, ymin=lo, ymax=hi, facecolor="none", edgecolor="tab:red", hatch="///",
+                      lw=0.8)
+        track.text((d.start_s + d.end_s) / 2, (lo + hi) / 2, d.label, ha="center", va="center", fontsize=6,
+                   transform=track.get_xaxis_transform())
+    track.set_ylim(0, 1)
+    track.set_yticks([0.225, 0.75], ["defects", "phases"], fontsize=7)
+    track.set_xlabel("time on the recording clock (s)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[n], alpha=0.6) for n in names]
+    if handles:
+        fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=7, frameon=False)
+    title = f"{rec.meta.get('recording_id', rec.path.stem)}  {rec.meta.get('material_pair', '')}  " \
+            f"{rec.meta.get('process', '')}" + (f"  defects: {', '.join(defect_names)}" if defect_names else "")
+    axes[0].set_title(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}.png")
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="weldfusion inspect", description=__doc__.splitlines()[0])
+    parser.add_argument("recording", type=Path, help="recording (.h5)")
+    parser.add_argument("--plot", type=Path, help="write a PNG with all streams and labels")
+    args = parser.parse_args(argv)
+    if args.plot is not None and not args.plot.parent.is_dir():
+        raise FileNotFoundError(f"{args.plot}: directory {args.plot.parent} does not exist")
+    problems = validate(args.recording)
+    with Recording(args.recording) as rec:
+        meta = rec.meta
+        print(f"{args.recording}: {meta.get('recording_id')}  {meta.get('material_pair')} "
+              f"({meta.get('material_a')} / {meta.get('material_b')})  {meta.get('process')}  "
+              f"source={meta.get('source')}")
+        for line in stream_lines(rec):
+            print("  " + line)
+        for line in label_lines(rec):
+            print("  " + line)
+        if args.plot is not None:
+            plot(rec, args.plot)
+            print(f"wrote {args.plot}")
+    if problems:
+        print(f"validator: {len(problems)} problem(s)")
+        for p in problems:
+            print(f"  {p}")
+        return 1
+    print("validator: ok")
+    return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    return run("inspect", main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
