@@ -48,3 +48,21 @@ def test_missing_file_is_one_line_error(tmp_path, capsys):
     assert cli([str(tmp_path / "none.h5")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "none.h5" in err[0]
+
+
+def test_scripts_in_tools_still_run_directly(tmp_path):
+    """``tools/inspect.py`` shares its name with the standard library: it must not break direct runs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import weldfusion.tools.sync as sync_module
+
+    path = tmp_path / "run.h5"
+    write_arc_recording(path, duration=0.5, seed=3, streams=("electrical",), labels=False)
+    tools = Path(sync_module.__file__).parent
+    for script, args in (("sync.py", ["--help"]), ("inspect.py", [str(path)])):
+        proc = subprocess.run([sys.executable, str(tools / script), *args], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr[-500:]
+    assert "validator: ok" in proc.stdout
