@@ -27,10 +27,12 @@ class BackgroundSuppression(nn.Module):
         x = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)  # spatial low-pass
         return self.background(x.permute(0, 2, 3, 1).reshape(b, t, h, w, d))
 
-    def forward(self, f: Tensor) -> tuple[Tensor, Tensor]:
-        """f: (B, T, h, w, d) -> (f_fg (B, T, h, w, d), reconstruction error (B,))."""
+    def forward(self, f: Tensor, with_error: bool = True) -> tuple[Tensor, Tensor | None]:
+        """f: (B, T, h, w, d) -> (f_fg (B, T, h, w, d), reconstruction error (B,) or None)."""
         bg = self.estimate_background(f)
         fg = f - bg  # Eq. 29
+        if not with_error:
+            return fg, None
         recon = self.foreground(fg) + bg
         err = (recon - f).pow(2).flatten(1).mean(dim=1)  # Eq. 30
         return fg, err

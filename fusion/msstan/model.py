@@ -111,8 +111,9 @@ class MSSTAN(nn.Module):
             tokens (B, T', D), pooled (B, D), frame_index (B, T') (T' = kept frames);
             attention: spatial (B, T', h, w), temporal (B, T'), scales (B, k), and when enabled
                 occlusion (B, T', h, w), frame_scores (B, T);
-            aux (unweighted): temporal_consistency (B,) (Eq. 48), occlusion (B,) (Eq. 27),
-                reconstruction (B,) (Eq. 30), smoothness (B,) (Eq. 42), sepconv_l1 () (Eq. 44).
+            aux (unweighted, training mode only — inference skips their cost): temporal_consistency
+                (B,) (Eq. 48), occlusion (B,) (Eq. 27), reconstruction (B,) (Eq. 30), smoothness (B,)
+                (Eq. 42), sepconv_l1 () (Eq. 44).
         """
         b, t = x.shape[:2]
         if t != self.frames:
@@ -125,7 +126,8 @@ class MSSTAN(nn.Module):
         if self.sampler is not None:
             scores = self.sampler(s)  # (B, T), Eq. 40
             attention["frame_scores"] = scores
-            aux["smoothness"] = FrameSampler.smoothness(scores)
+            if self.training:
+                aux["smoothness"] = FrameSampler.smoothness(scores)  # Eq. 42
             if self.sampler.kept(t) < t:
                 index = self.sampler.select(scores, explore=self.training)  # (B, k), Eq. 41
                 flat = (index + t * torch.arange(b, device=x.device)[:, None]).flatten()  # (B*k,)
@@ -137,27 +139,31 @@ class MSSTAN(nn.Module):
         if self.occlusion is not None:
             mask = self.occlusion(f)  # (B, T', h, w), Eq. 26
             attention["occlusion"] = mask
-            aux["occlusion"] = OcclusionMask.sparsity(mask)  # Eq. 27
+            if self.training:
+                aux["occlusion"] = OcclusionMask.sparsity(mask)  # Eq. 27
             vis = OcclusionMask.visibility_bias(mask)  # Eq. 28
             bias = vis if bias is None else bias + vis
         if self.background is not None:
-            f_fg, aux["reconstruction"] = self.background(f)  # Eq. 29-30
+            f_fg, recon_error = self.background(f, with_error=self.training)  # Eq. 29-30
+            if recon_error is not None:
+                aux["reconstruction"] = recon_error
         else:
             f_fg = f
-        f = f_fg * attention["occlusion"][..., None] if self.occlusion is not None else f_fg  # Eq. 31 / 26
+        f = f_fg * mask[..., None] if self.occlusion is not None else f_fg  # Eq. 31 / 26
         if self.motion is not None:
             f = self.motion(f)  # Eq. 33-35
-        f, scale_w, l1 = self.temporal(f)  # Eq. 9-12
+        f, scale_w = self.temporal(f)  # Eq. 9-12
         attention["scales"] = scale_w
-        if l1 is not None:
-            aux["sepconv_l1"] = l1  # Eq. 44
+        if self.training and self.temporal.separable:
+            aux["sepconv_l1"] = self.temporal.conv.l1()  # Eq. 44
 
         prior = self.knowledge(f, params, pair) if self.knowledge is not None else None  # Eq. 46
         alpha_s, f_att = self.spatial_attn(f, prior)  # (B, T', h, w), (B, T', d); Eq. 13-14, 17, 45
-        alpha_t, _ = self.temporal_attn(f_att, bias)  # (B, T'); Eq. 15, 18
+        alpha_t = self.temporal_attn(f_att, bias)  # (B, T'); Eq. 15, 18
         attention["spatial"] = alpha_s
         attention["temporal"] = alpha_t
-        aux["temporal_consistency"] = temporal_consistency(f_att)  # Eq. 48, (B,)
+        if self.training:
+            aux["temporal_consistency"] = temporal_consistency(f_att)  # Eq. 48, (B,)
 
         tokens = self.token_proj(f_att) + self.time_embed[index]  # (B, T', D)
         pooled = torch.einsum("bt,btd->bd", alpha_t, tokens)  # Eq. 16 on the projected frames, (B, D)

@@ -86,8 +86,11 @@ class MultiScaleTemporal(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.dim = dim
 
-    def forward(self, f: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        """f: (B, T, h, w, d) -> (fused (B, T, h, w, d), scale weights (B, k), Eq. 44 L1 term or None)."""
+    def forward(self, f: Tensor) -> tuple[Tensor, Tensor]:
+        """f: (B, T, h, w, d) -> (fused (B, T, h, w, d), scale weights (B, k)).
+
+        The Eq. 44 term of the separable variant is ``self.conv.l1()``.
+        """
         feats = self.conv(f)  # (B, k, T, h, w, d), Eq. 9 / 43 / 11
         if self.scale_score is not None:
             desc = feats.mean(dim=(2, 3, 4))  # (B, k, d)
@@ -96,5 +99,4 @@ class MultiScaleTemporal(nn.Module):
         else:
             beta = f.new_ones(f.shape[0], 1)
             fused = feats[:, 0]
-        out = self.norm(fused) + f  # Eq. 12
-        return out, beta, self.conv.l1() if self.separable else None
+        return self.norm(fused) + f, beta  # Eq. 12
