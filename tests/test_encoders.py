@@ -97,6 +97,8 @@ def test_acoustic_ae_only_high_band_path():
         out = enc(high, torch.zeros(1, 4), torch.zeros(1, dtype=torch.long))
     assert e_low < 1e-3 * e_high
     assert out["tokens"].shape == (1, 21, 16)
+    level = enc.ae_level(torch.full((1, 1, 1600), 2.0))  # an RMS-envelope input: its level is kept
+    assert level.shape == (1, 1, 1, 41) and torch.allclose(level, torch.tensor(2.0))
 
 
 def test_band_matrix_covers_band():

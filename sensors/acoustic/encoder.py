@@ -2,7 +2,10 @@
 
 Channels whose name starts with ``ae`` (acoustic emission) take a band-limited path: power
 spectrogram -> energies of log-spaced sub-bands inside ``ae_band_fraction`` of the Nyquist band
--> log envelopes (B, C_ae * bands, F). All other channels are microphones: torchaudio
+-> log envelopes, plus the channel's mean level per frame -> (B, C_ae * (bands + 1), F). The
+level row matters when the data set delivers AE as an RMS envelope at the window rate (the
+``WindowDataset`` default for MHz AE): the envelope itself is then the information, and the
+band energies describe its fast fluctuations (bursts). All other channels are microphones: torchaudio
 MelSpectrogram + AmplitudeToDB -> two strided 2-D convs over (mel, time). Both paths give
 (B, conv_dim, F) per STFT frame (hop ``hop_ms``); their sum goes through residual dilated 1-D
 convs and a stride-2 conv to N = ceil(F / 2) tokens. Pooled = attention pooling over tokens.
@@ -98,7 +101,10 @@ class AcousticEncoder(Encoder):
             self.spec = torchaudio.transforms.Spectrogram(n_fft=n_fft, win_length=win, hop_length=hop, power=2.0)
             self.register_buffer("ae_bands", band_matrix(n_fft, rate, lo * nyquist, hi * nyquist, ae_bands),
                                  persistent=False)
-            self.ae = nn.Sequential(nn.BatchNorm1d(n_ae * ae_bands), nn.Conv1d(n_ae * ae_bands, conv_dim, 1))
+            self.n_fft = n_fft
+            self.hop = hop
+            rows = n_ae * (ae_bands + 1)
+            self.ae = nn.Sequential(nn.BatchNorm1d(rows), nn.Conv1d(rows, conv_dim, 1))
         self.blocks = nn.Sequential(*(ResBlock1d(conv_dim, 2**i) for i in range(layers)))
         self.down = nn.Conv1d(conv_dim, dim, 3, stride=2, padding=1)
         frames = samples // hop + 1
@@ -112,6 +118,13 @@ class AcousticEncoder(Encoder):
         power = self.spec(x.index_select(1, self.ae_idx))  # (B, C_ae, n_fft/2+1, F)
         return torch.einsum("bckf,kj->bcjf", power, self.ae_bands)
 
+    def ae_level(self, x: Tensor) -> Tensor:
+        """Mean of each AE channel over the STFT frames (same centring): (B, C, S) -> (B, C_ae, 1, F)."""
+        a = x.index_select(1, self.ae_idx)
+        pad = self.n_fft // 2
+        a = F.pad(a, (pad, pad), mode="reflect") if a.shape[-1] > pad else F.pad(a, (pad, pad))
+        return F.avg_pool1d(a, self.n_fft, stride=self.hop)[:, :, None]
+
     def forward(self, x: Tensor, params: Tensor, pair: Tensor) -> dict:
         """x: (B, C, S) -> tokens (B, N, D), pooled (B, D), attention {"temporal": (B, N)}, aux {}."""
         if tuple(x.shape[1:]) != self.signal_shape:
@@ -124,6 +137,7 @@ class AcousticEncoder(Encoder):
             h = h + self.mic_proj(rearrange(y, "b c m f -> b (c m) f"))  # (B, conv_dim, F)
         if self.ae is not None:
             env = torch.log10(self.ae_band_energy(x) + 1e-10)  # (B, C_ae, bands, F)
+            env = torch.cat([self.ae_level(x), env], dim=2)  # (B, C_ae, bands + 1, F)
             h = h + self.ae(rearrange(env, "b c j f -> b (c j) f"))  # (B, conv_dim, F)
         tokens = rearrange(self.down(self.blocks(h)), "b d n -> b n d") + self.pos  # (B, N, D)
         alpha = torch.softmax(self.pool_score(tokens).squeeze(-1), dim=1)  # (B, N)
