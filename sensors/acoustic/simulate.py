@@ -1,0 +1,155 @@
+"""Physical simulator of an arc microphone and (optionally) a piezo acoustic-emission sensor.
+
+Microphone ("mic", Pa): an electric arc is an acoustic monopole whose pressure at distance r is
+proportional to the time derivative of the arc power (Drouet's relation)::
+
+    p(t) = (gamma - 1) / (4 pi r c^2) * d(U I)/dt
+
+so every short circuit (the arc goes out, then re-ignites with a spike) gives a pop, and
+parameter changes change the loudness. On top: turbulent arc hiss growing with arc power,
+shielding-gas flow noise, shop background and mains hum, and the microphone's band (80 Hz-7 kHz)
+applied with ``scipy.signal`` filters. The arc power follows the circuit with the column's thermal
+lag (0.2 ms), which bounds the pops to realistic levels. A laser has no arc: its sound is the keyhole / metal-vapour
+plume noise (0.5-4 kHz) scaled by the beam power.
+
+Acoustic emission ("ae", V, optional, rate >= 500 kHz typical): sensor noise, ultrasound from the
+process while the arc/beam burns, and crack hits as damped 100-300 kHz bursts. When ``ae`` is
+present the stream is (N, 2) at the AE rate and the microphone signal is resampled onto it.
+
+Defects: porosity (bursts of 1.5-5 kHz crackle), spatter (explosive re-ignitions through the
+electrical cycle + particle impact clicks), crack (AE hits + faint 5-7 kHz ticks on the mic),
+burn_through (through the electrical cycle; laser: the plume sound drops).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import butter, lfilter, sosfilt
+from weldfusion.sensors.electrical.simulate import ArcWaveforms, resample_to
+from weldfusion.sensors.scenario import DefectEvent, Scenario
+
+GAMMA = 1.4
+SOUND_SPEED_M_S = 343.0
+MIC_DISTANCE_M = 0.5
+MIC_BAND_HZ = (80.0, 7000.0)
+#: Thermal time constant of the arc column: how fast the arc power can follow the circuit (s).
+ARC_TAU_S = 2e-4
+
+
+def _band(rate: float, lo: float, hi: float, order: int = 2) -> np.ndarray:
+    hi = min(hi, 0.45 * rate)
+    return butter(order, [lo, hi], btype="band", fs=rate, output="sos")
+
+
+def crack_hits(ev: DefectEvent) -> tuple[np.ndarray, np.ndarray]:
+    """Times (s) and relative amplitudes (>= 1, heavy-tailed) of the crack's AE hits."""
+    rng = np.random.default_rng([ev.seed, 21])
+    n = rng.poisson(18.0 * ev.severity * (ev.end_s - ev.start_s)) + 1
+    times = np.sort(rng.uniform(ev.start_s, ev.end_s, n))
+    amps = np.minimum(1.0 + rng.pareto(2.0, n), 6.0)
+    return times, amps
+
+
+def _add_bursts(x: np.ndarray, rate: float, starts: np.ndarray, kernels: list[np.ndarray]) -> None:
+    """Add ``kernels[i]`` into ``x`` at sample ``starts[i] * rate`` (in place, clipped at the end)."""
+    for t, k in zip(starts, kernels):
+        i = round(t * rate)
+        if 0 <= i < x.size:
+            m = min(k.size, x.size - i)
+            x[i : i + m] += k[:m]
+
+
+def _mic(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
+    """Microphone pressure (N,) Pa at ``rate``."""
+    rng = scn.rng("acoustic")
+    n = round(scn.duration_s * rate)
+    t = np.arange(n) / rate
+    fs = wave.rate
+    if scn.process == "laser":
+        arc_sound = np.zeros(n)
+    else:
+        alpha = 1.0 - np.exp(-1.0 / (ARC_TAU_S * fs))
+        plasma_power = lfilter([alpha], [1.0, alpha - 1.0], wave.arc_power)  # the column heats/cools with a lag
+        dpdt = np.gradient(plasma_power) * fs  # W/s
+        k = (GAMMA - 1.0) / (4 * np.pi * MIC_DISTANCE_M * SOUND_SPEED_M_S**2)  # Pa per W/s
+        arc_sound = resample_to(sosfilt(_band(fs, *MIC_BAND_HZ), k * dpdt), fs, rate, n)
+    p_nom = scn.params.current_a * scn.params.voltage_v
+    power = resample_to(wave.arc_power, fs, rate, n) / p_nom  # relative arc/beam power
+    power = np.clip(power, 0.0, None)
+    smooth = np.convolve(power, np.ones(64) / 64, mode="same")
+    white = rng.standard_normal((4, n))
+    hiss = 0.05 * np.sqrt(smooth) * sosfilt(_band(rate, 2000.0, 7000.0), white[0])
+    gas = 0.015 * scn.at("gas", t) * sosfilt(butter(1, 1000.0, fs=rate, output="sos"), white[1])
+    background = 0.004 * white[2] + 0.003 * np.sin(2 * np.pi * 100.0 * t + rng.uniform(0, 2 * np.pi))
+    out = arc_sound + hiss + gas + background
+    if scn.process == "laser":
+        plume = 0.25 * smooth * (1.0 - 0.5 * scn.envelope("burn_through", t))
+        out = out + plume * sosfilt(_band(rate, 500.0, 4000.0), white[3]) / 0.3
+    loud = 1.0 if scn.process == "laser" else 2.5  # bubbles bursting under an arc disturb its root
+    for ev in scn.defects:
+        erng = np.random.default_rng([ev.seed, 22])
+        if ev.label == "porosity":  # gas escaping the pool: crackle bursts
+            nb = erng.poisson(45.0 * ev.severity * (ev.end_s - ev.start_s))
+            starts = np.sort(erng.uniform(ev.start_s, ev.end_s, nb))
+            sos = _band(rate, 1500.0, 5000.0)
+            kernels = []
+            for _ in range(nb):
+                m = max(8, int(erng.uniform(0.004, 0.010) * rate))
+                kernels.append(loud * erng.uniform(0.3, 0.9) * np.hanning(m) * sosfilt(sos, erng.standard_normal(m)) * 2.0)
+            _add_bursts(out, rate, starts, [k * ev.severity for k in kernels])
+        elif ev.label == "spatter":  # particles hitting plate and nozzle: short broadband clicks
+            nb = erng.poisson((60.0 if scn.has_short_circuits else 90.0) * ev.severity * (ev.end_s - ev.start_s))
+            starts = np.sort(erng.uniform(ev.start_s, ev.end_s, nb))
+            m = max(4, int(0.002 * rate))
+            decay = np.exp(-np.arange(m) / (0.0004 * rate))
+            kernels = [erng.uniform(0.3, 1.0) * decay * erng.standard_normal(m) for _ in range(nb)]
+            _add_bursts(out, rate, starts, kernels)
+        elif ev.label == "crack":  # the audible tail of the crack's elastic wave
+            times, amps = crack_hits(ev)
+            m = max(4, int(0.003 * rate))
+            tt = np.arange(m) / rate
+            f = min(6000.0, 0.4 * rate)
+            kernels = [0.3 * a * np.exp(-tt / 0.0006) * np.sin(2 * np.pi * f * tt + erng.uniform(0, 6.3)) for a in amps]
+            _add_bursts(out, rate, times, kernels)
+    return out
+
+
+def _ae(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
+    """Acoustic-emission sensor output (N,) V at ``rate``."""
+    rng = scn.rng("ae")
+    n = round(scn.duration_s * rate)
+    t = np.arange(n) / rate
+    burning = np.interp(t, np.arange(wave.n) / wave.rate, wave.energised.astype(np.float64))
+    process = sosfilt(butter(2, min(80e3, 0.4 * rate), btype="high", fs=rate, output="sos"), rng.standard_normal(n))
+    out = 0.0015 * rng.standard_normal(n) + 0.004 * burning * process
+    for ev in scn.events("crack"):
+        erng = np.random.default_rng([ev.seed, 23])
+        times, amps = crack_hits(ev)
+        kernels = []
+        for a in amps:
+            f = min(erng.uniform(120e3, 300e3), 0.4 * rate)
+            tau = erng.uniform(60e-6, 250e-6)
+            tt = np.arange(int(6 * tau * rate) + 2) / rate
+            kernels.append(0.05 * a * (1 - np.exp(-tt / 5e-6)) * np.exp(-tt / tau) * np.sin(2 * np.pi * f * tt))
+        _add_bursts(out, rate, times, kernels)
+    return out
+
+
+def simulate(
+    scn: Scenario, wave: ArcWaveforms, rate: float, ae_rate: float = 0.0
+) -> tuple[np.ndarray, list[str], list[str], float]:
+    """Acoustic stream.
+
+    Returns:
+        data: (N,) float32 mic in Pa at ``rate`` when ``ae_rate == 0``; otherwise (N, 2) float32
+            [mic Pa, ae V] at ``ae_rate`` (mic resampled onto the AE clock).
+        channel_names, channel_units, stream rate (Hz).
+    """
+    mic = _mic(scn, wave, rate)
+    if not ae_rate:
+        return mic.astype(np.float32), ["mic"], ["Pa"], float(rate)
+    n = round(scn.duration_s * ae_rate)
+    mic_hi = resample_to(mic, rate, ae_rate, n)
+    ae = _ae(scn, wave, ae_rate)
+    return np.stack([mic_hi, ae], axis=1).astype(np.float32), ["mic", "ae"], ["Pa", "V"], float(ae_rate)
+

@@ -1,0 +1,203 @@
+"""Materials and dissimilar material pairs known to the simulator.
+
+Property values are handbook figures near room temperature (conductivity, density, specific heat)
+and typical hot-surface emissivities (oxidised solid, molten). They are what the thermal, video and
+electrical simulators read; they are deliberately different enough between pairs that a model
+trained on one pair must adapt to another.
+
+Conventions: in every simulated run material ``a`` lies on the y < 0 side of the joint
+(top rows of the thermal image, left columns of the video frame), material ``b`` on y > 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS
+
+
+@dataclass(frozen=True)
+class Material:
+    """One alloy (thermal properties are means over 20-1000 degC, the range that matters in welding).
+
+    Attributes:
+        name: designation (e.g. ``AA6061``).
+        conductivity: thermal conductivity k, W/(m K).
+        density: rho, kg/m^3.
+        specific_heat: c, J/(kg K).
+        melting_point_c: liquidus temperature, degC.
+        emissivity: total emissivity of the hot, oxidised solid surface (0-1).
+        emissivity_liquid: emissivity of the molten pool (0-1).
+        reflectance: visible reflectance of the plate (how bright it looks in arc light, 0-1).
+    """
+
+    name: str
+    conductivity: float
+    density: float
+    specific_heat: float
+    melting_point_c: float
+    emissivity: float
+    emissivity_liquid: float
+    reflectance: float
+
+    @property
+    def diffusivity_mm2_s(self) -> float:
+        """Thermal diffusivity a = k / (rho c) in mm^2/s."""
+        return self.conductivity / (self.density * self.specific_heat) * 1e6
+
+    @property
+    def conductivity_w_mm_k(self) -> float:
+        """k in W/(mm K)."""
+        return self.conductivity / 1000.0
+
+
+MATERIALS: dict[str, Material] = {
+    m.name: m
+    for m in (
+        Material("AA6061", 180.0, 2700.0, 1000.0, 652.0, 0.12, 0.18, 0.80),
+        Material("DC04", 38.0, 7850.0, 640.0, 1530.0, 0.65, 0.35, 0.45),
+        Material("Ti6Al4V", 13.0, 4430.0, 640.0, 1660.0, 0.45, 0.30, 0.50),
+        Material("Ni200", 62.0, 8890.0, 520.0, 1446.0, 0.35, 0.28, 0.60),
+        Material("C11000", 360.0, 8900.0, 420.0, 1083.0, 0.15, 0.12, 0.70),
+        Material("316L", 22.0, 8000.0, 560.0, 1400.0, 0.50, 0.30, 0.50),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ProcessParams:
+    """Nominal set points of one process on one pair.
+
+    For ``laser`` the electrical channels are the laser diode driver's current and voltage, scaled
+    so that ``U * I`` equals the beam power; ``wire_feed`` is 0 (autogenous) and there is no short
+    circuit. ``ocv_v`` is the open-circuit (or standby) voltage while the source is on without an arc.
+    """
+
+    current_a: float
+    voltage_v: float
+    wire_feed_m_min: float
+    travel_mm_s: float
+    sc_rate_hz: float = 0.0
+    ocv_v: float = 0.0
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """A dissimilar material pair and how it is welded in the simulator.
+
+    Attributes:
+        name: one of :data:`weldfusion.datasets.taxonomy.MATERIAL_PAIRS`.
+        material_a, material_b: keys of :data:`MATERIALS` (a on y < 0, b on y > 0).
+        default_process: process used when none is given.
+        processes: nominal :class:`ProcessParams` per supported process.
+        thickness_mm: sheet thickness.
+        thin_plate: True -> 2-D (thin-plate) Rosenthal/Rykalin solution, False -> 3-D thick plate.
+        heat_loss_per_s: Rykalin surface/fixture loss coefficient b = 2h/(c rho d), 1/s (thin plate only).
+        preheat_c: plate temperature before welding, degC.
+        torch_offset_mm: nominal lateral torch/beam offset from the joint (negative = towards a).
+        side_voltage_v: arc-voltage difference when the arc root sits on b instead of a (cathode
+            fall / oxide film); seen during weaving.
+        defect_weights: relative frequency of each defect class on this pair.
+    """
+
+    name: str
+    material_a: str
+    material_b: str
+    default_process: str
+    processes: dict[str, ProcessParams]
+    thickness_mm: float
+    thin_plate: bool
+    heat_loss_per_s: float
+    preheat_c: float
+    torch_offset_mm: float
+    side_voltage_v: float
+    defect_weights: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def a(self) -> Material:
+        return MATERIALS[self.material_a]
+
+    @property
+    def b(self) -> Material:
+        return MATERIALS[self.material_b]
+
+    def params(self, process: str) -> ProcessParams:
+        """Nominal set points for ``process``; ``ValueError`` if the pair has none."""
+        if process not in self.processes:
+            raise ValueError(
+                f"pair {self.name}: process {process!r} is not simulated (have: {', '.join(self.processes)})"
+            )
+        return self.processes[process]
+
+
+PAIRS: dict[str, PairSpec] = {
+    "Al-steel": PairSpec(
+        name="Al-steel",
+        material_a="AA6061",
+        material_b="DC04",
+        default_process="GMAW",
+        processes={
+            "GMAW": ProcessParams(115.0, 17.0, 5.5, 8.0, sc_rate_hz=75.0, ocv_v=62.0),
+            "TIG": ProcessParams(110.0, 12.5, 1.0, 4.0, ocv_v=70.0),
+            "laser": ProcessParams(55.0, 38.0, 0.0, 25.0),
+        },
+        thickness_mm=2.0,
+        thin_plate=True,
+        heat_loss_per_s=0.3,
+        preheat_c=25.0,
+        torch_offset_mm=0.8,
+        side_voltage_v=0.35,
+        defect_weights={"porosity": 0.25, "lack_of_fusion": 0.15, "burn_through": 0.10,
+                        "spatter": 0.20, "undercut": 0.10, "crack": 0.20},
+    ),
+    "Ti-Ni": PairSpec(
+        name="Ti-Ni",
+        material_a="Ti6Al4V",
+        material_b="Ni200",
+        default_process="laser",
+        processes={
+            "laser": ProcessParams(48.0, 37.5, 0.0, 20.0),
+            "TIG": ProcessParams(95.0, 11.5, 0.8, 3.0, ocv_v=70.0),
+            "GMAW": ProcessParams(105.0, 18.0, 5.0, 6.0, sc_rate_hz=85.0, ocv_v=60.0),
+        },
+        thickness_mm=1.5,
+        thin_plate=True,
+        heat_loss_per_s=0.2,
+        preheat_c=25.0,
+        torch_offset_mm=0.3,
+        side_voltage_v=-0.25,
+        defect_weights={"porosity": 0.15, "lack_of_fusion": 0.15, "burn_through": 0.15,
+                        "spatter": 0.10, "undercut": 0.15, "crack": 0.30},
+    ),
+    "Cu-SS": PairSpec(
+        name="Cu-SS",
+        material_a="C11000",
+        material_b="316L",
+        default_process="GMAW",
+        processes={
+            "GMAW": ProcessParams(185.0, 20.5, 7.5, 6.0, sc_rate_hz=95.0, ocv_v=65.0),
+            "TIG": ProcessParams(170.0, 13.5, 1.2, 2.5, ocv_v=70.0),
+            "laser": ProcessParams(70.0, 40.0, 0.0, 15.0),
+        },
+        thickness_mm=4.0,
+        thin_plate=False,
+        heat_loss_per_s=0.0,
+        preheat_c=150.0,
+        torch_offset_mm=-1.0,
+        side_voltage_v=0.45,
+        defect_weights={"porosity": 0.15, "lack_of_fusion": 0.30, "burn_through": 0.10,
+                        "spatter": 0.20, "undercut": 0.15, "crack": 0.10},
+    ),
+}
+
+for _p in PAIRS.values():  # keep the table honest at import time
+    assert set(_p.defect_weights) == set(DEFAULT_DEFECTS), _p.name
+    assert _p.default_process in _p.processes, _p.name
+
+
+def get_pair(name: str) -> PairSpec:
+    """The :class:`PairSpec` called ``name``; ``ValueError`` naming the known pairs otherwise."""
+    try:
+        return PAIRS[name]
+    except KeyError:
+        raise ValueError(f"unknown material pair {name!r}; known: {', '.join(PAIRS)}") from None

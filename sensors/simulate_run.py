@@ -1,0 +1,273 @@
+"""One simulated weld run -> one weldfusion HDF5 recording.
+
+:func:`simulate_run` draws the scenario, runs the four sensor simulators, then applies the
+real-world mess of a lab recording:
+
+* a missing sensor: with probability ``missing_prob`` one modality is absent from the file;
+* dropouts: each stream has, with probability ``gap_prob``, one or two gaps of 0.05-0.4 s written
+  to ``/streams/<m>/gaps``; inside a gap video/acoustic samples are 0, thermal frames and
+  electrical samples hold the last valid value (what the DAQ buffers do);
+* clock offsets: each sensor's own clock runs ``sim_clock_offset_s`` ahead of the recording
+  clock (electrical is the reference, 0). The HDF5 data are aligned on the recording clock; the
+  attribute is the truth a raw export applies and ``weldfusion sync`` should recover;
+* sensor noise (inside each simulator).
+
+Ground truth for attention attribution goes to ``/truth``: ``video_arc_xy`` (N_video, 2) and
+``thermal_source_xy`` (N_thermal, 2) pixel (column, row) positions of the arc / heat source,
+``short_circuits`` (K, 2) [start, end) s (GMAW), ``heat_input`` (M,) kJ/mm on the 1 kHz control
+grid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from weldfusion.datasets.schema import LabelInterval, RecordingMeta
+from weldfusion.datasets.writer import RecordingWriter
+from weldfusion.sensors.acoustic import simulate as acoustic_sim
+from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
+from weldfusion.sensors.electrical import simulate as electrical_sim
+from weldfusion.sensors.electrical.physics import heat_input
+from weldfusion.sensors.materials import get_pair
+from weldfusion.sensors.registry import modality_names
+from weldfusion.sensors.scenario import (
+    CONTROL_RATE,
+    DefectEvent,
+    Scenario,
+    make_scenario,
+    run_entropy,
+)
+from weldfusion.sensors.thermal import simulate as thermal_sim
+from weldfusion.sensors.video import simulate as video_sim
+
+SOURCE = "weldfusion-synth"
+SIM_VERSION = 1
+SIMULATED = ("video", "thermal", "acoustic", "electrical")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Rates, sizes and mess of simulated runs (demo defaults; realistic rates by option).
+
+    ``duration_s`` is a (min, max) range drawn per run. ``ae_rate`` 0 = no acoustic-emission channel.
+    """
+
+    duration_s: tuple[float, float] = (8.0, 12.0)
+    video_rate: float = 250.0
+    video_shape: tuple[int, int] = (64, 64)
+    video_mm_per_px: float = 0.25
+    thermal_rate: float = 50.0
+    thermal_shape: tuple[int, int] = (40, 64)
+    thermal_mm_per_px: float = 0.8
+    acoustic_rate: float = 16_000.0
+    ae_rate: float = 0.0
+    electrical_rate: float = 5_000.0
+    missing_prob: float = 0.15
+    gap_prob: float = 0.25
+    max_clock_offset_s: float = 0.03
+
+    def __post_init__(self) -> None:
+        lo, hi = self.duration_s
+        if not (0 < lo <= hi):
+            raise ValueError(f"duration range must satisfy 0 < min <= max, got {self.duration_s}")
+        for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"{key} must be > 0 Hz, got {getattr(self, key)}")
+        if self.ae_rate < 0 or (self.ae_rate and self.ae_rate < self.acoustic_rate):
+            raise ValueError(f"ae_rate must be 0 (off) or >= acoustic_rate, got {self.ae_rate}")
+        for key in ("missing_prob", "gap_prob"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ValueError(f"{key} must be in [0, 1], got {getattr(self, key)}")
+        if self.max_clock_offset_s < 0:
+            raise ValueError("max_clock_offset_s must be >= 0")
+
+
+@dataclass
+class StreamData:
+    """One simulated stream as it goes into the file (regular, starting at 0 s)."""
+
+    data: np.ndarray
+    rate: float
+    units: str
+    sensor: str
+    channel_names: list[str] | None = None
+    channel_units: list[str] | None = None
+    gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    clock_offset_s: float = 0.0
+
+
+@dataclass
+class SimulatedRun:
+    recording_id: str
+    meta: RecordingMeta
+    streams: dict[str, StreamData]
+    phases: list[LabelInterval]
+    defects: list[LabelInterval]
+    truth: dict[str, np.ndarray]
+    scenario: Scenario
+    missing: list[str]
+    config: SimConfig
+
+
+def recording_id(pair: str, process: str, index: int) -> str:
+    """``al-steel_gmaw_0003`` style ids."""
+    return f"{pair.lower()}_{process.lower()}_{index:04d}"
+
+
+def _apply_gaps(rng: np.random.Generator, s: StreamData, duration: float, prob: float, hold: bool) -> None:
+    """Draw 0-2 dropouts, snap them to sample boundaries and blank/hold the data inside (in place)."""
+    u = rng.uniform(size=6)  # always the same number of draws: the mess of one stream is independent of the others
+    if u[0] >= prob or duration < 1.5:
+        return
+    gaps = []
+    for k in range(1 + int(u[1] < 0.35)):
+        dur = 0.05 + 0.35 * u[2 + 2 * k]
+        start = 0.5 + u[3 + 2 * k] * max(duration - 1.0 - dur, 0.0)
+        i0 = int(np.ceil(start * s.rate))
+        i1 = min(int(np.ceil((start + dur) * s.rate)), s.data.shape[0])
+        if i1 <= i0:
+            continue
+        if hold and i0 > 0:
+            s.data[i0:i1] = s.data[i0 - 1]
+        else:
+            s.data[i0:i1] = 0
+        gaps.append((i0 / s.rate, i1 / s.rate))
+    if gaps:
+        gaps.sort()
+        merged = [list(gaps[0])]
+        for g0, g1 in gaps[1:]:
+            if g0 <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], g1)
+            else:
+                merged.append([g0, g1])
+        s.gaps = np.asarray(merged, dtype=np.float64)
+
+
+def simulate_run(
+    pair: str,
+    process: str | None = None,
+    index: int = 0,
+    seed: int = 0,
+    config: SimConfig = SimConfig(),
+    defects: Sequence[DefectEvent] | None = None,
+    duration_s: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SimulatedRun:
+    """Simulate run ``index`` of ``pair`` (deterministic in (seed, pair, process, index, config)).
+
+    Args:
+        defects: force this defect list (None = draw 0-3 defects).
+        duration_s: force the run length (None = draw from ``config.duration_s``).
+        progress: called with a stage name after each stage (for progress bars).
+    """
+    spec = get_pair(pair)
+    process = process or spec.default_process
+    spec.params(process)  # unsupported process -> ValueError now
+    entropy = run_entropy(seed, spec.name, process, index)
+    mess = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(99,)))
+    if duration_s is None:
+        duration_s = float(mess.uniform(*config.duration_s))
+    scn = make_scenario(spec, process, duration_s, entropy, defects=defects)
+    step = progress or (lambda _stage: None)
+
+    wave = electrical_sim.arc_waveforms(scn)
+    step("arc")
+    streams: dict[str, StreamData] = {}
+    streams["electrical"] = StreamData(
+        electrical_sim.simulate(scn, wave, config.electrical_rate),
+        config.electrical_rate,
+        "mixed",
+        "laser diode driver + robot controller" if process == "laser" else f"{process} power source DAQ",
+        list(CHANNELS),
+        list(CHANNEL_UNITS),
+    )
+    step("electrical")
+    frames, source_xy = thermal_sim.simulate(scn, config.thermal_rate, config.thermal_shape, config.thermal_mm_per_px)
+    streams["thermal"] = StreamData(frames, config.thermal_rate, "degC", "radiometric MWIR camera, emissivity set to 1")
+    step("thermal")
+    vframes, arc_xy = video_sim.simulate(scn, wave, config.video_rate, config.video_shape, config.video_mm_per_px)
+    streams["video"] = StreamData(vframes, config.video_rate, "gray8", "high-speed camera")
+    step("video")
+    sound, names, units, rate = acoustic_sim.simulate(scn, wave, config.acoustic_rate, config.ae_rate)
+    streams["acoustic"] = StreamData(
+        sound, rate, "Pa" if names == ["mic"] else "mixed",
+        "microphone" + (" + acoustic-emission sensor" if len(names) > 1 else ""), names, units
+    )
+    step("acoustic")
+
+    # real-world mess: one missing sensor, dropouts, clock offsets
+    missing: list[str] = []
+    drop = mess.uniform(size=2)
+    if drop[0] < config.missing_prob:
+        missing.append(SIMULATED[int(drop[1] * len(SIMULATED)) % len(SIMULATED)])
+    for name in SIMULATED:
+        s = streams[name]
+        _apply_gaps(mess, s, duration_s, config.gap_prob, hold=name in ("thermal", "electrical"))
+        offset = mess.uniform(-1.0, 1.0) * config.max_clock_offset_s
+        s.clock_offset_s = 0.0 if name == "electrical" else float(offset)
+    for name in missing:
+        del streams[name]
+
+    truth = {
+        "heat_input": heat_input(scn.voltage, scn.current, scn.travel, process) * scn.arc,
+    }
+    if "video" in streams:
+        truth["video_arc_xy"] = arc_xy
+    if "thermal" in streams:
+        truth["thermal_source_xy"] = source_xy
+    if scn.has_short_circuits:
+        truth["short_circuits"] = np.stack([scn.sc_start, scn.sc_start + scn.sc_dur], axis=1)
+    rid = recording_id(spec.name, process, index)
+    meta = RecordingMeta(
+        recording_id=rid,
+        material_pair=spec.name,
+        material_a=spec.material_a,
+        material_b=spec.material_b,
+        process=process,
+        source=SOURCE,
+        extra={"sim_version": SIM_VERSION, "sim_seed": int(seed), "sim_index": int(index)},
+    )
+    defects_out = [LabelInterval(ev.start_s, ev.end_s, ev.label) for ev in scn.defects]
+    return SimulatedRun(rid, meta, streams, list(scn.phases), defects_out, truth, scn, missing, config)
+
+
+def write_run(run: SimulatedRun, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write ``run`` atomically to ``path`` (HDF5 recording format v1 + ``/truth``)."""
+    with RecordingWriter(path, run.meta, overwrite=overwrite) as w:
+        for name in modality_names():
+            s = run.streams.get(name)
+            if s is None:
+                continue
+            kwargs = {}
+            if s.channel_names is not None:
+                kwargs["channel_names"] = s.channel_names
+            if s.channel_units is not None:
+                kwargs["channel_units"] = s.channel_units
+            w.write_stream(
+                name,
+                s.data,
+                units=s.units,
+                rate=s.rate,
+                starting_time=0.0,
+                gaps=s.gaps if len(s.gaps) else None,
+                sensor=s.sensor,
+                attrs={"sim_clock_offset_s": float(s.clock_offset_s)},
+                **kwargs,
+            )
+        w.write_labels(phases=run.phases, defects=run.defects)
+        w.write_extra(
+            "truth",
+            run.truth,
+            attrs={
+                "control_rate": CONTROL_RATE,
+                "video_mm_per_px": run.config.video_mm_per_px,
+                "thermal_mm_per_px": run.config.thermal_mm_per_px,
+                "description": "simulator ground truth: arc / heat-source pixel positions (column, row), "
+                "short circuits [start, end) s, heat input kJ/mm on the control grid",
+            },
+        )
+    return Path(path)
