@@ -7,6 +7,7 @@ import sys
 
 VERBS = {
     "synth": "simulated recordings",
+    "probe": "per-modality complementarity probe of a data set",
     "ingest": "real recordings -> HDF5",
     "inspect": "streams, rates, gaps, labels of a recording",
     "sync": "estimate clock offsets between streams",
