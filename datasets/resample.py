@@ -109,15 +109,22 @@ def _poly_interp(x: np.ndarray, t_first: float, rate: float, grid: np.ndarray, u
     pad = (-(s_int + half)) % down
     h = np.concatenate([np.zeros(pad), h])
     start = (s_int + half + pad) // down
-    xs = np.concatenate([x, np.ones((len(x), 1))], axis=1)  # last column: kernel mass for renormalising
-    y = upfirdn(h, xs, up, down, axis=0)
     length = len(grid)
+    n = len(x)
+    inside = start * down - (len(h) - 1) >= 0 and (start + length - 1) * down <= (n - 1) * up
+    if inside:  # full kernel on samples for every output: its mass is the sum of the output's phase
+        y = upfirdn(h, x, up, down, axis=0)
+        phase_mass = np.array([h[p::up].sum() for p in range(up)])
+        mass = phase_mass[(np.arange(start, start + length) * down) % up]
+    else:  # near the stream's ends: filter a ones column alongside to renormalise partial kernels
+        y = upfirdn(h, np.concatenate([x, np.ones((n, 1))], axis=1), up, down, axis=0)
     if start < 0 or start + length > len(y):  # grid reaches beyond what upfirdn produced: gather path
-        return sinc_interp(x, t_first + np.arange(len(x)) / rate, grid, cutoff_hz, rate)
+        return sinc_interp(x, t_first + np.arange(n) / rate, grid, cutoff_hz, rate)
     y = y[start : start + length]
-    mass = y[:, -1]
-    out = y[:, :-1] / np.where(mass > 0, mass, 1.0)[:, None]
-    _hold_edges(out, mass, x, t_first + np.arange(len(x)) / rate, grid)
+    if not inside:
+        y, mass = y[:, :-1], y[:, -1]
+    out = y / np.where(mass > 0, mass, 1.0)[:, None]
+    _hold_edges(out, mass, x, t_first + np.arange(n) / rate, grid)
     return out
 
 

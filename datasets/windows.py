@@ -509,7 +509,8 @@ class WindowDataset(Dataset):
         for j, spec in enumerate(self._specs):
             win = raw.modalities[spec.name]
             if win is None:
-                item[spec.name] = torch.zeros(spec.shape, dtype=torch.float32)
+                # np.zeros, not torch.zeros: no intra-op thread pool for a fill (ms under load at 0 workers)
+                item[spec.name] = torch.from_numpy(np.zeros(spec.shape, dtype=np.float32))
                 continue
             present[j] = True
             data = win.data

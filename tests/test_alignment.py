@@ -137,3 +137,23 @@ def test_acoustic_emission_envelope_keeps_the_burst(tmp_path):
     cfg_wave = DataConfig(modalities=WindowModalities(None, None, AcousticWindow(length=400, envelope_channels=[]), None))
     wave = WindowDataset(tmp_path / "ae.h5", cfg_wave)
     assert max(float(wave[i]["acoustic"][1].abs().max()) for i in range(len(wave))) < 1e-2  # filtered away
+
+
+@pytest.mark.parametrize(("rate", "length", "start", "t0"), [
+    (5000.0, 800, 0.0213, 0.3),  # electrical 5 kHz -> 2 kHz, stream offset
+    (16000.0, 6400, 0.0123, 0.3),  # same rate, sub-sample offset
+    (50_000.0, 400, 0.0, 0.29),  # big ratio, window reaching the stream's end
+    (5000.0, 800, 0.0, -0.01),  # window starting before the stream
+])
+def test_polyphase_path_equals_direct_windowed_sinc(rate, length, start, t0):
+    from weldfusion.datasets.resample import ROLLOFF, sinc_interp
+
+    rng = np.random.default_rng(0)
+    t = start + np.arange(int(0.7 * rate)) / rate  # 0.7 s of samples
+    x = rng.normal(size=(len(t), 2))
+    grid = window_grid(t0, 0.4, length)
+    fast = resample_signal(x, t, grid, rate)
+    direct = sinc_interp(x, t, grid, ROLLOFF * min(rate, length / 0.4) / 2, rate)
+    np.testing.assert_allclose(fast, direct, atol=1e-9)
+    irregular = resample_signal(x, t, grid, rate, regular=False)
+    np.testing.assert_allclose(irregular, direct, atol=1e-9)
