@@ -1,0 +1,340 @@
+"""``weldfusion probe DIR [--json FILE]``: how complementary are the sensors of a data set?
+
+Cuts every recording into windows (0.4 s, hop 0.2 s), computes simple statistics per modality
+(means, spreads, percentiles, band energies, gradients, coarse spatial pooling), each also as the
+deviation from its recording's median window, plus the material pair (metadata), and trains one logistic
+regression per modality and one on all modalities together, with recording-level cross-validation
+(GroupKFold: no recording is in train and test). It reports the phase macro-F1 and the F1 of each
+phase and defect per modality, and lists, for each modality, the labels it falls short on that
+another modality gets. Only windows where all four sensors are present and valid are scored, so
+the columns compare like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+from weldfusion.datasets.reader import Recording
+from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY
+from weldfusion.sensors.registry import modality_names
+from weldfusion.sensors.scenario import window_labels
+from weldfusion.tools.errors import InputError
+from weldfusion.tools.errors import run as run_tool
+
+WINDOW_S, HOP_S, MIN_OVERLAP = 0.4, 0.2, 0.5
+#: A modality falls short on a label when its F1 is this far below the best other modality's...
+SHORTFALL = 0.25
+#: ...and that other modality reaches at least this F1.
+GETS_IT = 0.5
+MAX_GAP_SHARE = 0.25
+
+
+# -- window statistics -----------------------------------------------------------------------------
+def _pct(x: np.ndarray, q=(5, 50, 95)) -> list[float]:
+    return list(np.percentile(x, q))
+
+
+def _band_energies(x: np.ndarray, rate: float, edges: list[float]) -> list[float]:
+    """log10 energy of ``x`` (S,) in frequency bands [edges[i], edges[i+1]) Hz."""
+    spec = np.abs(np.fft.rfft(x - x.mean())) ** 2 / max(x.size, 1)
+    freqs = np.fft.rfftfreq(x.size, 1.0 / rate)
+    return [float(np.log10(spec[(freqs >= lo) & (freqs < hi)].sum() + 1e-12)) for lo, hi in itertools.pairwise(edges)]
+
+
+def _signal_stats(x: np.ndarray, rate: float, bands: list[float] | None) -> list[float]:
+    x = x.astype(np.float64)
+    sd = x.std() + 1e-12
+    kurt = float(((x - x.mean()) ** 4).mean() / sd**4)
+    tc = np.arange(x.size) / rate
+    tc = tc - tc.mean()
+    slope = float((tc * (x - x.mean())).sum() / max((tc * tc).sum(), 1e-12))  # least-squares trend per s
+    f = [x.mean(), sd, *_pct(x, (1, 5, 50, 95, 99)), np.abs(np.diff(x)).mean(), kurt, slope]
+    if bands:
+        f += _band_energies(x, rate, [b for b in bands if b < rate / 2] + [rate / 2])
+    return f
+
+
+def _pool(x: np.ndarray, gh: int, gw: int) -> list[float]:
+    """Mean of (T, H, W) over time and a gh x gw grid of image blocks -> gh * gw values."""
+    m = x.mean(axis=0)
+    return [float(b.mean()) for rows in np.array_split(m, gh, axis=0) for b in np.array_split(rows, gw, axis=1)]
+
+
+def _ridges(x: np.ndarray) -> list[float]:
+    """Line detectors: 1st/99th percentiles of the second differences across rows and across columns."""
+    d2y = x[:, 2:, :] - 2 * x[:, 1:-1, :] + x[:, :-2, :]
+    d2x = x[:, :, 2:] - 2 * x[:, :, 1:-1] + x[:, :, :-2]
+    return [*_pct(d2y, (1, 99)), *_pct(d2x, (1, 99))]
+
+
+def video_features(frames: np.ndarray) -> list[float]:
+    """Statistics of a window of grey frames (T, H, W)."""
+    x = frames.astype(np.float32)
+    t, h, w = x.shape
+    sub = x[:: max(1, t // 16)]
+    fm = x.mean(axis=(1, 2))
+    wts = x**2 + 1e-6
+    cx = (wts * np.arange(w)).sum(axis=(1, 2)) / wts.sum(axis=(1, 2))
+    cy = (wts * np.arange(h)[:, None]).sum(axis=(1, 2)) / wts.sum(axis=(1, 2))
+    diff = np.abs(np.diff(x, axis=0)).mean() if t > 1 else 0.0
+    gy, gx = np.abs(np.diff(sub, axis=1)), np.abs(np.diff(sub, axis=2))
+    grid = _pool(sub, 4, 4)
+    return [x.mean(), x.std(), *_pct(sub, (50, 90, 99)), fm.std(), fm.min(), fm.max(), (x >= 250).mean(), (x < 15).mean(),
+            diff, gy.mean(), gx.mean(), *_pct(gy, (90, 99)), *_pct(gx, (90, 99)), *_ridges(sub), cx.mean(), cx.std(),
+            cy.mean(), cy.std(), *grid]
+
+
+def thermal_features(frames: np.ndarray) -> list[float]:
+    """Statistics of a window of temperature maps (T, H, W) degC."""
+    x = frames.astype(np.float32)
+    t, h, _w = x.shape
+    fm = x.mean(axis=(1, 2))
+    grid = _pool(x, 2, 4)
+    rows = x.mean(axis=(0, 2))
+    diff = np.abs(np.diff(x, axis=0)).mean() if t > 1 else 0.0
+    gy, gx = np.abs(np.diff(x, axis=1)), np.abs(np.diff(x, axis=2))
+    hot_row = np.argmax(x.max(axis=2), axis=1)
+    return [x.mean(), x.std(), *_pct(x, (50, 90, 99)), x.max(), fm.std(), diff, gy.mean(), gx.mean(), *_pct(gy, (90, 99)),
+            *_pct(gx, (90, 99)), *_ridges(x), (x > 300).mean(), (x > 800).mean(), hot_row.mean(), hot_row.std(),
+            rows[: h // 2].mean() - rows[h // 2 :].mean(), *grid]
+
+
+def acoustic_features(x: np.ndarray, rate: float) -> list[float]:
+    """Statistics of (S,) or (S, C) sound (channel 0 = mic, 1 = acoustic emission)."""
+    x = x.reshape(x.shape[0], -1)
+    f = _signal_stats(x[:, 0], rate, [0, 250, 500, 1000, 2000, 4000, 8000])
+    if x.shape[1] > 1:
+        f += _signal_stats(x[:, 1], rate, [0, 20e3, 60e3, 100e3, 200e3, 400e3])
+    return f
+
+
+def electrical_features(x: np.ndarray, rate: float) -> list[float]:
+    """Statistics of (S, 4) current, voltage, wire feed, travel speed."""
+    bands = [0, 10, 50, 200, 500, 1000, 2500]
+    f: list[float] = []
+    for c in range(x.shape[1]):
+        f += _signal_stats(x[:, c], rate, bands if c < 2 else None)
+    return f
+
+
+def window_features(modality: str, seg: np.ndarray, rate: float) -> list[float]:
+    """Statistics of one modality's samples inside a window (see the per-modality functions)."""
+    if modality == "video":
+        return video_features(seg)
+    if modality == "thermal":
+        return thermal_features(seg)
+    if modality == "acoustic":
+        return acoustic_features(seg, rate)
+    if modality == "electrical":
+        return electrical_features(seg, rate)
+    raise InputError(f"probe has no statistics for modality {modality!r}")
+
+
+# -- data set --------------------------------------------------------------------------------------
+def _stream(rec: Recording, name: str):
+    if name not in rec.streams:
+        return None
+    info = rec.streams[name]
+    data, times = rec.read(name, info.t_start, info.t_end)
+    return data, times, info
+
+
+def collect(files: list[Path]) -> dict:
+    """Features per modality (NaN rows where absent), labels and groups for all windows of ``files``."""
+    tax = DEFAULT_TAXONOMY
+    mods = modality_names()
+    feats: dict[str, list] = {m: [] for m in mods}
+    present: list[list[bool]] = []
+    y_phase, y_def, groups, pairs = [], [], [], []
+    dims: dict[str, int] = {}
+    for path in tqdm(files, unit="rec", desc="probe", file=sys.stderr):
+        with Recording(path) as rec:
+            span = rec.span
+            phases, defects = rec.phases, rec.defects
+            streams = {m: _stream(rec, m) for m in mods}
+            for t0 in np.arange(span[0], span[1] - WINDOW_S + 1e-9, HOP_S):
+                t1 = t0 + WINDOW_S
+                row = []
+                for m in mods:
+                    s = streams[m]
+                    ok = s is not None and rec.gap_coverage(m, t0, t1) <= MAX_GAP_SHARE
+                    vec = None
+                    if ok:
+                        data, times, info = s
+                        i0, i1 = np.searchsorted(times, [t0 - 1e-9, t1 - 1e-9])
+                        seg = data[i0:i1]
+                        if seg.shape[0] >= 2:
+                            vec = window_features(m, seg, info.rate)
+                    if vec is not None:
+                        dims.setdefault(m, len(vec))
+                        if len(vec) != dims[m]:
+                            raise InputError(f"{path}: stream {m} differs in channels from earlier recordings")
+                    feats[m].append(vec)
+                    row.append(vec is not None)
+                present.append(row)
+                ph, hot = window_labels(phases, defects, t0, t1, tax.phases, tax.defects, MIN_OVERLAP)
+                y_phase.append(ph)
+                y_def.append(hot)
+                groups.append(rec.meta["recording_id"])
+                pairs.append(rec.meta["material_pair"])
+    arrays = {}
+    for m in mods:
+        d = dims.get(m, 1)
+        arrays[m] = np.array([v if v is not None else [np.nan] * d for v in feats[m]], dtype=np.float64)
+    return {"X": arrays, "present": np.array(present), "phase": np.array(y_phase), "defects": np.array(y_def),
+            "groups": np.array(groups), "pairs": np.array(pairs), "modalities": mods}
+
+
+# -- probing -----------------------------------------------------------------------------------------
+def _oof_predict(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pred = np.zeros_like(y)
+    for train, test in GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y, groups):
+        classes = np.unique(y[train])
+        if classes.size < 2:
+            pred[test] = classes[0]
+            continue
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=3000, class_weight="balanced"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(x[train], y[train])
+        pred[test] = clf.predict(x[test])
+    return pred
+
+
+def _with_deviation(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """[x, x - median of its recording]: each window also as a deviation from its run's typical window."""
+    dev = np.zeros_like(x)
+    for g in np.unique(groups):
+        rows = groups == g
+        med = np.nanmedian(x[rows], axis=0) if np.isfinite(x[rows]).any() else np.zeros(x.shape[1])
+        dev[rows] = x[rows] - med
+    return np.concatenate([x, dev], axis=1)
+
+
+def shortfalls(f1: dict[str, dict[str, float]], mods: list[str]) -> dict[str, list[dict]]:
+    """Per modality: the labels (single phases and defects) where its F1 is at least SHORTFALL below
+    the best other modality's, and that one reaches GETS_IT."""
+    labels = [k for k in f1[mods[0]] if k not in ("phase.macro_f1", "defect.mean_f1")]
+    out: dict[str, list[dict]] = {}
+    for m in mods:
+        rows = []
+        for k in labels:
+            others = {o: f1[o].get(k, 0.0) for o in mods if o != m}
+            best = max(others, key=others.get)
+            if others[best] >= GETS_IT and f1[m].get(k, 0.0) <= others[best] - SHORTFALL:
+                rows.append({"label": k, "f1": round(f1[m].get(k, 0.0), 3), "gets_it": best, "their_f1": round(others[best], 3)})
+        out[m] = rows
+    return out
+
+
+def probe(data: dict, folds: int = 3, seed: int = 0) -> dict:
+    """Per-label F1 per modality (and all together) on the windows where all modalities are valid."""
+    from sklearn.metrics import f1_score
+
+    tax = DEFAULT_TAXONOMY
+    mods = list(data["modalities"])
+    keep = data["present"].all(axis=1)
+    n_groups = np.unique(data["groups"][keep]).size
+    if keep.sum() < 20 or n_groups < folds:
+        raise InputError(f"probe needs >= {folds} recordings with all of {', '.join(mods)} present (have {n_groups})")
+    groups = data["groups"][keep]
+    pair_names = sorted(set(data["pairs"]))
+    onehot = (data["pairs"][keep, None] == np.array(pair_names)[None, :]).astype(np.float64)  # (N, P) metadata
+    sets = {m: _with_deviation(data["X"][m], data["groups"])[keep] for m in mods}
+    sets["all"] = np.concatenate([sets[m] for m in mods], axis=1)
+    sets = {k: np.concatenate([v, onehot], axis=1) for k, v in sets.items()}
+    y_phase = data["phase"][keep]
+    y_def = data["defects"][keep]
+    f1: dict[str, dict[str, float]] = {}
+    for name, x in tqdm(sets.items(), unit="set", desc="fit", file=sys.stderr):
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        res: dict[str, float] = {}
+        p = _oof_predict(x, y_phase, groups, folds, seed)
+        per = f1_score(y_phase, p, labels=range(len(tax.phases)), average=None, zero_division=0)
+        res["phase.macro_f1"] = float(np.mean(per))
+        res.update({f"phase.{k}": float(v) for k, v in zip(tax.phases, per)})
+        dvals = []
+        for i, k in enumerate(tax.defects):
+            if y_def[:, i].sum() == 0:
+                continue
+            pd_ = _oof_predict(x, y_def[:, i], groups, folds, seed)
+            res[f"defect.{k}"] = float(f1_score(y_def[:, i], pd_, zero_division=0))
+            dvals.append(res[f"defect.{k}"])
+        res["defect.mean_f1"] = float(np.mean(dvals)) if dvals else 0.0
+        f1[name] = res
+    falls = shortfalls(f1, mods)
+    counts = {
+        "phases": {k: int((y_phase == i).sum()) for i, k in enumerate(tax.phases)},
+        "defects": {k: int(y_def[:, i].sum()) for i, k in enumerate(tax.defects)},
+    }
+    return {
+        "windows": int(keep.sum()),
+        "windows_total": int(keep.size),
+        "recordings": int(n_groups),
+        "folds": folds,
+        "window_s": WINDOW_S,
+        "hop_s": HOP_S,
+        "label_windows": counts,
+        "f1": f1,
+        "shortfalls": falls,
+        "complementary": all(falls[m] for m in mods),
+    }
+
+
+def format_table(result: dict) -> str:
+    cols = [*[m for m in result["f1"] if m != "all"], "all"]
+    lines = [f"{'F1':<26}" + "".join(f"{c:>11}" for c in cols)]
+    for k in result["f1"]["all"]:
+        lines.append(f"{k:<26}" + "".join(f"{result['f1'][c].get(k, float('nan')):>11.2f}" for c in cols))
+    lines.append("")
+    lines.append(f"{result['windows']} windows of {result['recordings']} recordings (all sensors valid; "
+                 f"{result['windows_total']} in all), {result['folds']}-fold recording-level cross-validation")
+    for m, rows in result["shortfalls"].items():
+        text = "; ".join(f"{r['label']} {r['f1']:.2f} vs {r['gets_it']} {r['their_f1']:.2f}" for r in rows) or "-"
+        lines.append(f"{m} alone falls short on: {text}")
+    lines.append("complementarity shown: " + ("yes, every modality misses a label another one gets" if result["complementary"] else "NO"))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="weldfusion probe", description=__doc__.split("\n\n")[0])
+    p.add_argument("data", help="directory of recordings (*.h5)")
+    p.add_argument("--json", help="write the result as JSON here")
+    p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    root = Path(args.data)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory")
+    files = sorted(root.glob("*.h5"))
+    if not files:
+        raise InputError(f"{root}: no *.h5 recordings")
+    if args.folds < 2:
+        raise InputError(f"--folds must be >= 2, got {args.folds}")
+    with threadpool_limits(1):  # many tiny BLAS calls: threads only contend (50x slower on a shared box)
+        result = probe(collect(files), folds=args.folds, seed=args.seed)
+    print(format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    return run_tool("probe", main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,273 @@
+"""``weldfusion synth --out DIR``: simulated multi-sensor weld recordings.
+
+Writes ``DIR/<recording_id>.h5`` per run (ids like ``al-steel_gmaw_0003``) and ``DIR/summary.json``
+(runs, durations, streams, label counts per class, defect prevalence per window), and prints a
+summary table. Runs are simulated in ``--workers`` processes; every run is deterministic in
+(seed, pair, process, run index, rates), whatever the number of workers or the pairs listed.
+
+Examples::
+
+    weldfusion synth --out data/sim                          # 3 pairs x 10 runs, demo rates
+    weldfusion synth --out data/hs --pairs Al-steel --runs 2 --video-rate 2000 --ae-rate 500000
+    weldfusion synth --out data/tig --pairs Ti-Ni:TIG,Cu-SS   # pair:process overrides the default
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, MATERIAL_PAIRS
+from weldfusion.sensors.materials import get_pair
+from weldfusion.sensors.scenario import window_labels
+from weldfusion.sensors.simulate_run import (
+    SIMULATED,
+    SimConfig,
+    recording_id,
+    simulate_run,
+    write_run,
+)
+from weldfusion.tools.errors import InputError
+from weldfusion.tools.errors import run as run_tool
+
+WINDOW_S, HOP_S, MIN_OVERLAP = 0.4, 0.2, 0.5
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """``"Al-steel,Ti-Ni:TIG"`` -> [("Al-steel", "GMAW"), ("Ti-Ni", "TIG")] (process defaults per pair)."""
+    out = []
+    for item in (s.strip() for s in text.split(",")):
+        if not item:
+            continue
+        name, _, process = item.partition(":")
+        spec = get_pair(name.strip())
+        process = process.strip() or spec.default_process
+        spec.params(process)
+        if (spec.name, process) in out:
+            raise InputError(f"--pairs: {item!r} listed twice")
+        out.append((spec.name, process))
+    if not out:
+        raise InputError("--pairs: no material pair given")
+    return out
+
+
+def parse_duration(text: str) -> tuple[float, float]:
+    """``"10"`` -> (10, 10); ``"8-12"`` -> (8, 12) seconds."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*(?:-\s*([0-9.]+)\s*)?", text)
+    if not m:
+        raise InputError(f"--duration-s: expected SECONDS or MIN-MAX, got {text!r}")
+    lo = float(m.group(1))
+    hi = float(m.group(2)) if m.group(2) else lo
+    if not 3.0 <= lo <= hi <= 600.0:
+        raise InputError(f"--duration-s: need 3 <= MIN <= MAX <= 600 s, got {text!r}")
+    return lo, hi
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="weldfusion synth", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", required=True, help="output directory (created if missing)")
+    p.add_argument("--pairs", default=",".join(MATERIAL_PAIRS), help="comma list of PAIR or PAIR:PROCESS")
+    p.add_argument("--runs", type=int, default=10, help="runs per pair (default 10)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--duration-s", default="8-12", help="run length, SECONDS or MIN-MAX (default 8-12)")
+    p.add_argument("--video-rate", type=float, default=SimConfig.video_rate, help="frames/s (default 250)")
+    p.add_argument("--thermal-rate", type=float, default=SimConfig.thermal_rate, help="frames/s (default 50)")
+    p.add_argument("--acoustic-rate", type=float, default=SimConfig.acoustic_rate, help="microphone Hz (default 16000)")
+    p.add_argument("--electrical-rate", type=float, default=SimConfig.electrical_rate, help="DAQ Hz (default 5000)")
+    p.add_argument("--ae-rate", type=float, default=0.0, help="acoustic-emission channel Hz, 0 = off (e.g. 500000)")
+    p.add_argument("--missing-prob", type=float, default=SimConfig.missing_prob, help="share of runs missing one sensor")
+    p.add_argument("--gap-prob", type=float, default=SimConfig.gap_prob, help="chance of dropouts per stream")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
+    p.add_argument("--force", action="store_true", help="overwrite existing recordings / summary.json")
+    return p
+
+
+def _job(pair: str, process: str, index: int, seed: int, config: SimConfig, path: str, overwrite: bool) -> dict:
+    t0 = time.perf_counter()
+    with threadpool_limits(1):  # one run per process: BLAS threads would only contend
+        run = simulate_run(pair, process, index, seed, config)
+        write_run(run, path, overwrite=overwrite)
+    return _run_summary(run, Path(path), time.perf_counter() - t0)
+
+
+def _run_summary(run, path: Path, seconds: float) -> dict:
+    duration = run.scenario.duration_s
+    return {
+        "recording_id": run.recording_id,
+        "file": path.name,
+        "pair": run.meta.material_pair,
+        "process": run.meta.process,
+        "duration_s": round(duration, 4),
+        "missing": run.missing,
+        "streams": {
+            name: {
+                "rate": s.rate,
+                "shape": list(s.data.shape),
+                "dtype": str(s.data.dtype),
+                "gaps": len(s.gaps),
+                "gap_s": round(float(np.sum(s.gaps[:, 1] - s.gaps[:, 0])) if len(s.gaps) else 0.0, 4),
+                "sim_clock_offset_s": round(s.clock_offset_s, 6),
+            }
+            for name, s in run.streams.items()
+        },
+        "phases": [[p.start_s, p.end_s, p.label] for p in run.phases],
+        "defects": [[d.start_s, d.end_s, d.label] for d in run.defects],
+        "bytes": path.stat().st_size,
+        "seconds": round(seconds, 3),
+    }
+
+
+def dataset_summary(runs: list[dict]) -> dict:
+    """Counts and per-window prevalence over all runs (windows of WINDOW_S with HOP_S)."""
+    from weldfusion.datasets.schema import LabelInterval
+
+    tax = DEFAULT_TAXONOMY
+    phase_s, phase_n = Counter(), Counter()
+    defect_s, defect_n = Counter(), Counter()
+    win_phase, win_defect = Counter(), Counter()
+    n_windows = n_any = 0
+    for r in runs:
+        phases = [LabelInterval(*p) for p in r["phases"]]
+        defects = [LabelInterval(*d) for d in r["defects"]]
+        for p in phases:
+            phase_s[p.label] += p.end_s - p.start_s
+            phase_n[p.label] += 1
+        for d in defects:
+            defect_s[d.label] += d.end_s - d.start_s
+            defect_n[d.label] += 1
+        for t0 in np.arange(0.0, r["duration_s"] - WINDOW_S + 1e-9, HOP_S):
+            ph, hot = window_labels(phases, defects, t0, t0 + WINDOW_S, tax.phases, tax.defects, MIN_OVERLAP)
+            n_windows += 1
+            win_phase[tax.phases[ph]] += 1
+            for i in np.nonzero(hot)[0]:
+                win_defect[tax.defects[i]] += 1
+            n_any += int(hot.any())
+    pairs = Counter(r["pair"] for r in runs)
+    return {
+        "n_runs": len(runs),
+        "total_duration_s": round(sum(r["duration_s"] for r in runs), 3),
+        "runs_per_pair": dict(pairs),
+        "stream_presence": {m: sum(m in r["streams"] for r in runs) for m in SIMULATED},
+        "runs_with_gaps": {m: sum(r["streams"].get(m, {}).get("gaps", 0) > 0 for r in runs) for m in SIMULATED},
+        "label_counts": {
+            "phases": {k: {"intervals": phase_n[k], "seconds": round(phase_s[k], 3), "windows": win_phase[k]} for k in tax.phases},
+            "defects": {k: {"events": defect_n[k], "seconds": round(defect_s[k], 3), "windows": win_defect[k]} for k in tax.defects},
+        },
+        "defect_prevalence": {
+            "window_s": WINDOW_S,
+            "hop_s": HOP_S,
+            "min_overlap": MIN_OVERLAP,
+            "windows": n_windows,
+            "any": round(n_any / max(n_windows, 1), 4),
+            **{k: round(win_defect[k] / max(n_windows, 1), 4) for k in tax.defects},
+        },
+    }
+
+
+def format_table(summary: dict, runs: list[dict]) -> str:
+    tax = DEFAULT_TAXONOMY
+    lines = [f"{'pair':<10} {'process':<7} {'runs':>4} {'seconds':>8} {'missing':>8} {'gappy':>6} {'defects':>8} {'MB':>7}"]
+    for (pair, process) in Counter((r["pair"], r["process"]) for r in runs):
+        rs = [r for r in runs if r["pair"] == pair and r["process"] == process]
+        lines.append(
+            f"{pair:<10} {process:<7} {len(rs):>4} {sum(r['duration_s'] for r in rs):>8.1f} "
+            f"{sum(bool(r['missing']) for r in rs):>8} {sum(any(s['gaps'] for s in r['streams'].values()) for r in rs):>6} "
+            f"{sum(len(r['defects']) for r in rs):>8} {sum(r['bytes'] for r in rs) / 1e6:>7.1f}"
+        )
+    lc = summary["label_counts"]
+    nw = summary["defect_prevalence"]["windows"]
+    lines.append("")
+    lines.append(f"{'phase':<17} {'intervals':>9} {'seconds':>8} {'windows':>8}")
+    for k in tax.phases:
+        c = lc["phases"][k]
+        lines.append(f"{k:<17} {c['intervals']:>9} {c['seconds']:>8.1f} {c['windows']:>8}")
+    lines.append("")
+    lines.append(f"{'defect':<17} {'events':>9} {'seconds':>8} {'windows':>8} {'prevalence':>10}")
+    for k in tax.defects:
+        c = lc["defects"][k]
+        lines.append(f"{k:<17} {c['events']:>9} {c['seconds']:>8.1f} {c['windows']:>8} {c['windows'] / max(nw, 1):>10.1%}")
+    lines.append(f"{'any defect':<17} {'':>9} {'':>8} {'':>8} {summary['defect_prevalence']['any']:>10.1%}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    pairs = parse_pairs(args.pairs)
+    if args.runs < 1:
+        raise InputError(f"--runs must be >= 1, got {args.runs}")
+    if args.workers < 1:
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
+    config = SimConfig(
+        duration_s=parse_duration(args.duration_s),
+        video_rate=args.video_rate,
+        thermal_rate=args.thermal_rate,
+        acoustic_rate=args.acoustic_rate,
+        electrical_rate=args.electrical_rate,
+        ae_rate=args.ae_rate,
+        missing_prob=args.missing_prob,
+        gap_prob=args.gap_prob,
+    )
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    jobs = [(pair, proc, i) for pair, proc in pairs for i in range(args.runs)]
+    targets = [out / f"{recording_id(pair, proc, i)}.h5" for pair, proc, i in jobs]
+    if not args.force:
+        existing = [p for p in [*targets, out / "summary.json"] if p.exists()]
+        if existing:
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise FileExistsError(f"{existing[0]}: exists{more}; use --force to overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    results: list[dict] = []
+    bar = tqdm(total=len(jobs), unit="run", desc="synth", file=sys.stderr)
+    if args.workers == 1:
+        for (pair, proc, i), path in zip(jobs, targets):
+            results.append(_job(pair, proc, i, args.seed, config, str(path), args.force))
+            bar.set_postfix_str(results[-1]["recording_id"])
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            futures = [pool.submit(_job, pair, proc, i, args.seed, config, str(path), args.force)
+                       for (pair, proc, i), path in zip(jobs, targets)]
+            for fut in as_completed(futures):
+                results.append(fut.result())
+                bar.set_postfix_str(results[-1]["recording_id"])
+                bar.update()
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    results.sort(key=lambda r: r["recording_id"])
+    summary = {
+        "seed": args.seed,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items()},
+        **dataset_summary(results),
+        "elapsed_s": round(elapsed, 2),
+        "workers": args.workers,
+        "runs": results,
+    }
+    tmp = out / ".summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1))
+    os.replace(tmp, out / "summary.json")
+    print(format_table(summary, results))
+    print(f"\n{len(results)} recordings, {summary['total_duration_s']:.0f} s of welding data in {elapsed:.1f} s "
+          f"({args.workers} workers) -> {out}")
+    return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    return run_tool("synth", main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
