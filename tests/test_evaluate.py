@@ -96,3 +96,67 @@ def test_plots_write_pngs(tmp_path):
                  plot_reliability(tree["calibration"], tmp_path / "reliability.png")):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["confusion.png", "curves.png", "reliability.png"]
+
+
+# -- the `evaluate` command on a tiny trained run ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from _training_data import make_recordings, write_recipe
+
+    from weldfusion.tools.train import main as train_main
+
+    root = tmp_path_factory.mktemp("evalrun")
+    data = make_recordings(root / "data")
+    recipe = write_recipe(root / "tiny.yaml", data, train={"epochs": 2, "checkpoint_every_steps": 0})
+    assert train_main([str(recipe), "--out", str(root / "run"), "--quiet"]) == 0
+    return root / "run", data
+
+
+@pytest.mark.slow
+def test_evaluate_writes_metrics_plots_and_report(tiny_run, tmp_path, capsys):
+    import json
+
+    from weldfusion.tools.evaluate import cli
+    from weldfusion.tools.training.checkpoint import load_checkpoint
+
+    run, data = tiny_run
+    out = tmp_path / "eval"
+    assert cli([str(run), "--data", str(data), "--out", str(out), "--quiet"]) == 0
+    assert "phase accuracy" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "metrics.json", "predictions.csv",
+                                                     "reliability.png", "report.md"]
+    m = json.loads((out / "metrics.json").read_text())
+    for name in ("phase.accuracy", "phase.macro_f1", "calibration.ece", "latency.ms_per_window",
+                 "phase.per_class.deposition.recall", "latency.ms_per_window_batched"):
+        assert isinstance(get_path(m, name), float), name
+    assert get_path(m, "defect.mean_f1") is None or isinstance(get_path(m, "defect.mean_f1"), float)
+    splits = {s: (run / "splits" / f"{s}.txt").read_text() for s in ("train", "val", "test")}
+    assert m["split"] == "test" and all(f"{rid}.h5" in splits["test"] for rid in m["recordings"])
+    for pair in m["per_pair"]:
+        assert isinstance(get_path(m, f"per_pair.{pair}.phase.macro_f1"), float)
+    assert set(m["per_process"]) <= {"GMAW", "laser"}
+    thresholds = load_checkpoint(run / "best.pt")["thresholds"]
+    assert list(m["thresholds"].values()) == pytest.approx(thresholds)
+    assert m["n_windows"] == sum(m["per_pair"][p]["n_windows"] for p in m["per_pair"])
+    assert "| phase | macro-F1 |" in (out / "report.md").read_text()
+
+    every = tmp_path / "all"
+    assert cli([str(run / "best.pt"), "--data", str(data), "--out", str(every), "--split", "all", "--quiet"]) == 0
+    m_all = json.loads((every / "metrics.json").read_text())
+    assert m_all["n_recordings"] == 9 and m_all["n_windows"] > m["n_windows"]
+
+
+@pytest.mark.slow
+def test_evaluate_bad_input_leaves_no_output(tiny_run, tmp_path, capsys):
+    from weldfusion.tools.evaluate import cli
+
+    run, data = tiny_run
+    out = tmp_path / "eval"
+    assert cli([str(tmp_path / "missing.pt"), "--data", str(data), "--out", str(out)]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"junk")
+    assert cli([str(junk), "--data", str(data), "--out", str(out)]) == 2
+    assert cli([str(run), "--data", str(tmp_path / "nodata"), "--out", str(out)]) == 2
+    assert "nodata" in capsys.readouterr().err
+    assert not out.exists()

@@ -122,3 +122,117 @@ def test_sampler_ranks_partition_the_single_process_batches():
         joint = ranks[0][b * local:(b + 1) * local] + ranks[1][b * local:(b + 1) * local]
         assert sorted(joint) == sorted(order[b * global_batch:(b + 1) * global_batch])
     assert math.isclose(len(ranks[0]), len(data) / 2)
+
+
+# -- class weights / resume checks -------------------------------------------------------------------------
+def test_class_weights_from_training_labels():
+    from weldfusion.tools.training.data import class_weights
+
+    phase = np.array([0] * 80 + [1] * 20 + [-100] * 5)
+    defects = np.zeros((105, 2))
+    defects[:5, 0] = 1
+    pw, dw = class_weights(phase, defects, 3, "inverse", max_weight=10.0)
+    assert pw[1] / pw[0] == pytest.approx(4.0, rel=1e-3) and pw[2] == 1.0  # class 2 never seen
+    assert 0.8 * pw[0] + 0.2 * pw[1] == pytest.approx(1.0, abs=1e-3)  # frequency-weighted mean 1
+    assert dw == [10.0, 1.0]  # 100 negatives / 5 positives = 20, clipped; no positives -> 1
+    pw2, dw2 = class_weights(phase, defects, 3, "sqrt_inverse", max_weight=10.0)
+    assert pw2[1] / pw2[0] == pytest.approx(2.0, rel=1e-3) and dw2[0] == pytest.approx(20 ** 0.5, rel=1e-3)
+    assert class_weights(phase, defects, 3, "none", 10.0) == (None, None)
+
+
+def test_resume_refuses_a_different_recipe(tmp_path):
+    from weldfusion.tools.recipe import load_recipe
+    from weldfusion.tools.training.run import check_resume_recipe
+
+    a = load_recipe("fusion_all")
+    check_resume_recipe(load_recipe("fusion_all", ["train.device=cpu"]), a, tmp_path / "config.yaml")
+    with pytest.raises(ValueError, match=r"train\.lr"):
+        check_resume_recipe(load_recipe("fusion_all", ["train.lr=0.1"]), a, tmp_path / "config.yaml")
+
+
+# -- the `train` command -----------------------------------------------------------------------------------
+def _run_cli(argv, capsys):
+    from weldfusion.tools.train import cli
+
+    code = cli(argv)
+    return code, capsys.readouterr().err.strip()
+
+
+def test_unknown_recipe_key_is_one_line_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ntrain:\n  epochz: 3\n")
+    code, err = _run_cli([str(bad), "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "train.'epochz'" in err and "bad.yaml" in err  # tools/config.py names keys as section.'key'
+    code, err = _run_cli(["fusion_all", "--out", str(tmp_path / "run"), "--set", "model.dimm=3"], capsys)
+    assert code == 2 and "model.'dimm'" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_existing_checkpoint_without_resume_is_refused(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.pt").write_bytes(b"x")
+    code, err = _run_cli(["fusion_all", "--out", str(run)], capsys)
+    assert code == 2 and "--resume" in err and str(run) in err
+    code, err = _run_cli(["fusion_all", "--out", str(tmp_path / "fresh"), "--resume"], capsys)
+    assert code == 2 and "nothing to resume" in err
+
+
+# -- end to end on tiny recordings --------------------------------------------------------------------------
+def _rows(path):
+    import json
+
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for r in rows:
+        r.pop("time_s")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from _training_data import make_recordings, write_recipe
+
+    root = tmp_path_factory.mktemp("tiny")
+    data = make_recordings(root / "data")
+    return write_recipe(root / "tiny.yaml", data)
+
+
+@pytest.mark.slow
+def test_train_writes_run_and_resumes_a_killed_run_exactly(tiny, tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    from weldfusion.tools.training.trainer import KILL_ENV, KILL_EXIT_CODE
+
+    full = tmp_path / "full"
+    code, err = _run_cli([str(tiny), "--out", str(full), "--quiet"], capsys)
+    assert code == 0, err
+    names = {p.name for p in full.iterdir()}
+    assert {"best.pt", "last.pt", "config.yaml", "norm_stats.json", "metrics.jsonl", "curves.png", "splits"} <= names
+    rows = _rows(full / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and rows[-1]["step"] == 18  # 3 epochs x 6 steps of 8 windows
+    assert rows[1]["lr"] < rows[0]["lr"]  # cosine decay after the warm-up
+    last = load_checkpoint(full / "last.pt")
+    best = load_checkpoint(full / "best.pt")
+    assert last["epoch"] == 3 and last["step_in_epoch"] == 0 and best["metrics"]["epoch"] == rows[-1]["best_epoch"]
+    assert len(best["thresholds"]) == 6 and best["config"]["loss"]["phase_class_weights"] is not None
+    assert "phase_class_weights" in (full / "config.yaml").read_text()
+    assert (full / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+    # same run, killed after optimiser step 9 (checkpoints every 2 steps -> last.pt is mid-epoch 2, step 8)
+    killed = tmp_path / "killed"
+    env = {**os.environ, KILL_ENV: "9"}
+    proc = subprocess.run([sys.executable, "-m", "weldfusion.tools.train", str(tiny), "--out", str(killed), "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == KILL_EXIT_CODE, proc.stderr[-2000:]
+    ck = load_checkpoint(killed / "last.pt")
+    assert (ck["epoch"], ck["step_in_epoch"], ck["global_step"]) == (1, 2, 8)
+    assert len(_rows(killed / "metrics.jsonl")) == 1
+    code, err = _run_cli([str(tiny), "--out", str(killed), "--resume", "--quiet"], capsys)
+    assert code == 0, err
+    assert _rows(killed / "metrics.jsonl") == rows  # identical metrics, epoch by epoch
+    resumed = load_checkpoint(killed / "last.pt")["model"]
+    for key, value in last["model"].items():
+        assert torch.equal(value, resumed[key]), key

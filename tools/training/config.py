@@ -34,6 +34,12 @@ class TrainConfig:
         checkpoint_every_steps: also write ``last.pt`` every this many optimiser steps inside an epoch
             (0 = only at epoch ends); a resumed run restarts from the exact batch.
         device: ``auto`` (cuda when available), ``cpu`` or ``cuda``.
+        sync_batchnorm: with DDP on CUDA, batch-norm statistics over the global batch (SyncBatchNorm);
+            on CPU each rank normalises with its own share of the batch.
+        freeze_batchnorm: keep batch-norm layers on their running statistics while training (affine
+            parameters still learn): for fine-tuning on little data, and makes DDP on CPU match one process.
+        init_from: checkpoint (or run folder -> its best.pt) whose weights initialise the model before
+            training (fine-tuning / transfer); parameters whose name or shape differ keep their fresh init.
     """
 
     epochs: int = 20
@@ -53,6 +59,9 @@ class TrainConfig:
     num_workers: int = 0
     checkpoint_every_steps: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    sync_batchnorm: bool = True
+    freeze_batchnorm: bool = False
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):

@@ -46,8 +46,12 @@ def _short(m: dict) -> dict:
 
 
 def evaluate_predictions(pred: dict, phases: tuple[str, ...], defects: tuple[str, ...], thresholds: list[float],
-                         ece_bins: int = 15) -> dict:
-    """The metrics tree: overall task metrics + ``per_pair`` / ``per_process`` / ``per_recording`` breakdowns."""
+                         ece_bins: int = 15, modalities: tuple[str, ...] = ()) -> dict:
+    """The metrics tree: overall task metrics + ``per_pair`` / ``per_process`` breakdowns.
+
+    ``modalities`` names the columns of ``pred["modality_weights"]`` (N, M) when present; their
+    means over the windows go to ``modality_weights_mean``.
+    """
     out = task_metrics(pred, phases, defects, thresholds, ece_bins)
     out["n_windows"] = int(pred["phase"].shape[0])
     recs = pred["recording_id"]
@@ -59,8 +63,9 @@ def evaluate_predictions(pred: dict, phases: tuple[str, ...], defects: tuple[str
             groups[value] = _short(task_metrics(_select(pred, mask), phases, defects, thresholds, ece_bins))
             groups[value]["n_recordings"] = int(len(np.unique(recs[mask])))
         out[key] = groups
-    if "modality_weights" in pred:
-        out["modality_weights_mean"] = pred["modality_weights"].mean(axis=0).tolist()
+    if "modality_weights" in pred and modalities:
+        means = pred["modality_weights"].mean(axis=0)
+        out["modality_weights_mean"] = {name: float(v) for name, v in zip(modalities, means, strict=True)}
     return out
 
 

@@ -7,6 +7,7 @@ mask a modality by clearing its ``present`` column).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 
@@ -78,3 +79,48 @@ def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device
         result["loss_sum"] = np.array([loss_sum])
         result["loss_count"] = np.array([count])
     return result
+
+
+@torch.no_grad()
+def measure_latency(model: torch.nn.Module, dataset, device: torch.device, n: int = 30, warmup: int = 3,
+                    batch_size: int = 32, amp: bool = False) -> dict:
+    """Forward-pass time per window: ``ms_per_window`` at batch 1 (median over ``n`` windows, after
+    ``warmup`` passes; what a live monitor pays per new window) and ``ms_per_window_batched`` at
+    ``batch_size``. Data loading and normalisation are not included."""
+    from torch.utils.data import default_collate
+
+    if len(dataset) == 0:
+        raise ValueError("no windows to time")
+    was_training = model.training
+    model.eval()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    items = [dataset[i % len(dataset)] for i in range(max(n, 1) + warmup)]
+    times = []
+    try:
+        for k, item in enumerate(items):
+            batch = to_device(default_collate([item]), device)
+            sync()
+            t0 = time.perf_counter()
+            with autocast(device, amp):
+                model(batch)
+            sync()
+            if k >= warmup:
+                times.append((time.perf_counter() - t0) * 1e3)
+        bsz = min(batch_size, len(dataset))
+        batch = to_device(default_collate([dataset[i] for i in range(bsz)]), device)
+        with autocast(device, amp):
+            model(batch)  # warm-up at this shape
+        sync()
+        t0 = time.perf_counter()
+        reps = 3
+        for _ in range(reps):
+            with autocast(device, amp):
+                model(batch)
+        sync()
+        batched = (time.perf_counter() - t0) * 1e3 / (reps * bsz)
+    finally:
+        model.train(was_training)
+    return {"ms_per_window": float(np.median(times)), "ms_per_window_mean": float(np.mean(times)),
+            "ms_per_window_p90": float(np.percentile(times, 90)), "ms_per_window_batched": float(batched),
+            "batch_size": int(bsz), "windows_timed": len(times), "device": str(device),
+            "threads": torch.get_num_threads()}

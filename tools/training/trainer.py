@@ -63,6 +63,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def freeze_batchnorm(model: nn.Module) -> int:
+    """Put every batch-norm layer in eval mode (running statistics, no updates); returns how many."""
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in layers:
+        m.eval()
+    return len(layers)
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` ends with (identical on every rank)."""
@@ -146,6 +154,8 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
     model.to(device)
     if isinstance(loss_fn, nn.Module):
         loss_fn.to(device)
+    if ctx.enabled and device.type == "cuda" and cfg.sync_batchnorm:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # CPU (gloo) has no SyncBatchNorm
     net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                   find_unused_parameters=True) if ctx.enabled else model
 
@@ -201,6 +211,8 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
     elif ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
 
+    if not resume:  # training-time randomness (dropout, modality dropout) differs between ranks
+        seed_everything(seed * 1_000 + 1 + ctx.rank)
     kill_after = int(os.environ.get(KILL_ENV, "0") or 0)
     es = state["early_stopping"]
     while state["epoch"] < cfg.epochs and not es["stopped"]:
@@ -210,6 +222,8 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
         sampler.skip(state["step_in_epoch"] * local_batch)
         loader = _loader(train_set, local_batch, sampler, cfg.num_workers, seed * 100_003 + epoch, device, True)
         net.train()
+        if cfg.freeze_batchnorm:
+            freeze_batchnorm(model)
         bar = tqdm(loader, total=steps_per_epoch, initial=state["step_in_epoch"],
                    desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (progress and ctx.is_main),
                    dynamic_ncols=True, leave=False)
@@ -221,12 +235,20 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
                 terms = loss_fn(outputs, batch)
             loss = terms["total"]
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite training loss at epoch {epoch + 1}, step {state['global_step']}")
+                bad = [k for k, v in terms.items() if k != "total" and not torch.isfinite(v)]
+                raise FloatingPointError(f"non-finite training loss at epoch {epoch + 1}, step "
+                                         f"{state['global_step'] + 1} (terms: {', '.join(bad) or 'total'})")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.grad_clip > 0:
                 scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                if not use_amp and not torch.isfinite(norm):  # with AMP the scaler skips such steps
+                    bad = [n for n, p in model.named_parameters() if p.grad is not None
+                           and not torch.isfinite(p.grad).all()]
+                    raise FloatingPointError(f"non-finite gradients at epoch {epoch + 1}, step "
+                                             f"{state['global_step'] + 1} in {len(bad)} tensors, e.g. "
+                                             f"{', '.join(bad[:3])}")
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
@@ -236,7 +258,7 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
             accum["_n"] = accum.get("_n", 0) + n
             state["step_in_epoch"] += 1
             state["global_step"] += 1
-            bar.set_postfix(loss=f"{float(loss):.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
             every = cfg.checkpoint_every_steps
             if every and state["global_step"] % every == 0 and state["step_in_epoch"] < steps_per_epoch:
                 save("last.pt", checkpoint_payload())

@@ -1,0 +1,108 @@
+"""The recipe: one typed config tree for a training run, read from YAML.
+
+``RecipeConfig`` = ``name``, ``seed`` and the sections ``data`` (:class:`~weldfusion.datasets.config.DataConfig`),
+``model`` (:class:`~weldfusion.fusion.config.ModelConfig`), ``loss``
+(:class:`~weldfusion.fusion.config.LossConfig`), ``train`` (:class:`~weldfusion.tools.training.config.TrainConfig`)
+and ``eval`` (:class:`~weldfusion.tools.training.config.EvalConfig`).
+
+A recipe file may start from another with a top-level ``base: other.yaml`` (path relative to the
+recipe, or the name of a packaged recipe); its mappings are merged key by key, the recipe winning.
+``--set a.b=c`` overrides are applied after the merge. Unknown keys and wrong types raise
+:class:`~weldfusion.tools.config.ConfigError` naming the dotted key. The fully resolved tree is
+saved as ``RUN_DIR/config.yaml`` and inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from weldfusion.datasets.config import DataConfig
+from weldfusion.fusion.config import LossConfig, ModelConfig
+from weldfusion.tools.config import ConfigError, apply_overrides, from_dict, save, to_dict
+from weldfusion.tools.training.config import EvalConfig, TrainConfig
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+
+
+@dataclass
+class RecipeConfig:
+    """Root of a training recipe (see module docstring)."""
+
+    name: str = "recipe"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+def resolve_recipe_path(path: str | Path, relative_to: Path | None = None) -> Path:
+    """A recipe file: ``path`` as given (or relative to ``relative_to``), else a packaged recipe of that name."""
+    p = Path(path)
+    candidates = [p] if relative_to is None or p.is_absolute() else [relative_to / p, p]
+    stem = p.name if p.suffix in (".yaml", ".yml") else f"{p.name}.yaml"
+    candidates.append(RECIPES_DIR / stem)
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise FileNotFoundError(f"{path}: no such recipe file (nor a packaged recipe {stem!r} in {RECIPES_DIR})")
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_recipe_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """Plain data of a recipe file with its ``base:`` chain merged in (no overrides, not yet typed)."""
+    path = resolve_recipe_path(path)
+    if path.resolve() in _seen:
+        raise ConfigError(f"{path}: recipe 'base' chain loops back onto itself")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a recipe must be a mapping at the top level")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base: expected a recipe file name, got {base!r}")
+    parent = read_recipe_data(resolve_recipe_path(base, relative_to=path.parent), (*_seen, path.resolve()))
+    return _merge(parent, data)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RecipeConfig:
+    """Read a recipe YAML (``yaml.safe_load``), merge its ``base``, apply ``--set`` overrides, type-check it.
+
+    Raises:
+        FileNotFoundError: no such recipe.
+        ConfigError: unknown key / wrong type / bad value; the message starts with the file and names the key.
+    """
+    path = resolve_recipe_path(path)
+    data = read_recipe_data(path)
+    try:
+        data = apply_overrides(data, list(overrides))
+        return from_dict(RecipeConfig, data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def recipe_from_dict(data: dict) -> RecipeConfig:
+    """Rebuild a resolved recipe (e.g. the ``config`` stored in a checkpoint)."""
+    return from_dict(RecipeConfig, data)
+
+
+def save_recipe(cfg: RecipeConfig, path: str | Path) -> None:
+    """Write the resolved recipe as YAML (what ``RUN_DIR/config.yaml`` holds)."""
+    save(cfg, path)
+
+
+__all__ = ["RecipeConfig", "load_recipe", "recipe_from_dict", "save_recipe", "read_recipe_data", "to_dict",
+           "resolve_recipe_path"]

@@ -1,0 +1,137 @@
+"""Data of a training run: train/val/test window datasets, normalisation statistics, class weights.
+
+Built from the ``data`` section of a recipe (:class:`~weldfusion.datasets.config.DataConfig`):
+recordings are split by recording (:func:`~weldfusion.datasets.splits.build_splits`), the
+normalisation statistics are computed on the training split only (or reused from a run), and
+every split is wrapped so that it only yields windows that have a phase label (windows that no
+phase interval overlaps carry ``IGNORE_PHASE`` and are left out of training and of the metrics).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import Dataset, Subset
+from weldfusion.datasets.config import DataConfig
+from weldfusion.datasets.info import DataInfo
+from weldfusion.datasets.normalize import ChannelStats, NormStats, compute_norm_stats
+from weldfusion.datasets.splits import build_splits, resolve_files
+from weldfusion.datasets.windows import IGNORE_PHASE, WindowDataset
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class DataBundle:
+    """Datasets of one run (``None`` for an empty split) and what was derived from the training split."""
+
+    datasets: dict[str, Dataset | None]
+    windows: dict[str, WindowDataset | None]  # the unfiltered WindowDatasets behind ``datasets``
+    files: dict[str, list[Path]]
+    info: DataInfo
+    norm: NormStats
+
+    @property
+    def train(self) -> Dataset:
+        return self.datasets["train"]
+
+    @property
+    def val(self) -> Dataset | None:
+        return self.datasets.get("val")
+
+    @property
+    def test(self) -> Dataset | None:
+        return self.datasets.get("test")
+
+    def targets(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """(phase (N,), defects (N, D)) of the labelled windows of ``split``, in item order."""
+        ds = self.windows[split]
+        keep = labelled_indices(ds)
+        return ds.phase_targets[keep], ds.defect_targets[keep]
+
+
+def labelled_indices(ds: WindowDataset) -> np.ndarray:
+    """Indices of the windows of ``ds`` that have a phase label."""
+    return np.flatnonzero(ds.phase_targets != IGNORE_PHASE)
+
+
+def labelled(ds: WindowDataset) -> Dataset:
+    """``ds`` restricted to windows with a phase label (``ds`` itself when all are labelled)."""
+    keep = labelled_indices(ds)
+    return ds if len(keep) == len(ds) else Subset(ds, keep.tolist())
+
+
+def norm_to_dict(norm: NormStats) -> dict:
+    """Plain data of :class:`NormStats` (the layout of its JSON file), for checkpoints."""
+    return {"window_s": float(norm.window_s), "n_windows": int(norm.n_windows), "recordings": list(norm.recordings),
+            "modalities": {k: vars(v).copy() for k, v in norm.modalities.items()}, "params": vars(norm.params).copy()}
+
+
+def norm_from_dict(data: dict) -> NormStats:
+    """Inverse of :func:`norm_to_dict`."""
+    return NormStats({k: ChannelStats(**v) for k, v in data["modalities"].items()}, ChannelStats(**data["params"]),
+                     list(data["recordings"]), int(data["n_windows"]), float(data["window_s"]))
+
+
+def class_weights(phase: np.ndarray, defects: np.ndarray, n_phases: int, mode: str,
+                  max_weight: float) -> tuple[list[float] | None, list[float] | None]:
+    """Phase cross-entropy class weights (P,) and defect BCE positive weights (D,) from training labels.
+
+    ``inverse``: phase weight ∝ 1 / frequency, defect positive weight = negatives / positives;
+    ``sqrt_inverse``: their square roots; ``none``: (None, None). Phase weights are normalised to a
+    frequency-weighted mean of 1 (the loss scale stays that of unweighted cross-entropy); all weights
+    are clipped to ``[1 / max_weight, max_weight]`` (positive weights to ``[1, max_weight]``). A class
+    absent from the training labels gets weight 1.
+    """
+    if mode == "none":
+        return None, None
+    power = {"inverse": 1.0, "sqrt_inverse": 0.5}.get(mode)
+    if power is None:
+        raise ValueError(f"class weighting must be none, inverse or sqrt_inverse, got {mode!r}")
+    phase = phase[phase != IGNORE_PHASE]
+    counts = np.bincount(phase, minlength=n_phases).astype(np.float64)
+    freq = counts / max(counts.sum(), 1.0)
+    w = np.ones(n_phases)
+    seen = counts > 0
+    w[seen] = freq[seen] ** -power
+    w[seen] /= float((freq[seen] * w[seen]).sum())
+    w = np.clip(w, 1.0 / max_weight, max_weight)
+    w[~seen] = 1.0
+    pos = defects.sum(axis=0).astype(np.float64)
+    neg = defects.shape[0] - pos
+    pw = np.where(pos > 0, (neg / np.maximum(pos, 1.0)) ** power, 1.0)
+    pw = np.clip(pw, 1.0, max_weight)
+    return [round(float(x), 4) for x in w], [round(float(x), 4) for x in pw]
+
+
+def split_files(cfg: DataConfig, spec: str | os.PathLike | Sequence | None = None,
+                split: str | None = None) -> dict[str, list[Path]]:
+    """Recording files per split (``build_splits``); ``split="all"`` puts every file matched by ``spec`` in "all"."""
+    if split == "all":
+        return {"all": resolve_files(spec if spec is not None else cfg.path)}
+    return build_splits(cfg, spec)
+
+
+def build_data(cfg: DataConfig, *, spec: str | os.PathLike | Sequence | None = None, norm: NormStats | None = None,
+               splits: Sequence[str] = SPLITS, progress: bool = True) -> DataBundle:
+    """Window datasets of ``splits`` over ``spec`` (default ``cfg.path``), normalised with ``norm``.
+
+    ``norm=None`` computes the statistics on the training split (which must then be requested and
+    non-empty). A split without recordings is ``None``. ``splits=("all",)`` uses every recording.
+    """
+    files = split_files(cfg, spec, "all" if tuple(splits) == ("all",) else None)
+    if norm is None:
+        if not files.get("train"):
+            raise ValueError(f"{spec or cfg.path}: no training recordings to compute normalisation statistics on")
+        raw_train = WindowDataset(files["train"], cfg, progress=progress)
+        norm = compute_norm_stats(raw_train, cfg.norm_max_windows, progress=progress)
+    windows: dict[str, WindowDataset | None] = {}
+    for name in splits:
+        windows[name] = WindowDataset(files[name], cfg, norm=norm, progress=progress) if files.get(name) else None
+    datasets = {k: (labelled(v) if v is not None else None) for k, v in windows.items()}
+    info = next(v for v in windows.values() if v is not None).info
+    return DataBundle(datasets, windows, {k: list(v) for k, v in files.items()}, info, norm)

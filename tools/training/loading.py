@@ -1,0 +1,78 @@
+"""Rebuild a trained model from a checkpoint (for ``evaluate``, ``ablate``, ``stream``, ``export``).
+
+Every checkpoint written by :func:`weldfusion.tools.training.run.train_recipe` carries the resolved
+recipe (``config``), the :class:`~weldfusion.datasets.info.DataInfo` (``info``), the training
+split's normalisation statistics (``norm``) and the defect thresholds chosen on validation
+(``thresholds``), so a model can be rebuilt and fed correctly normalised windows without the run folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from weldfusion.datasets.info import DataInfo
+from weldfusion.datasets.normalize import NormStats
+from weldfusion.fusion.build import build_model
+from weldfusion.tools.config import from_dict, to_dict
+from weldfusion.tools.training.checkpoint import load_checkpoint
+from weldfusion.tools.training.data import norm_from_dict
+
+
+@dataclass
+class Trained:
+    """A model restored from a checkpoint, with what is needed to feed and judge it."""
+
+    model: nn.Module
+    recipe: object  # RecipeConfig (typed as object to keep this module free of the recipe import cycle)
+    info: DataInfo
+    norm: NormStats
+    thresholds: list[float]
+    checkpoint: dict
+    path: Path
+
+
+def info_to_dict(info: DataInfo) -> dict:
+    """Plain data of a :class:`DataInfo` (for checkpoints)."""
+    return to_dict(info)
+
+
+def info_from_dict(data: dict) -> DataInfo:
+    """Inverse of :func:`info_to_dict`."""
+    return from_dict(DataInfo, data)
+
+
+def checkpoint_path(path: str | os.PathLike) -> Path:
+    """``path`` itself, or ``path/best.pt`` when ``path`` is a run folder."""
+    path = Path(path)
+    if path.is_dir():
+        best = path / "best.pt"
+        if not best.is_file():
+            raise FileNotFoundError(f"{path}: run folder has no best.pt")
+        return best
+    return path
+
+
+def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") -> Trained:
+    """The model of checkpoint ``path`` (a ``.pt`` file or a run folder -> its ``best.pt``), in eval mode."""
+    from weldfusion.tools.recipe import recipe_from_dict  # the recipe module imports the training configs
+
+    path = checkpoint_path(path)
+    ck = load_checkpoint(path, map_location="cpu")
+    missing = [k for k in ("config", "info", "norm", "model") if k not in ck]
+    if missing:
+        raise ValueError(f"{path}: checkpoint lacks {missing[0]!r} (not written by weldfusion train)")
+    recipe = recipe_from_dict(ck["config"])
+    info = info_from_dict(ck["info"])
+    model = build_model(recipe.model, info)
+    try:
+        model.load_state_dict(ck["model"])
+    except RuntimeError as err:
+        detail = " ".join(line.strip() for line in str(err).splitlines()[1:2])[:300]
+        raise ValueError(f"{path}: weights do not fit the model of its recipe ({detail})") from None
+    model.to(device).eval()
+    thresholds = [float(t) for t in ck.get("thresholds", [0.5] * len(info.defects))]
+    return Trained(model, recipe, info, norm_from_dict(ck["norm"]), thresholds, ck, path)
