@@ -1,7 +1,8 @@
 """Physical simulator of a radiometric IR camera looking at a dissimilar butt joint.
 
-Heat source: the absorbed power ``q = eta * U * I`` (beam power for laser) moves along the joint
-at the travel speed. The temperature rise is the quasi-steady moving point-source solution, per
+Heat source: the absorbed power ``q = eta * U_set * I_set`` (set-point arc power, beam power for
+laser; the plate integrates over many short-circuit cycles) moves along the joint at the travel
+speed. The temperature rise is the quasi-steady moving point-source solution, per
 plate half with that half's own conductivity ``k`` and diffusivity ``a``:
 
 * thin plate (Rosenthal 2-D with Rykalin's surface-loss term ``b``)::
@@ -14,7 +15,8 @@ plate half with that half's own conductivity ``k`` and diffusivity ``a``:
 
 with ``xi`` the distance ahead of the source, ``r``/``R`` the distance to it, regularised by the
 arc (beam) radius. Each half receives a share of the power set by the lateral torch position
-(weaving, offset), and responds with a first-order lag of time constant ``(1.5 mm)^2 / a``,
+(weaving, offset), and responds with a first-order lag of time constant ``(1.5 mm)^2 / a``
+(0.05-0.3 s),
 which also cools the field after the arc is gone. Material ``a`` fills the rows y < 0 and ``b``
 the rows y > 0, so the field is asymmetric. The molten region is capped near its melting point.
 The camera sees apparent temperature through the emissivity (``eps T^4 + (1 - eps) T_amb^4``,
@@ -143,14 +145,6 @@ def pool_geometry(scn: Scenario, state: HeatState) -> tuple[np.ndarray, np.ndarr
         longv = temperature_rise(scn, mat, q_, v_, -back, 0.0) > dtm
         lengths.append(np.where(longv.any(1), back[0, np.maximum(longv.sum(1) - 1, 0)], 0.0))
     return 0.5 * (widths[0] + widths[1]), np.maximum(lengths[0], lengths[1])
-
-
-def _window_mean(values: np.ndarray, rate: float, starts: np.ndarray, length_s: float) -> np.ndarray:
-    """Mean of ``values`` (sampled at ``rate``) over [start, start + length) for each start."""
-    c = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-    i0 = np.clip(np.round(starts * rate).astype(np.int64), 0, values.size)
-    i1 = np.clip(i0 + max(1, round(length_s * rate)), 0, values.size)
-    return (c[i1] - c[i0]) / np.maximum(i1 - i0, 1)
 
 
 def _line_rows(
