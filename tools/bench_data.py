@@ -9,6 +9,8 @@ of ``WindowDataset`` through ``DataLoader`` with 0 and 2 workers, from HDF5 and 
 recordings preloaded into memory (the ceiling: identical windows, resampling and
 normalisation, no file reads). The best of the timed epochs after a warm-up epoch counts;
 epochs of the three settings are interleaved so that other load on the machine hits them alike.
+Torch runs with one intra-op thread here (as in DataLoader workers), so that batch collation in the
+main process does not wait on a thread pool the machine is too busy to serve.
 
 Results (DESIGN.md names): ``data.windows_per_s.memory`` (0 workers), ``data.windows_per_s.memory.workers2``,
 ``data.windows_per_s.hdf5.workers{0,2}``, ``data.windows_per_s.hdf5_naive_chunks.workers{0,2}``,
@@ -190,6 +192,15 @@ def run(args: argparse.Namespace) -> list[dict]:
     epochs = 1 if quick else args.data_epochs
     if n_rec < 1 or seconds < 1.0 or epochs < 1:
         raise ValueError("bench data: --data-recordings >= 1, --data-seconds >= 1 and --data-epochs >= 1 needed")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in DataLoader workers; the main process's collate must not wait on a busy pool
+    try:
+        return _run(n_rec, seconds, epochs, quick)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(n_rec: int, seconds: float, epochs: int, quick: bool) -> list[dict]:
     cfg = DataConfig()
     out = []
     with tempfile.TemporaryDirectory(prefix="weldfusion_bench_data_") as tmp:
