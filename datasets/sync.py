@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
+from scipy.optimize import nnls
 from scipy.signal import correlate, correlation_lags, find_peaks, lfilter
 from tqdm import tqdm
 from weldfusion.datasets.manifest import Manifest
@@ -32,8 +33,8 @@ from weldfusion.datasets.raw_source import IngestError, RawSource
 ENVELOPE_RATE = 1000.0
 #: Default largest clock offset searched (s).
 MAX_OFFSET_S = 2.0
-#: Time constants (s) of the first-order lags tried between absorbed power and temperature.
-THERMAL_LAGS_S = tuple(float(f"{t:.3g}") for t in np.geomspace(0.01, 1.0, 21))
+#: Time constants (s) of the first-order lags that, mixed, model how temperature follows arc power.
+THERMAL_LAGS_S = tuple(float(f"{t:.3g}") for t in np.geomspace(0.01, 1.0, 9))
 
 
 @dataclass(frozen=True)
@@ -193,44 +194,52 @@ def _xcorr(x_r: np.ndarray, x_s: np.ndarray) -> np.ndarray:
     return correlate(x_r, x_s, mode="full", method="fft")
 
 
-def _two_regressor(c1: np.ndarray, c2: np.ndarray, rho: float) -> np.ndarray:
-    """Multiple correlation of a series with two unit regressors (correlation ``rho``) at every lag,
-    from its correlations ``c1``, ``c2`` with each; lags needing a negative weight fall back to one."""
-    det = max(1.0 - rho * rho, 1e-12)
-    b1, b2 = (c1 - rho * c2) / det, (c2 - rho * c1) / det
-    both = np.sqrt(np.maximum((c1 * c1 + c2 * c2 - 2.0 * rho * c1 * c2) / det, 0.0))
-    return np.where((b1 >= 0) & (b2 >= 0), both, np.maximum(np.maximum(c1, c2), 0.0))
+def _response_fit(driver: np.ndarray, response: np.ndarray, rate: float, keep: np.ndarray,
+                  response_is_reference: bool) -> np.ndarray:
+    """Multiple correlation, at every kept lag, of ``response`` with a non-negative mix of ``driver``
+    (instant: arc glare) and its first-order lags (:data:`THERMAL_LAGS_S`: heating with thermal inertia).
+
+    Any such mix is a causal impulse response that decays from its start, so it cannot pass for a
+    shift in time: the best-fitting lag is the clock offset. Solved per lag as a small NNLS problem
+    in correlation form (``min_w |response - R w|^2``, ``w >= 0``, ``R`` the unit regressors).
+    """
+    regs = np.stack([driver] + [_lagged(driver, tau, rate) for tau in THERMAL_LAGS_S])  # (K, M)
+    gram = regs @ regs.T  # (K, K)
+    chol = np.linalg.cholesky(gram + 1e-9 * np.eye(len(gram)))
+    chol_inv = np.linalg.inv(chol)
+    if response_is_reference:
+        corr = np.stack([_xcorr(response, r)[keep] for r in regs])  # (K, lags)
+    else:
+        corr = np.stack([_xcorr(r, response)[keep] for r in regs])  # (K, lags)
+    score = np.empty(corr.shape[1])
+    for j in range(corr.shape[1]):
+        c = corr[:, j]
+        w, _ = nnls(chol.T, chol_inv @ c)
+        score[j] = 2.0 * c @ w - w @ gram @ w  # explained share of the unit response
+    return np.sqrt(np.maximum(score, 0.0))
 
 
-def _candidates(stream: Envelope, reference: Envelope, width: int):
-    """``(feature name, normalised cross-correlation over all lags)`` of candidate feature pairs.
+def _candidates(stream: Envelope, reference: Envelope, width: int, keep: np.ndarray):
+    """``(feature name, score over the kept lags)`` of the candidate feature pairs.
 
-    Every pair compares levels and edges; sound energy is also compared with the other stream's
-    edges (arc sound follows dP/dt). A thermal stream is compared with a non-negative mix of the
-    other stream's level (arc glare) and its first-order lag (heating: the temperature follows the
-    absorbed power with thermal inertia; the causal lag keeps the event times in place), for each
-    time constant of :data:`THERMAL_LAGS_S`.
+    Scores are normalised cross-correlations (1 = identical shape). Levels and edges are compared;
+    sound energy also with the other stream's edges (arc sound follows dP/dt). A thermal stream is
+    instead fitted as the response of the other stream's level through glare + thermal inertia
+    (:func:`_response_fit`): a plain correlation would be biased by the lag of the heating.
     """
     fs, fr = _features(stream, width), _features(reference, width)
-    yield "level/level", _xcorr(fr["level"], fs["level"])
-    yield "edge/edge", _xcorr(fr["edge"], fs["edge"])
-    if stream.name == "acoustic":
-        yield "level/edge", _xcorr(fr["edge"], fs["level"])
-    if reference.name == "acoustic":
-        yield "edge/level", _xcorr(fr["level"], fs["edge"])
     if "thermal" in (stream.name, reference.name) and stream.name != reference.name:
-        thermal_is_stream = stream.name == "thermal"
-        thermal, other = (fs, fr) if thermal_is_stream else (fr, fs)
-        other_rate = reference.rate
-        c_glare = _xcorr(fr["level"], fs["level"])
-        for tau in THERMAL_LAGS_S:
-            lagged = _lagged(other["level"], tau, other_rate)
-            rho = float(other["level"] @ lagged)
-            if thermal_is_stream:
-                c_heat = _xcorr(lagged, thermal["level"])
-            else:
-                c_heat = _xcorr(thermal["level"], lagged)
-            yield f"glare+lag{tau:.3g}s", _two_regressor(c_glare, c_heat, rho)
+        if stream.name == "thermal":
+            yield "thermal response", _response_fit(fr["level"], fs["level"], reference.rate, keep, False)
+        else:
+            yield "thermal response", _response_fit(fs["level"], fr["level"], stream.rate, keep, True)
+        return
+    yield "level/level", _xcorr(fr["level"], fs["level"])[keep]
+    yield "edge/edge", _xcorr(fr["edge"], fs["edge"])[keep]
+    if stream.name == "acoustic":
+        yield "level/edge", _xcorr(fr["edge"], fs["level"])[keep]
+    if reference.name == "acoustic":
+        yield "edge/level", _xcorr(fr["level"], fs["edge"])[keep]
 
 
 def estimate_lag(stream: Envelope, reference: Envelope, max_offset_s: float = MAX_OFFSET_S
@@ -253,8 +262,8 @@ def estimate_lag(stream: Envelope, reference: Envelope, max_offset_s: float = MA
         raise IngestError(f"streams {stream.name!r} and {reference.name!r} do not overlap within "
                           f"+-{max_offset_s:g} s; raise --max-offset")
     lags = lags[keep]
-    for feature, corr in _candidates(stream, reference, width):
-        i, shift, confidence = _peak(corr[keep])
+    for feature, score in _candidates(stream, reference, width, keep):
+        i, shift, confidence = _peak(score)
         if confidence > best[0]:
             best = (confidence, base + (lags[i] + shift) / rate, feature)
     return best[1], best[0], best[2]
