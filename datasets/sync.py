@@ -2,18 +2,23 @@
 
 Arc ignition and extinction and (GMAW) short circuits show up in every sensor at once: arc power
 ``|U * I|`` from the power source, mean brightness of the camera, mean temperature of the IR
-camera, energy of the sound. For each stream an *activity* series is computed on its own clock
-(block means for streams faster than the envelope rate, per-frame means otherwise), put on a
-common grid of ``envelope_rate`` Hz, and turned into two features: the standardised level and
-the edge strength ``|d/dt|``. For a stream and the reference, both features are smoothed to the
-slower stream's sample period and cross-correlated (``scipy.signal.correlate``) over lags of at
-most ``max_offset_s``; the feature pair with the highest normalised correlation peak wins, and
-the peak is refined to a fraction of a grid step by parabolic interpolation.
+camera, RMS of the sound. Each stream becomes an *activity* series on its own clock (block means
+for streams faster than ``envelope_rate``, per-frame means interpolated otherwise) on a common
+grid of ``envelope_rate`` Hz, smoothed to the slower stream's sample period of the pair, with its
+dropouts (manifest ``gaps``) left out.
 
-The result for stream ``s`` is the ``time_offset_s`` that puts it on the reference's recording
-clock: ``offset_s = time_offset_s(reference) + lag``. ``confidence`` (0..1) is the peak's
-normalised correlation above the best competing peak (its prominence over the runner-up): near 0
-means another lag fits about as well (periodic events, or no shared events at all).
+Against the reference, candidate feature pairs are scored at every lag up to ``max_offset_s``
+(``scipy.signal.correlate``, normalised): levels, edges ``|d/dt|``, and for sound its energy
+against the reference's edges (arc sound follows dP/dt). Temperature lags the power (thermal
+inertia), which would bias any correlation; a thermal stream is instead fitted, lag by lag, as a
+non-negative mix of the other stream's level (glare) and its first-order lags (heating), a causal
+response that cannot pass for a time shift. The most confident candidate wins; its peak is
+refined below one grid step by parabolic interpolation.
+
+``offset_s`` is the stream's ``time_offset_s`` on the reference's recording clock: the reference's
+own ``time_offset_s`` plus the lag. ``confidence`` (0..1) is the peak's normalised score times its
+prominence margin over the runner-up peak: near 0 means another lag fits about as well (periodic
+events, or no shared events).
 """
 
 from __future__ import annotations
