@@ -27,6 +27,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -172,6 +173,193 @@ def _valid_mask(info: StreamInfo, grid: np.ndarray) -> np.ndarray:
     return valid
 
 
+# -- window assembly shared by the offline dataset and the live stream (tools/streaming) -------------
+class StreamReader(Protocol):
+    """Samples of one stream by absolute sample index: a recording file, or a live ring buffer.
+
+    ``info`` describes the stream as far as it is known (``n``, ``t_end`` and ``gaps`` grow while a
+    live stream is being received); ``rate`` is its nominal sample rate in Hz. Index semantics
+    are those of :meth:`weldfusion.datasets.reader.Recording.index_range`.
+    """
+
+    info: StreamInfo
+    rate: float
+
+    def index_range(self, t0: float, t1: float) -> tuple[int, int]: ...
+
+    def times(self, i0: int, i1: int) -> np.ndarray: ...
+
+    def nearest_rows(self, grid: np.ndarray) -> np.ndarray: ...
+
+    def read_slice(self, i0: int, i1: int) -> np.ndarray: ...
+
+    def read_rows(self, rows: np.ndarray) -> np.ndarray: ...
+
+
+class _FileStream:
+    """:class:`StreamReader` over one stream of a recording (metadata from ``rec``, rows from ``source``)."""
+
+    def __init__(self, entry: _RecordingEntry, name: str) -> None:
+        self.info = entry.streams[name]
+        self._rec, self._source, self._name = entry.rec, entry.source, name
+
+    @property
+    def rate(self) -> float:
+        return self.info.rate if self.info.rate else 1.0 / float(np.median(np.diff(self._rec.timestamps(self._name))))
+
+    def index_range(self, t0: float, t1: float) -> tuple[int, int]:
+        return self._rec.index_range(self._name, t0, t1)
+
+    def times(self, i0: int, i1: int) -> np.ndarray:
+        return self._rec.times(self._name, i0, i1)
+
+    def nearest_rows(self, grid: np.ndarray) -> np.ndarray:
+        return nearest_indices(self._rec.timestamps(self._name), grid)
+
+    def read_slice(self, i0: int, i1: int) -> np.ndarray:
+        return self._source.read_slice(self._name, i0, i1)
+
+    def read_rows(self, rows: np.ndarray) -> np.ndarray:
+        return self._source.read_rows(self._name, rows)
+
+
+def specs_from_info(info: DataInfo, cfg: DataConfig) -> list[_Spec]:
+    """Window specs of the modalities of ``info`` (a trained model's data) with the settings of ``cfg``."""
+    specs = []
+    for m in info.modalities:
+        if m.kind == "image":
+            specs.append(_Spec(m.name, "image", tuple(m.shape)))
+        else:
+            wcfg = getattr(cfg.modalities, m.name, None)
+            env_names = wcfg.envelope_channels if wcfg is not None else []
+            specs.append(_Spec(m.name, "signal", tuple(m.shape), tuple(m.channel_names),
+                               tuple(c in env_names for c in m.channel_names)))
+    return specs
+
+
+def signal_columns(spec: _Spec, stored: Sequence[str], where: str) -> list[int | None]:
+    """Stream column of each window channel of a signal ``spec`` (None: the stream lacks it -> zeros)."""
+    stored = list(stored)
+    if spec.name == "electrical":
+        return list(elec.stored_channel_order(stored, where))
+    return [stored.index(c) if c in stored else None for c in spec.channels]
+
+
+def load_image(stream: StreamReader, spec: _Spec, t0: float, window_s: float) -> ModalityWindowData | None:
+    """Un-normalised image window (T, H, W) starting at ``t0``: the stored frame nearest each grid time."""
+    info = stream.info
+    grid = window_grid(t0, window_s, spec.length)
+    valid = _valid_mask(info, grid)
+    if not valid.any():
+        return None
+    if info.regular:
+        idx = np.clip(np.floor((grid - info.starting_time) * info.rate + 0.5), 0, info.n - 1).astype(np.int64)
+    else:
+        idx = stream.nearest_rows(grid)
+    rows, inverse = np.unique(idx, return_inverse=True)
+    frames = stream.read_rows(rows)[inverse]  # (T, H, W[, 3])
+    frames = resize_frames(to_grey(frames), spec.shape[1:])
+    return ModalityWindowData(frames.astype(np.float32, copy=False), valid)
+
+
+def _read_signal(stream: StreamReader, t0: float, window_s: float, out_rate: float):
+    rate = stream.rate
+    margin = signal_margin_s(rate, out_rate)
+    i0, i1 = stream.index_range(t0 - margin, t0 + window_s + margin)
+    if i1 <= i0:
+        return None, None, rate
+    x = stream.read_slice(i0, i1)
+    return x.reshape(len(x), -1), stream.times(i0, i1), rate  # (n, C), (n,)
+
+
+def signal_right_margin_s(native_rate: float, spec: _Spec, window_s: float) -> float:
+    """Seconds of samples after the window's end that :func:`load_signal` / :func:`load_electrical` read."""
+    return signal_margin_s(native_rate, spec.length / window_s)
+
+
+def load_signal(stream: StreamReader, spec: _Spec, t0: float, window_s: float,
+                columns: list[int | None]) -> ModalityWindowData | None:
+    """Un-normalised signal window (C, S): waveform channels resampled, envelope channels as bin RMS."""
+    info = stream.info
+    grid = window_grid(t0, window_s, spec.length)
+    valid = _valid_mask(info, grid)
+    x, times, rate = _read_signal(stream, t0, window_s, spec.length / window_s)
+    if x is None or not valid.any():
+        return None
+    out = np.zeros(spec.shape, dtype=np.float32)  # (C, S)
+    wave = [c for c, (col, env) in enumerate(zip(columns, spec.envelope)) if col is not None and not env]
+    env = [c for c, (col, e) in enumerate(zip(columns, spec.envelope)) if col is not None and e]
+    if wave:
+        out[wave] = resample_signal(x[:, [columns[c] for c in wave]], times, grid, rate, info.regular).T
+    if env:
+        out[env] = bin_rms(x[:, [columns[c] for c in env]], times, grid).T
+    return ModalityWindowData(out, valid)
+
+
+def load_electrical(stream: StreamReader, spec: _Spec, t0: float, window_s: float, columns: list[int | None],
+                    process: str, short_circuit_v: float):
+    """Un-normalised electrical window (7, S) and its params (4,), or (None, None)."""
+    info = stream.info
+    grid = window_grid(t0, window_s, spec.length)
+    valid = _valid_mask(info, grid)
+    x, times, rate = _read_signal(stream, t0, window_s, spec.length / window_s)
+    if x is None or not valid.any():
+        return None, None
+    derived = elec.derive(x[:, columns], process, short_circuit_v)
+    out = np.empty(spec.shape, dtype=np.float32)  # (7, S)
+    sc = elec.SHORT_CIRCUIT
+    out[:sc] = resample_signal(derived[:, :sc], times, grid, rate, info.regular).T
+    out[sc] = bin_mean(derived[:, sc : sc + 1], times, grid)[:, 0]
+    return ModalityWindowData(out, valid), elec.window_params(out, valid)
+
+
+def norm_arrays(norm: NormStats | None) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """(mean, std) float32 arrays per modality and for ``params``; None without statistics."""
+    if norm is None:
+        return None
+    return {**{name: s.arrays() for name, s in norm.modalities.items()}, "params": norm.params.arrays()}
+
+
+def window_tensors(specs: Sequence[_Spec], modalities: dict[str, ModalityWindowData | None],
+                   params: np.ndarray | None, norm: dict | None, n_params: int) -> dict[str, np.ndarray]:
+    """The model inputs of one window (no batch axis) as float32/bool arrays.
+
+    Normalises every present modality with ``norm`` (from :func:`norm_arrays`; None = raw values),
+    sets samples in gaps to 0 and gives absent modalities zeros. Returns ``{<modality>: (T, H, W) |
+    (C, S), "present": (M,) bool, "params": (P,)}``.
+    """
+    out: dict[str, np.ndarray] = {}
+    present = np.zeros(len(specs), dtype=bool)
+    for j, spec in enumerate(specs):
+        win = modalities.get(spec.name)
+        if win is None:
+            out[spec.name] = np.zeros(spec.shape, dtype=np.float32)
+            continue
+        present[j] = True
+        data = win.data
+        if norm is not None:
+            mean, std = norm[spec.name]
+            if spec.kind == "image":
+                data = (data - mean[0]) / std[0]
+            else:
+                data = (data - mean[:, None]) / std[:, None]
+        data = np.array(data, dtype=np.float32)
+        if spec.kind == "image":
+            data[~win.valid] = 0.0  # (T, H, W): frames in gaps
+        else:
+            data[:, ~win.valid] = 0.0  # (C, S): samples in gaps
+        out[spec.name] = data
+    p = np.zeros(n_params, dtype=np.float32)
+    if params is not None:
+        p = params.astype(np.float32)
+        if norm is not None:
+            mean, std = norm["params"]
+            p = (p - mean) / std
+    out["present"] = present
+    out["params"] = np.asarray(p, dtype=np.float32)
+    return out
+
+
 class WindowDataset(Dataset):
     """Time-aligned multimodal windows over a set of recordings.
 
@@ -293,11 +481,7 @@ class WindowDataset(Dataset):
             for spec in self._specs:
                 if spec.kind != "signal" or spec.name not in streams:
                     continue
-                stored = list(streams[spec.name].channel_names)
-                if spec.name == "electrical":
-                    columns[spec.name] = list(elec.stored_channel_order(stored, where))
-                else:
-                    columns[spec.name] = [stored.index(c) if c in stored else None for c in spec.channels]
+                columns[spec.name] = signal_columns(spec, streams[spec.name].channel_names, where)
             phases, defs = rec.phases, rec.defects
             for row in phases:
                 if row.label not in self.taxonomy.phases:
@@ -412,9 +596,7 @@ class WindowDataset(Dataset):
             if tuple(norm.params.channels) != self.info.params:
                 raise ValueError(f"normalisation stats params {norm.params.channels} != {list(self.info.params)}")
         self.norm = norm
-        self._norm_arrays = None if norm is None else {
-            **{name: s.arrays() for name, s in norm.modalities.items()}, "params": norm.params.arrays()
-        }
+        self._norm_arrays = norm_arrays(norm)
 
     def close(self) -> None:
         """Close every file handle held by this process (e.g. before starting DataLoader workers)."""
@@ -434,106 +616,24 @@ class WindowDataset(Dataset):
             if not self._present[i, j]:
                 mods[spec.name] = None
                 continue
+            stream = _FileStream(entry, spec.name)
             if spec.kind == "image":
-                win = self._load_image(entry, spec, t0)
+                win = load_image(stream, spec, t0, self.window_s)
             elif spec.name == "electrical":
-                win, params = self._load_electrical(entry, spec, t0)
+                win, params = load_electrical(stream, spec, t0, self.window_s, entry.columns[spec.name],
+                                              entry.process, self.cfg.modalities.electrical.short_circuit_v)
             else:
-                win = self._load_signal(entry, spec, t0)
+                win = load_signal(stream, spec, t0, self.window_s, entry.columns[spec.name])
             mods[spec.name] = win
         return RawWindow(entry.recording_id, t0, mods, params)
-
-    def _load_image(self, entry: _RecordingEntry, spec: _Spec, t0: float) -> ModalityWindowData | None:
-        info = entry.streams[spec.name]
-        grid = window_grid(t0, self.window_s, spec.length)
-        valid = _valid_mask(info, grid)
-        if not valid.any():
-            return None
-        if info.regular:
-            idx = np.clip(np.floor((grid - info.starting_time) * info.rate + 0.5), 0, info.n - 1).astype(np.int64)
-        else:
-            idx = nearest_indices(entry.rec.timestamps(spec.name), grid)
-        rows, inverse = np.unique(idx, return_inverse=True)
-        frames = entry.source.read_rows(spec.name, rows)[inverse]  # (T, H, W[, 3])
-        frames = resize_frames(to_grey(frames), spec.shape[1:])
-        return ModalityWindowData(frames.astype(np.float32, copy=False), valid)
-
-    def _read_signal(self, entry: _RecordingEntry, name: str, t0: float, out_rate: float):
-        info = entry.streams[name]
-        rate = info.rate if info.rate else 1.0 / float(np.median(np.diff(entry.rec.timestamps(name))))
-        margin = signal_margin_s(rate, out_rate)
-        i0, i1 = entry.rec.index_range(name, t0 - margin, t0 + self.window_s + margin)
-        if i1 <= i0:
-            return None, None, rate
-        x = entry.source.read_slice(name, i0, i1)
-        return x.reshape(len(x), -1), entry.rec.times(name, i0, i1), rate  # (n, C), (n,)
-
-    def _load_signal(self, entry: _RecordingEntry, spec: _Spec, t0: float) -> ModalityWindowData | None:
-        info = entry.streams[spec.name]
-        grid = window_grid(t0, self.window_s, spec.length)
-        valid = _valid_mask(info, grid)
-        x, times, rate = self._read_signal(entry, spec.name, t0, spec.length / self.window_s)
-        if x is None or not valid.any():
-            return None
-        out = np.zeros(spec.shape, dtype=np.float32)  # (C, S)
-        cols = entry.columns[spec.name]
-        wave = [c for c, (col, env) in enumerate(zip(cols, spec.envelope)) if col is not None and not env]
-        env = [c for c, (col, e) in enumerate(zip(cols, spec.envelope)) if col is not None and e]
-        if wave:
-            out[wave] = resample_signal(x[:, [cols[c] for c in wave]], times, grid, rate, info.regular).T
-        if env:
-            out[env] = bin_rms(x[:, [cols[c] for c in env]], times, grid).T
-        return ModalityWindowData(out, valid)
-
-    def _load_electrical(self, entry: _RecordingEntry, spec: _Spec, t0: float):
-        info = entry.streams[spec.name]
-        grid = window_grid(t0, self.window_s, spec.length)
-        valid = _valid_mask(info, grid)
-        x, times, rate = self._read_signal(entry, spec.name, t0, spec.length / self.window_s)
-        if x is None or not valid.any():
-            return None, None
-        derived = elec.derive(x[:, entry.columns[spec.name]], entry.process, self.cfg.modalities.electrical.short_circuit_v)
-        out = np.empty(spec.shape, dtype=np.float32)  # (7, S)
-        sc = elec.SHORT_CIRCUIT
-        out[:sc] = resample_signal(derived[:, :sc], times, grid, rate, info.regular).T
-        out[sc] = bin_mean(derived[:, sc : sc + 1], times, grid)[:, 0]
-        return ModalityWindowData(out, valid), elec.window_params(out, valid)
 
     def __getitem__(self, i: int) -> dict:
         i = int(i)
         raw = self.raw_window(i)
         entry = self._recs[int(self._win_rec[i])]
-        norm = self._norm_arrays
-        item: dict = {}
-        present = np.zeros(len(self._specs), dtype=bool)
-        for j, spec in enumerate(self._specs):
-            win = raw.modalities[spec.name]
-            if win is None:
-                # np.zeros, not torch.zeros: no intra-op thread pool for a fill (ms under load at 0 workers)
-                item[spec.name] = torch.from_numpy(np.zeros(spec.shape, dtype=np.float32))
-                continue
-            present[j] = True
-            data = win.data
-            if norm is not None:
-                mean, std = norm[spec.name]
-                if spec.kind == "image":
-                    data = (data - mean[0]) / std[0]
-                else:
-                    data = (data - mean[:, None]) / std[:, None]
-            data = np.array(data, dtype=np.float32)
-            if spec.kind == "image":
-                data[~win.valid] = 0.0  # (T, H, W): frames in gaps
-            else:
-                data[:, ~win.valid] = 0.0  # (C, S): samples in gaps
-            item[spec.name] = torch.from_numpy(data)
-        params = np.zeros(len(self.info.params), dtype=np.float32)
-        if raw.params is not None:
-            params = raw.params.astype(np.float32)
-            if norm is not None:
-                mean, std = norm["params"]
-                params = (params - mean) / std
-        item["present"] = torch.from_numpy(present)
-        item["params"] = torch.from_numpy(np.asarray(params, dtype=np.float32))
+        arrays = window_tensors(self._specs, raw.modalities, raw.params, self._norm_arrays, len(self.info.params))
+        # torch.from_numpy of NumPy zeros, not torch.zeros: no intra-op thread pool for a fill (ms under load)
+        item: dict = {k: torch.from_numpy(v) for k, v in arrays.items()}
         item["pair"] = torch.tensor(entry.pair_index, dtype=torch.int64)
         item["phase"] = torch.tensor(int(self._phase[i]), dtype=torch.int64)
         item["defects"] = torch.from_numpy(self._defects[i].copy())
