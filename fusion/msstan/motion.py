@@ -26,7 +26,7 @@ class MotionMagnification(nn.Module):
         if f.shape[1] < 2:
             return f
         diff = f[:, 1:] - f[:, :-1]  # (B, T-1, h, w, d)
-        rms = diff.pow(2).flatten(2).mean(dim=2).sqrt()  # (B, T-1)
+        rms = (diff.pow(2).flatten(2).mean(dim=2) + 1e-12).sqrt()  # (B, T-1); finite gradient for static frames
         delta = diff / (rms + self.eps)[:, :, None, None, None]  # Eq. 34
         delta = F.pad(delta, (0, 0, 0, 0, 0, 0, 1, 0))  # (B, T, h, w, d), zero for t = 1
         return f + self.gamma * delta  # Eq. 35
