@@ -14,6 +14,7 @@ import dataclasses
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from weldfusion.datasets.info import PARAM_NAMES, DataInfo, ModalityShape
@@ -46,19 +47,26 @@ def random_batch(info: DataInfo, batch: int, device: str = "cpu", seed: int = 0)
     return {k: v.to(device) for k, v in out.items()}
 
 
-def median_seconds(fn: Callable[[], object], repeats: int, warmup: int, device: str = "cpu") -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
+def median_seconds(fns: dict[str, Callable[[], object]], repeats: int, warmup: int,
+                   device: str = "cpu") -> dict[str, float]:
+    """Median wall time of each ``fn()`` over ``repeats`` rounds after ``warmup`` rounds.
+
+    The functions are called in turn inside each round, so slow drifts of a shared machine's load
+    hit all of them alike and their ratios stay meaningful.
+    """
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     for _ in range(warmup):
-        fn()
+        for fn in fns.values():
+            fn()
     sync()
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -73,7 +81,7 @@ def run(args) -> list[dict]:
     """Rows ``{"name", "value", "unit"}`` (names of DESIGN.md)."""
     device = getattr(args, "device", "cpu")
     quick = getattr(args, "quick", False)
-    reps, warm = (5, 2) if quick else (40, 8)
+    reps, warm = (5, 2) if quick else (60, 10)
     reps32, warm32 = (2, 1) if quick else (8, 2)
     info = demo_info()
     threads = torch.get_num_threads()
@@ -90,27 +98,17 @@ def run(args) -> list[dict]:
         rows = [{"name": "model.params.fusion", "value": float(n_params(model)), "unit": "count"}]
         rows += [{"name": f"model.params.{name}_encoder", "value": float(n_params(enc)), "unit": "count"}
                  for name, enc in model.encoders.items()]
+        calls: dict[str, Callable[[], object]] = {"fusion": lambda: model(b1)}
+        for name, enc in model.encoders.items():
+            calls[f"{name}_encoder"] = partial(enc, b1[name], b1["params"], b1["pair"])
+        calls["video_encoder_no_sampling"] = partial(video_full, b1["video"], b1["params"], b1["pair"])
         with torch.inference_mode():
-            ms = 1000.0 * median_seconds(lambda: model(b1), reps, warm, device)
-            rows.append({"name": "model.ms_per_window.fusion.b1", "value": ms, "unit": "ms"})
-            for name, enc in model.encoders.items():
-                x = b1[name]
-
-                def call(enc=enc, x=x):
-                    return enc(x, b1["params"], b1["pair"])
-
-                ms = 1000.0 * median_seconds(call, reps, warm, device)
-                rows.append({"name": f"model.ms_per_window.{name}_encoder.b1", "value": ms, "unit": "ms"})
-                if name == "video":
-                    sampled = ms
-                    ms_full = 1000.0 * median_seconds(lambda: video_full(b1["video"], b1["params"], b1["pair"]),
-                                                      reps, warm, device)
-                    rows.append({"name": "model.ms_per_window.video_encoder_no_sampling.b1", "value": ms_full,
-                                 "unit": "ms"})
-                    rows.append({"name": "model.video_sampling.time_saved", "value": 100.0 * (1 - sampled / ms_full),
-                                 "unit": "%"})
-            s32 = median_seconds(lambda: model(b32), reps32, warm32, device)
-            rows.append({"name": "model.windows_per_s.fusion.b32", "value": 32.0 / s32, "unit": "windows/s"})
+            ms = {k: 1000.0 * v for k, v in median_seconds(calls, reps, warm, device).items()}
+            s32 = median_seconds({"fusion": lambda: model(b32)}, reps32, warm32, device)["fusion"]
+        rows += [{"name": f"model.ms_per_window.{k}.b1", "value": v, "unit": "ms"} for k, v in ms.items()]
+        rows.append({"name": "model.video_sampling.time_saved", "unit": "%",
+                     "value": 100.0 * (1.0 - ms["video_encoder"] / ms["video_encoder_no_sampling"])})
+        rows.append({"name": "model.windows_per_s.fusion.b32", "value": 32.0 / s32, "unit": "windows/s"})
     finally:
         torch.set_num_threads(threads)
     return rows
