@@ -142,6 +142,9 @@ def test_motion_magnification_static_and_moving():
     mm = MotionMagnification(gamma=0.5)
     static = torch.randn(1, 1, 2, 2, 3).expand(1, 4, 2, 2, 3).contiguous()
     torch.testing.assert_close(mm(static), static)  # no motion -> unchanged
+    held = static.clone().requires_grad_(True)  # held / gap frames: gradients stay finite
+    mm(held).sum().backward()
+    assert torch.isfinite(held.grad).all() and torch.isfinite(mm.gamma.grad)
     f = torch.zeros(1, 2, 1, 1, 4)
     f[:, 1] = 1.0
     out = mm(f)
