@@ -1,0 +1,53 @@
+"""Tiny checkpoints for the streaming / export tests: an untrained tiny model with real norm stats.
+
+Written in the format of ``weldfusion train`` (config, info, norm, model, thresholds) without
+training, so the tests stay fast; streaming parity and export equality do not need learnt weights.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from _training_data import TINY_RECIPE
+from weldfusion.datasets.normalize import compute_norm_stats
+from weldfusion.datasets.windows import WindowDataset
+from weldfusion.fusion.build import build_model
+from weldfusion.tools.config import to_dict
+from weldfusion.tools.recipe import recipe_from_dict
+from weldfusion.tools.training.checkpoint import save_checkpoint
+from weldfusion.tools.training.data import norm_to_dict
+from weldfusion.tools.training.loading import info_to_dict
+
+
+def tiny_recipe(data: Path, **data_overrides) -> dict:
+    """The tiny training recipe of the train tests, pointed at ``data``, with ``data`` keys overridden."""
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["data"]["path"] = str(data)
+    recipe["data"].update(data_overrides)
+    recipe["model"]["modality_dropout"] = 0.0
+    return recipe
+
+
+def write_checkpoint(path: Path, recipe_data: dict, seed: int = 0, randomize_bn: bool = True) -> Path:
+    """An untrained checkpoint of ``recipe_data`` with normalisation statistics of its data.
+
+    ``randomize_bn`` gives batch-norm layers non-trivial running statistics and affine weights,
+    so that eval-mode outputs depend on every input value as a trained model's would.
+    """
+    recipe = recipe_from_dict(recipe_data)
+    ds = WindowDataset(recipe.data.path, recipe.data)
+    norm = compute_norm_stats(ds, 64, progress=False)
+    torch.manual_seed(seed)
+    model = build_model(recipe.model, ds.info)
+    if randomize_bn:
+        g = torch.Generator().manual_seed(seed)
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
+                m.weight.data.copy_(1.0 + 0.2 * torch.randn(m.weight.shape, generator=g))
+    state = {"config": to_dict(recipe), "info": info_to_dict(ds.info), "norm": norm_to_dict(norm),
+             "model": model.state_dict(), "thresholds": [0.5] * len(ds.info.defects), "epoch": 0}
+    return save_checkpoint(state, path)

@@ -1,0 +1,178 @@
+"""``weldfusion stream CHECKPOINT RECORDING.h5 [--realtime] [--hop-s 0.1] [--onnx FILE.onnx] [--out FILE.csv|.jsonl]``.
+
+Replays a recording as live sensor streams (each at its native rate, in camera frames and 10 ms
+DAQ blocks) and runs sliding-window inference every hop on the latest complete window: phase with
+probability, defect probabilities (refined over time, paper Eq. 49), debounced defect alarms,
+modality weights and latency, on a live console line and optionally as CSV / JSONL rows (written
+to a temporary file and renamed at the end). ``--realtime`` paces the replay on the wall clock and
+reports the share of hops whose result was out before the next one was due. A summary follows.
+
+Examples::
+
+    weldfusion stream runs/demo/best.pt data/sim/al-steel_gmaw_0003.h5 --realtime --out live.csv
+    weldfusion export runs/demo/best.pt --onnx demo.onnx
+    weldfusion stream runs/demo/best.pt data/sim/al-steel_gmaw_0003.h5 --onnx demo.onnx --stall video:3-4.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from weldfusion.tools.errors import InputError
+from weldfusion.tools.errors import run as run_tool
+
+_STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="weldfusion stream", description=__doc__.split("\n\n")[0].strip("`"))
+    p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) or run folder (-> best.pt)")
+    p.add_argument("recording", type=Path, help="recording to replay (.h5)")
+    p.add_argument("--realtime", action="store_true", help="pace the replay on the wall clock")
+    p.add_argument("--hop-s", type=float, default=0.1, help="seconds between windows (default 0.1)")
+    p.add_argument("--onnx", type=Path, help="run this ONNX export of the checkpoint with ONNX Runtime")
+    p.add_argument("--out", type=Path, help="per-hop rows to FILE.csv or FILE.jsonl")
+    p.add_argument("--force", action="store_true", help="overwrite --out")
+    p.add_argument("--timeout-s", type=float, default=0.25,
+                   help="a sensor silent this long is marked missing (default 0.25)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for inference (default 1)")
+    p.add_argument("--stall", action="append", default=[], metavar="MODALITY:START-END",
+                   help="simulate a sensor that delivers nothing from START to END s (repeatable)")
+    p.add_argument("--alarm-on", type=float, help="open a defect alarm above this probability "
+                   "(default: the checkpoint's per-class thresholds)")
+    p.add_argument("--alarm-off", type=float, help="close it below this probability (default 0.75 x on)")
+    p.add_argument("--alarm-hops", default="2,3", metavar="N,M",
+                   help="hops above / below the thresholds to open / close an alarm (default 2,3)")
+    p.add_argument("--quiet", action="store_true", help="no live line (events and summary still printed)")
+    return p
+
+
+def parse_stalls(items: list[str]) -> dict[str, list[tuple[float, float]]]:
+    out: dict[str, list[tuple[float, float]]] = {}
+    for item in items:
+        m = _STALL.match(item.strip())
+        if not m or float(m.group(3)) <= float(m.group(2)):
+            raise InputError(f"--stall: expected MODALITY:START-END with START < END (seconds), got {item!r}")
+        out.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(3))))
+    return out
+
+
+def _check_args(args) -> tuple[int, int]:
+    if not args.hop_s > 0:
+        raise InputError(f"--hop-s must be > 0, got {args.hop_s}")
+    if not args.timeout_s > 0:
+        raise InputError(f"--timeout-s must be > 0, got {args.timeout_s}")
+    if args.threads < 1:
+        raise InputError(f"--threads must be >= 1, got {args.threads}")
+    try:
+        n_on, m_off = (int(v) for v in args.alarm_hops.split(","))
+    except ValueError:
+        raise InputError(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
+    if args.out is not None:
+        if args.out.suffix not in (".csv", ".jsonl"):
+            raise InputError(f"{args.out}: --out must end in .csv or .jsonl")
+        if args.out.exists() and not args.force:
+            raise FileExistsError(f"{args.out}: already exists (pass --force to overwrite)")
+        if not args.out.parent.is_dir():
+            raise FileNotFoundError(f"{args.out}: directory {args.out.parent} does not exist")
+    if not args.recording.is_file():
+        raise FileNotFoundError(f"{args.recording}: no such recording file")
+    if args.onnx is not None and not args.onnx.is_file():
+        raise FileNotFoundError(f"{args.onnx}: no such ONNX file")
+    return n_on, m_off
+
+
+def print_summary(summary, backend: str, threads: int, out=None) -> None:
+    d = summary.to_dict()
+    print(f"stream: {summary.hops} hops of {summary.hop_s:g} s over {summary.stream_s:.2f} s of recording in "
+          f"{summary.wall_s:.2f} s ({backend}, {threads} thread{'s' if threads > 1 else ''})", file=out)
+    if summary.hops:
+        print(f"compute per hop: mean {d['compute_ms']['mean']:.1f} ms, p50 {d['compute_ms']['p50']:.1f} ms, "
+              f"p99 {d['compute_ms']['p99']:.1f} ms -> real-time factor {summary.realtime_factor:.1f}", file=out)
+    if summary.realtime:
+        share = summary.on_time_share
+        print(f"realtime: {100 * share:.1f}% of hops on time ({summary.on_time}/{summary.hops + summary.skipped}, "
+              f"{summary.skipped} skipped); latency from window end p50 {d['latency_ms']['p50']:.1f} ms, "
+              f"p99 {d['latency_ms']['p99']:.1f} ms" if share is not None else "realtime: no hops", file=out)
+    if summary.no_data:
+        print(f"{summary.no_data} windows without any sensor (no inference)", file=out)
+    alarms = [f"{a['defect']} {a['start_s']:.2f}-{a['end_s']:.2f} s (peak {a['peak']:.2f})" if a["end_s"] is not None
+              else f"{a['defect']} from {a['start_s']:.2f} s, open at the end (peak {a['peak']:.2f})"
+              for a in summary.alarms]
+    print("alarms: " + ("; ".join(alarms) if alarms else "none"), file=out)
+    if summary.sensor_events:
+        print("sensors: " + "; ".join(f"{e.name} {e.kind} at {e.time_s:.2f} s" for e in summary.sensor_events),
+              file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    n_on, m_off = _check_args(args)
+    stalls = parse_stalls(args.stall)
+    # heavy imports after argument checks, so --help and bad paths answer at once
+    import torch
+    from weldfusion.tools.streaming.build import build_engine
+    from weldfusion.tools.streaming.engine import EagerBackend
+    from weldfusion.tools.streaming.output import ConsoleLine, RowWriter
+    from weldfusion.tools.streaming.replay import Replay
+    from weldfusion.tools.training.loading import load_trained
+
+    torch.set_num_threads(args.threads)
+    trained = load_trained(args.checkpoint)
+    backend = EagerBackend(trained.model)
+    if args.onnx is not None:
+        from weldfusion.tools.streaming.onnx_backend import OnnxBackend
+        from weldfusion.tools.streaming.onnx_export import weights_fingerprint
+
+        backend = OnnxBackend(args.onnx, threads=args.threads)
+        backend.check(trained.info, weights_fingerprint(trained.model))
+    info = trained.info
+    with Replay(args.recording, names=info.names, stalls=stalls) as replay:
+        missing = [n for n in stalls if n not in replay.names]
+        if missing:
+            raise InputError(f"--stall: {missing[0]!r} is not a stream the model reads from {args.recording}")
+        engine = build_engine(trained, replay, hop_s=args.hop_s, backend=backend, timeout_s=args.timeout_s,
+                              alarm_on=args.alarm_on, alarm_off=args.alarm_off, n_on=n_on, m_off=m_off)
+        absent = [n for n in info.names if n not in replay.names]
+        print(f"streaming {args.recording.name} ({replay.meta.get('material_pair')}, {replay.meta.get('process')}): "
+              f"{', '.join(f'{n} {replay.headers[n].rate:g} Hz' for n in replay.names)}"
+              + (f"; no {', '.join(absent)} stream" if absent else "")
+              + f"; window {info.window_s:g} s every {args.hop_s:g} s" + (", real time" if args.realtime else ""),
+              flush=True)
+        writer = RowWriter(args.out, info.phases, info.defects, info.names) if args.out is not None else None
+        console = ConsoleLine(info.names, info.defects)
+
+        def on_result(r) -> None:
+            if writer is not None:
+                writer.write(r)
+            if args.quiet:
+                for e in r.events:
+                    console.event(e)
+            else:
+                console.update(r)
+
+        try:
+            summary = engine.run(replay.packets(), realtime=args.realtime, on_result=on_result)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        finally:
+            console.finish()
+        if writer is not None:
+            writer.commit()
+    print_summary(summary, backend.name, args.threads)
+    if writer is not None:
+        print(f"wrote {args.out} ({writer.rows} rows)")
+    return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    return run_tool("stream", main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

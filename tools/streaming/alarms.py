@@ -1,0 +1,126 @@
+"""Debounced defect alarms with hysteresis.
+
+Per defect class, on the (refined) defect probability of every hop:
+
+- a closed alarm **opens** when the probability is above ``p_on`` for ``n_on`` consecutive hops;
+  its start time is the time of the first of those hops;
+- an open alarm **closes** when the probability is below ``p_off`` (<= ``p_on``) for ``m_off``
+  consecutive hops; its end time is the time of the first of those hops.
+
+Between ``p_off`` and ``p_on`` nothing changes state (hysteresis), and a single hop across a
+threshold resets the opposite count (debouncing), so a flickering probability neither opens nor
+closes an alarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    """An alarm of ``defect`` opened (``kind="open"``) or closed (``"close"``) at hop time ``at_s``.
+
+    ``start_s``: time of the first hop above ``p_on``; ``end_s``: time of the first hop below
+    ``p_off`` (close events only); ``peak``: highest probability while open so far.
+    """
+
+    defect: str
+    kind: str
+    at_s: float
+    start_s: float
+    end_s: float | None
+    peak: float
+
+
+def _per_class(value: float | Sequence[float], n: int, what: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    out = np.full(n, float(arr)) if arr.ndim == 0 else arr
+    if out.shape != (n,):
+        raise ValueError(f"{what}: {len(out)} values for {n} defect classes")
+    if np.any((out <= 0) | (out >= 1)):
+        raise ValueError(f"{what} must lie in (0, 1), got {out.tolist()}")
+    return out
+
+
+class DefectAlarms:
+    """Alarm state of every defect class.
+
+    Args:
+        names: defect classes (order of the probability vectors).
+        p_on: opening threshold(s), one for all or one per class.
+        p_off: closing threshold(s), each <= the class's ``p_on``.
+        n_on: consecutive hops above ``p_on`` that open an alarm.
+        m_off: consecutive hops below ``p_off`` that close it.
+    """
+
+    def __init__(self, names: Sequence[str], p_on: float | Sequence[float], p_off: float | Sequence[float],
+                 n_on: int = 2, m_off: int = 3) -> None:
+        self.names = tuple(names)
+        self.p_on = _per_class(p_on, len(self.names), "alarm p_on")
+        self.p_off = _per_class(p_off, len(self.names), "alarm p_off")
+        if np.any(self.p_off > self.p_on):
+            raise ValueError(f"alarm p_off {self.p_off.tolist()} must not exceed p_on {self.p_on.tolist()}")
+        if n_on < 1 or m_off < 1:
+            raise ValueError(f"alarm hop counts must be >= 1, got n_on={n_on}, m_off={m_off}")
+        self.n_on, self.m_off = n_on, m_off
+        d = len(self.names)
+        self.is_open = np.zeros(d, dtype=bool)
+        self._count = np.zeros(d, dtype=np.int64)  # consecutive hops towards the other state
+        self._first = np.zeros(d)  # time of the first of those hops
+        self._start = np.zeros(d)  # start time of the open alarm
+        self._peak = np.zeros(d)
+        self.events: list[AlarmEvent] = []
+
+    def update(self, t: float, probs: np.ndarray) -> list[AlarmEvent]:
+        """Feed the probabilities (D,) of the hop at time ``t``; returns the events of this hop."""
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.shape != (len(self.names),):
+            raise ValueError(f"expected {len(self.names)} defect probabilities, got shape {probs.shape}")
+        out = []
+        for k, p in enumerate(probs):
+            if self.is_open[k]:
+                self._peak[k] = max(self._peak[k], p)
+                crossing = p < self.p_off[k]
+            else:
+                crossing = p > self.p_on[k]
+            if not crossing:
+                self._count[k] = 0
+                continue
+            if self._count[k] == 0:
+                self._first[k] = t
+            self._count[k] += 1
+            if not self.is_open[k] and self._count[k] >= self.n_on:
+                self.is_open[k] = True
+                self._start[k] = self._first[k]
+                self._peak[k] = p
+                self._count[k] = 0
+                out.append(AlarmEvent(self.names[k], "open", float(t), float(self._first[k]), None, float(p)))
+            elif self.is_open[k] and self._count[k] >= self.m_off:
+                self.is_open[k] = False
+                self._count[k] = 0
+                out.append(AlarmEvent(self.names[k], "close", float(t), float(self._start[k]), float(self._first[k]),
+                                      float(self._peak[k])))
+        self.events.extend(out)
+        return out
+
+    @property
+    def open_alarms(self) -> tuple[str, ...]:
+        """Defects whose alarm is open."""
+        return tuple(n for n, o in zip(self.names, self.is_open) if o)
+
+    def intervals(self) -> list[dict]:
+        """Every alarm so far: ``{"defect", "start_s", "end_s" (None while open), "peak"}``."""
+        out, open_at = [], {}
+        for e in self.events:
+            if e.kind == "open":
+                open_at[e.defect] = len(out)
+                out.append({"defect": e.defect, "start_s": e.start_s, "end_s": None, "peak": e.peak})
+            else:
+                out[open_at.pop(e.defect)].update(end_s=e.end_s, peak=e.peak)
+        for name, i in open_at.items():
+            out[i]["peak"] = float(self._peak[self.names.index(name)])
+        return out
