@@ -205,3 +205,16 @@ def test_config_roundtrip_and_errors():
     with pytest.raises(ConfigError, match="unknown component"):
         disable_component(ModelConfig(), LossConfig(), "attention")
     assert dataclasses.replace(ModelConfig()).dim == 64
+
+
+def test_constant_inputs_give_finite_gradients():
+    """Dead sensors / held frames (all-constant windows) and a single-class batch train without NaNs."""
+    model, info = make("attention")
+    batch = random_batch(info, 4)
+    for name in NAMES:
+        batch[name] = torch.zeros_like(batch[name])
+    batch["phase"] = torch.zeros(4, dtype=torch.long)
+    terms = build_loss(tiny_loss(), info)(model(batch), batch)
+    terms["total"].backward()
+    assert torch.isfinite(terms["total"])
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
