@@ -34,10 +34,15 @@ def _encoder_settings(cfg: ModelConfig, name: str, config_cls: type) -> dict:
     return {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
 
 
-def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel:
-    """The :class:`WeldFusionModel` for data described by ``info``."""
+def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel | torch.nn.Module:
+    """The :class:`WeldFusionModel` for data described by ``info`` (or, when ``cfg.arch`` names a
+    comparison network, that baseline of ``fusion/baselines/``, with the same output dict)."""
     if not info.modalities:
         raise ValueError("DataInfo has no modalities")
+    if cfg.arch != "msstan":  # imported here: the baselines pull in torchvision
+        from weldfusion.fusion.baselines.build import build_baseline
+
+        return build_baseline(cfg, info)
     encoders = {}
     for shape in info.modalities:
         spec = encoder_spec(shape.name)

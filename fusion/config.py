@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from weldfusion.fusion.baselines.config import BASELINE_ARCHS, BaselinesConfig
 from weldfusion.tools.config import ConfigError
 
 
@@ -150,6 +151,8 @@ class ModelConfig:
     """The whole network: one encoder per modality, a fusion, and heads.
 
     Attributes:
+        arch: ``msstan`` (this fusion model) or a comparison network of ``fusion/baselines/``
+            (``r2plus1d18``, ``cnn_lstm``, ``transformer``; settings in ``baselines``).
         dim: token / embedding size ``D`` shared by all encoders and the fusion.
         fusion: ``attention`` (modality-attention fusion), ``late`` (average of per-modality
             heads) or ``concat`` (concatenated pooled features + MLP).
@@ -165,8 +168,10 @@ class ModelConfig:
         acoustic, electrical: settings of the signal encoders.
         other: settings of encoders of sensors added later, by modality name (the keys of the
             config class declared in ``sensors/<name>/encoder.py``).
+        baselines: settings of the comparison networks (read only when ``arch`` names one).
     """
 
+    arch: Literal["msstan", "r2plus1d18", "cnn_lstm", "transformer"] = "msstan"
     dim: int = 64
     fusion: Literal["attention", "late", "concat"] = "attention"
     fusion_layers: int = 1
@@ -180,8 +185,11 @@ class ModelConfig:
     acoustic: AcousticEncoderConfig = field(default_factory=AcousticEncoderConfig)
     electrical: ElectricalEncoderConfig = field(default_factory=ElectricalEncoderConfig)
     other: dict[str, dict] = field(default_factory=dict)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
 
     def __post_init__(self) -> None:
+        if self.arch != "msstan" and self.arch not in BASELINE_ARCHS:
+            raise ValueError(f"arch must be msstan or one of {', '.join(BASELINE_ARCHS)}, got {self.arch!r}")
         if self.dim < 1 or self.dim % self.fusion_heads:
             raise ValueError(f"dim ({self.dim}) must be a positive multiple of fusion_heads ({self.fusion_heads})")
         if not 0.0 <= self.modality_dropout < 1.0:

@@ -13,6 +13,7 @@ VERBS = {
     "sync": "estimate clock offsets between streams",
     "train": "train a recipe",
     "evaluate": "metrics JSON + plots for a checkpoint",
+    "compare": "models side by side on the same test windows (Table 5)",
     "ablate": "per-modality / per-component ablation",
     "stream": "live sliding-window inference",
     "export": "ONNX export",

@@ -1,0 +1,89 @@
+"""``weldfusion bench baselines``: MS-STAN fusion vs the comparison networks, side by side, same inputs.
+
+Builds the models of the packaged recipes (``fusion_all`` -> ``fusion``, ``baseline_r2plus1d18``,
+``baseline_cnn_lstm``, ``baseline_transformer``) for the demo window layout
+(:func:`~weldfusion.tools.bench_model.demo_info`: video 16x64x64, thermal 8x40x64, acoustic 6400,
+electrical 7x800), in eval mode with random weights (speed does not depend on them), and feeds
+them the same seeded all-present batches. Under ``torch.inference_mode`` with
+``--model-threads`` CPU threads, the models are timed in turn inside every round (so a shared
+machine's load drifts hit all alike) and the median per model is reported:
+
+- ``model.ms_per_window.<name>.b1``: one window per forward (what a live monitor pays per hop);
+- ``model.windows_per_s.<name>.b32``: throughput at batch 32;
+- ``model.gflops.<name>``: floating-point operations per window counted by
+  ``torch.utils.flop_counter`` (matrix products, convolutions, attention; not element-wise ops),
+  with the fused transformer fast path off so that its attention is counted;
+- ``model.params.<name>``, and the ratios ``model.speedup.fusion_vs_<name>.b1`` (time of the
+  baseline / time of fusion) and ``model.compute_ratio.<name>_vs_fusion`` (GFLOPs).
+
+The paper's anchors (He, Jin & Zou 2025, Table 5/8): MS-STAN 35 ms per frame on an A100;
+transformer baselines about twice the compute (60-65 ms). R(2+1)D-18 sees only the video clip;
+the fusion model reads all four modalities and must still be at least 2x faster per window.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from weldfusion.fusion.build import build_model
+from weldfusion.tools.bench_model import (
+    demo_info,
+    median_seconds,
+    n_params,
+    random_batch,
+)
+from weldfusion.tools.recipe import load_recipe
+
+MODELS: dict[str, str] = {
+    "fusion": "fusion_all",
+    "r2plus1d18": "baseline_r2plus1d18",
+    "cnn_lstm": "baseline_cnn_lstm",
+    "transformer": "baseline_transformer",
+}
+
+
+def count_gflops(model: torch.nn.Module, batch: dict) -> float:
+    """GFLOPs of one forward of ``model`` on ``batch`` divided by the batch size (fast paths off)."""
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            model(batch)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+    return counter.get_total_flops() / 1e9 / batch["present"].shape[0]
+
+
+def run(args) -> list[dict]:
+    """Rows ``{"name", "value", "unit"}`` (names of DESIGN.md)."""
+    device = getattr(args, "device", "cpu")
+    quick = getattr(args, "quick", False)
+    reps, warm = (3, 1) if quick else (20, 3)
+    reps32, warm32 = (1, 0) if quick else (4, 1)
+    info = demo_info()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(getattr(args, "model_threads", 2))
+    try:
+        models = {}
+        for name, recipe in MODELS.items():
+            torch.manual_seed(0)
+            models[name] = build_model(load_recipe(recipe).model, info).to(device).eval()
+        b1 = random_batch(info, 1, device)
+        b32 = random_batch(info, 32, device)
+        rows = [{"name": f"model.params.{k}", "value": float(n_params(m)), "unit": "count"} for k, m in models.items()]
+        gflops = {k: count_gflops(m, b1) for k, m in models.items()}
+        rows += [{"name": f"model.gflops.{k}", "value": v, "unit": "GFLOP/window"} for k, v in gflops.items()]
+        with torch.inference_mode():
+            s1 = median_seconds({k: (lambda m=m: m(b1)) for k, m in models.items()}, reps, warm, device)
+            s32 = median_seconds({k: (lambda m=m: m(b32)) for k, m in models.items()}, reps32, warm32, device)
+        rows += [{"name": f"model.ms_per_window.{k}.b1", "value": 1000.0 * v, "unit": "ms"} for k, v in s1.items()]
+        rows += [{"name": f"model.windows_per_s.{k}.b32", "value": 32.0 / v, "unit": "windows/s"}
+                 for k, v in s32.items()]
+        for k in models:
+            if k != "fusion":
+                rows.append({"name": f"model.speedup.fusion_vs_{k}.b1", "value": s1[k] / s1["fusion"], "unit": "x"})
+                rows.append({"name": f"model.compute_ratio.{k}_vs_fusion", "value": gflops[k] / gflops["fusion"],
+                             "unit": "x"})
+    finally:
+        torch.set_num_threads(threads)
+    return rows
