@@ -15,6 +15,7 @@ VERBS = {
     "evaluate": "metrics JSON + plots for a checkpoint",
     "compare": "models side by side on the same test windows (Table 5)",
     "ablate": "per-modality / per-component ablation",
+    "transfer": "adapt to an unseen material pair with few labels",
     "stream": "live sliding-window inference",
     "export": "ONNX export",
     "bench": "speed benchmarks (JSON)",
