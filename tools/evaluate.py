@@ -28,7 +28,8 @@ SPLITS = ("test", "val", "train", "all")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion evaluate", description=__doc__.splitlines()[0].strip("`"))
+    p = argparse.ArgumentParser(prog="weldfusion evaluate", description="Score a checkpoint on held-out "
+                                "recordings: metrics.json, plots, report.md.")
     p.add_argument("checkpoint", type=Path, help="best.pt / last.pt, or a run folder (uses its best.pt)")
     p.add_argument("--data", required=True, help="recordings: directory, glob, split list or .h5 file")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")

@@ -20,7 +20,8 @@ from weldfusion.tools.errors import run as run_tool
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion train", description=__doc__.splitlines()[0].strip("`"))
+    p = argparse.ArgumentParser(prog="weldfusion train", description="Train a recipe into a run folder "
+                                "(checkpoints, resolved config, metrics.jsonl, curves.png).")
     p.add_argument("recipe", help="recipe YAML file, or the name of a packaged recipe (e.g. fusion_all)")
     p.add_argument("--out", required=True, type=Path, help="run folder (created; must not hold a checkpoint "
                    "unless --resume)")
