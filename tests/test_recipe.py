@@ -8,12 +8,12 @@ import pytest
 from weldfusion.tools.config import ConfigError, to_dict
 from weldfusion.tools.recipe import RECIPES_DIR, RecipeConfig, load_recipe, recipe_from_dict, save_recipe
 
-SHIPPED = sorted(RECIPES_DIR.glob("*.yaml"))
+# the training recipes of this module (transfer/baseline recipes are tested with their tools)
+SHIPPED = [RECIPES_DIR / f"{n}.yaml" for n in ("fusion_all", "al-steel_gmaw", "ti-ni_laser", "cu-ss_gmaw")]
 
 
 def test_shipped_recipes_exist():
-    names = {p.stem for p in SHIPPED}
-    assert {"fusion_all", "al-steel_gmaw", "ti-ni_laser", "cu-ss_gmaw"} <= names
+    assert all(p.is_file() for p in SHIPPED)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
