@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17, default 17)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the graph (default 1, as streaming runs)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for the verification runs (default 1)")
     return p
 
 
@@ -76,14 +77,18 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(f"--opset must be >= 17, got {args.opset}")
     if args.batch < 1:
         raise InputError(f"--batch must be >= 1, got {args.batch}")
+    if args.threads < 1:
+        raise InputError(f"--threads must be >= 1, got {args.threads}")
+    import torch
     from weldfusion.tools.streaming.onnx_export import export_onnx
     from weldfusion.tools.training.loading import load_trained
 
+    torch.set_num_threads(args.threads)  # batch-1 checks: more threads only contend on a shared CPU
     trained = load_trained(args.checkpoint)
     tmp = args.onnx.with_name(f".{args.onnx.stem}.verify.onnx")
     try:
         export_onnx(trained.model, trained.info, tmp, opset=args.opset, batch=args.batch, source=str(trained.path))
-        worst = verify(trained.model, trained.info, tmp, batch=args.batch)
+        worst = verify(trained.model, trained.info, tmp, threads=args.threads, batch=args.batch)
         if not worst <= ATOL:
             raise ValueError(f"{args.onnx}: ONNX Runtime differs from PyTorch by {worst:.3g} (> {ATOL}); not written")
         tmp.replace(args.onnx)
