@@ -21,25 +21,29 @@ def _save(fig, path: str | os.PathLike) -> Path:
     return path
 
 
+def _series(history: list[dict], key: str) -> list[float]:
+    return [float("nan") if h.get(key) is None else float(h[key]) for h in history]
+
+
 def plot_curves(history: list[dict], path: str | os.PathLike) -> Path:
     """Loss (train/val), validation F1 scores and learning rate per epoch from ``metrics.jsonl`` rows."""
     ep = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     ax = axes[0]
-    ax.plot(ep, [h.get("train_loss") for h in history], "o-", label="train")
+    ax.plot(ep, _series(history, "train_loss"), "o-", label="train")
     if any("val_loss" in h for h in history):
-        ax.plot(ep, [h.get("val_loss") for h in history], "o-", label="validation")
+        ax.plot(ep, _series(history, "val_loss"), "o-", label="validation")
     ax.set(xlabel="epoch", ylabel="loss", title="loss")
     ax.legend()
     ax = axes[1]
     for key, label in (("val_phase_macro_f1", "phase macro-F1"), ("val_defect_mean_f1", "defect mean F1"),
                        ("val_score", "monitor score")):
         if any(key in h for h in history):
-            ax.plot(ep, [h.get(key) for h in history], "o-", label=label)
+            ax.plot(ep, _series(history, key), "o-", label=label)
     ax.set(xlabel="epoch", ylabel="validation", title="validation", ylim=(0, 1.02))
     ax.legend()
     ax = axes[2]
-    ax.plot(ep, [h.get("lr") for h in history], "o-")
+    ax.plot(ep, _series(history, "lr"), "o-")
     ax.set(xlabel="epoch", ylabel="learning rate (end of epoch)", title="schedule")
     for a in axes:
         a.grid(alpha=0.3)
