@@ -18,7 +18,9 @@ window assembly -> model -> Eq. 49 refinement -> alarms):
   ``stream.compute_ms.p99.default``, ``stream.latency_ms.p99.default`` (paced: window end -> result).
 
 Threads: ``--stream-threads`` (default 1) for torch and ONNX Runtime — batch-1 inference gains
-little from more threads and a monitor should leave the other cores to acquisition.
+little from more threads and a monitor should leave the other cores to acquisition (on a loaded
+CPU, 2 threads made the default model's batch-1 forward 10-50x slower through thread contention).
+With ``--device cuda`` the eager model runs on the GPU (ONNX Runtime stays on the CPU).
 """
 
 from __future__ import annotations
@@ -61,13 +63,13 @@ def simulate(folder: Path, name: str, seconds: float, **rates) -> Path:
     return write_run(run, folder / f"{name}.h5")
 
 
-def untrained(recipe, path: Path) -> Trained:
+def untrained(recipe, path: Path, device: str = "cpu") -> Trained:
     """The recipe's model (seeded, untrained) with the data layout and normalisation of recording ``path``."""
     data = dataclasses.replace(recipe.data, path=str(path), preload=False)
     ds = WindowDataset(path, data)
     norm = compute_norm_stats(ds, 64, progress=False)
     torch.manual_seed(recipe.seed)
-    model = build_model(recipe.model, ds.info).eval()
+    model = build_model(recipe.model, ds.info).to(device).eval()
     recipe = dataclasses.replace(recipe, data=data)
     return Trained(model, recipe, ds.info, norm, [0.5] * len(ds.info.defects), {}, path)
 
@@ -80,8 +82,7 @@ def stream(trained: Trained, path: Path, hop_s: float, realtime: bool = False, b
 
 def run(args) -> list[dict]:
     """Rows ``{"name", "value", "unit"}``."""
-    if getattr(args, "device", "cpu") != "cpu":
-        print("  (bench stream runs on the CPU: live monitoring at batch 1; --device is ignored)")
+    device = getattr(args, "device", "cpu")
     quick = getattr(args, "quick", False)
     threads = getattr(args, "stream_threads", 1)
     hop_s = getattr(args, "stream_hop_s", 0.1)
@@ -94,7 +95,7 @@ def run(args) -> list[dict]:
         with tempfile.TemporaryDirectory(prefix="weldfusion-bench-stream-") as tmp:
             folder = Path(tmp)
             path = simulate(folder, "default", seconds)
-            trained = untrained(recipe, path)
+            trained = untrained(recipe, path, device)
             stream(trained, path, hop_s)  # warm-up (allocations, first-call costs)
             fast = stream(trained, path, hop_s)
             paced = stream(trained, path, hop_s, realtime=True)
@@ -111,7 +112,7 @@ def run(args) -> list[dict]:
                 {"eager": lambda: eager.predict(inputs), "onnx": lambda: ort.predict(inputs)}, reps, warm).items()}
 
             hr_path = simulate(folder, "high_rate", 3.0, **HIGH_RATES)
-            hr_trained = untrained(recipe, hr_path)
+            hr_trained = untrained(recipe, hr_path, device)
             stream(hr_trained, hr_path, hop_s)
             high = stream(hr_trained, hr_path, hop_s)
     finally:

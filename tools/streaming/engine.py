@@ -48,19 +48,21 @@ OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
 
 
 class EagerBackend:
-    """``predict(inputs) -> {"phase_probs", "defect_probs", "modality_weights"}`` with the PyTorch model."""
+    """``predict(inputs) -> {"phase_probs", "defect_probs", "modality_weights"}`` with the PyTorch model
+    (on the device its parameters are on)."""
 
     name = "eager"
 
     def __init__(self, model: torch.nn.Module) -> None:
         self.model = model.eval()
+        self.device = next(model.parameters()).device
 
     def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays."""
-        batch = {k: torch.from_numpy(v) for k, v in inputs.items()}
+        batch = {k: torch.from_numpy(v).to(self.device) for k, v in inputs.items()}
         with torch.inference_mode():
             out = self.model(batch)
-        return {k: out[k].float().numpy() for k in OUTPUTS}
+        return {k: out[k].float().cpu().numpy() for k in OUTPUTS}
 
 
 @dataclass
@@ -281,7 +283,8 @@ class StreamEngine:
             if realtime:
                 now = max(now, clock())
                 drain(now)
-            windows(now)
+            if now >= self.window_start(state["k"]) + self.window_s:  # before its end no window can be complete
+                windows(now)
         presence.end()
         windows(math.inf)
         summary.wall_s = time.perf_counter() - wall0

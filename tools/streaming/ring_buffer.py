@@ -165,6 +165,13 @@ class RingBuffer:
         return -math.inf if self.empty else self.sample_time(self.n - 1)
 
     @property
+    def t_end(self) -> float:
+        """End of the received samples (newest sample + one period); -inf when empty. Cheap: no :attr:`info`."""
+        if self.empty:
+            return -math.inf
+        return (self.starting_time + self.n / self.rate) if self.regular else self.last_time + 1.0 / self.rate
+
+    @property
     def info(self) -> StreamInfo:
         """The stream as far as it has been received (``n``, ``t_end`` and ``gaps`` grow with each packet)."""
         if self._info is None:
@@ -172,7 +179,7 @@ class RingBuffer:
                 t_start = t_end = 0.0
             else:
                 t_start = self.sample_time(self.first) if self.regular else self._first_time
-                t_end = (self.starting_time + self.n / self.rate) if self.regular else self.last_time + 1.0 / self.rate
+                t_end = self.t_end
             if self.regular:
                 gaps = [(self.starting_time + a / self.rate, self.starting_time + b / self.rate) for a, b in self._holes]
             else:

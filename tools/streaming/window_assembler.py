@@ -143,7 +143,7 @@ class WindowAssembler:
 
     def frontier(self) -> float:
         """Latest time up to which any stream has been received (window ends beyond it have no data)."""
-        return max((b.info.t_end for b in self.buffers.values() if not b.empty), default=-math.inf)
+        return max((b.t_end for b in self.buffers.values()), default=-math.inf)
 
     # -- windows ------------------------------------------------------------------------------------
     def present(self, name: str, t0: float) -> bool:
