@@ -40,6 +40,13 @@ class TrainConfig:
             parameters still learn): for fine-tuning on little data, and makes DDP on CPU match one process.
         init_from: checkpoint (or run folder -> its best.pt) whose weights initialise the model before
             training (fine-tuning / transfer); parameters whose name or shape differ keep their fresh init.
+        label_fraction: train on this share of the training split's labelled data only (few-label
+            fine-tuning / transfer); the other training recordings stay unlabelled: they still feed
+            the normalisation statistics but no loss term. 1.0 = all labels.
+        label_fraction_unit: ``recordings`` (whole recordings: ``max(1, round(f * n))`` of the n
+            training recordings) or ``windows`` (``max(1, round(f * n))`` labelled windows).
+        label_fraction_seed: seed of the permutation whose prefix is kept, so that a smaller fraction
+            is always a subset of a larger one (nested) and the choice is reproducible.
     """
 
     epochs: int = 20
@@ -62,8 +69,13 @@ class TrainConfig:
     sync_batchnorm: bool = True
     freeze_batchnorm: bool = False
     init_from: str | None = None
+    label_fraction: float = 1.0
+    label_fraction_unit: Literal["recordings", "windows"] = "recordings"
+    label_fraction_seed: int = 0
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.label_fraction <= 1.0:
+            raise ValueError(f"train.label_fraction must be in (0, 1], got {self.label_fraction}")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from torch.utils.data import Dataset, Subset
 from weldfusion.datasets.config import DataConfig
 from weldfusion.datasets.info import DataInfo
 from weldfusion.datasets.normalize import ChannelStats, NormStats, compute_norm_stats
-from weldfusion.datasets.splits import build_splits, resolve_files
+from weldfusion.datasets.splits import build_splits, resolve_files, scan
 from weldfusion.datasets.windows import IGNORE_PHASE, WindowDataset
 
 SPLITS = ("train", "val", "test")
@@ -34,6 +35,7 @@ class DataBundle:
     files: dict[str, list[Path]]
     info: DataInfo
     norm: NormStats
+    selected: dict[str, np.ndarray] = field(default_factory=dict)  # window indices kept per split (label fraction)
 
     @property
     def train(self) -> Dataset:
@@ -50,8 +52,22 @@ class DataBundle:
     def targets(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         """(phase (N,), defects (N, D)) of the labelled windows of ``split``, in item order."""
         ds = self.windows[split]
-        keep = labelled_indices(ds)
+        keep = self.selected[split] if split in self.selected else labelled_indices(ds)
         return ds.phase_targets[keep], ds.defect_targets[keep]
+
+    def with_label_fraction(self, fraction: float, unit: str = "recordings", seed: int = 0) -> DataBundle:
+        """This bundle with the training split cut to a ``fraction`` of its labelled data.
+
+        See :func:`label_fraction_indices`; ``files["train_labelled"]`` lists the recordings that keep labels.
+        """
+        ds = self.windows["train"]
+        keep = label_fraction_indices(ds, fraction, unit, seed)
+        rec_of = np.array([rid for rid, _ in ds.window_index], dtype=object)
+        chosen = set(rec_of[keep].tolist())
+        files = dict(self.files)
+        files["train_labelled"] = [e.path for e in scan(self.files["train"]) if e.recording_id in chosen]
+        return replace(self, datasets={**self.datasets, "train": Subset(ds, keep.tolist())}, files=files,
+                       selected={**self.selected, "train": keep})
 
 
 def labelled_indices(ds: WindowDataset) -> np.ndarray:
@@ -63,6 +79,34 @@ def labelled(ds: WindowDataset) -> Dataset:
     """``ds`` restricted to windows with a phase label (``ds`` itself when all are labelled)."""
     keep = labelled_indices(ds)
     return ds if len(keep) == len(ds) else Subset(ds, keep.tolist())
+
+
+def label_fraction_indices(ds: WindowDataset, fraction: float, unit: str = "recordings",
+                           seed: int = 0) -> np.ndarray:
+    """Sorted indices (K,) of the labelled windows of ``ds`` kept when only ``fraction`` of the labels is used.
+
+    ``unit="recordings"``: the first ``max(1, round(fraction * n))`` of the n recordings that have
+    labelled windows, in an order drawn with ``seed`` (all their labelled windows are kept);
+    ``unit="windows"``: the first ``max(1, round(fraction * n))`` of the n labelled windows in a
+    seeded order. The order depends on ``seed`` and the data only, so a smaller fraction is a subset
+    of a larger one (nested) and the same call always gives the same subset.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
+    if unit not in ("recordings", "windows"):
+        raise ValueError(f"label fraction unit must be recordings or windows, got {unit!r}")
+    keep = labelled_indices(ds)
+    if fraction >= 1.0 or len(keep) == 0:
+        return keep
+    rng = np.random.default_rng(seed)
+    if unit == "windows":
+        n = max(1, math.floor(fraction * len(keep) + 0.5))
+        return np.sort(keep[rng.permutation(len(keep))[:n]])
+    rec_of = np.array([rid for rid, _ in ds.window_index], dtype=object)[keep]
+    ids = sorted(set(rec_of.tolist()))
+    n = max(1, math.floor(fraction * len(ids) + 0.5))
+    chosen = [ids[i] for i in rng.permutation(len(ids))[:n]]
+    return keep[np.isin(rec_of, chosen)]
 
 
 def norm_to_dict(norm: NormStats) -> dict:

@@ -95,6 +95,9 @@ def train_recipe(recipe: RecipeConfig, run_dir: str | os.PathLike, *, resume: bo
         norm = ctx.broadcast_object(
             build_data(recipe.data, splits=("train",), progress=progress).norm if ctx.is_main else None)
     bundle = build_data(recipe.data, norm=norm, progress=progress and ctx.is_main)
+    if recipe.train.label_fraction < 1.0:  # few-label training: keep labels of a nested, seeded subset only
+        bundle = bundle.with_label_fraction(recipe.train.label_fraction, recipe.train.label_fraction_unit,
+                                            recipe.train.label_fraction_seed)
     if bundle.val is None or len(bundle.val) == 0:
         raise ValueError(f"{recipe.data.path}: the validation split is empty "
                          f"(data.split.val = {recipe.data.split.val})")
