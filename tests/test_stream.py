@@ -10,6 +10,7 @@ import pytest
 import torch
 from _stream_helpers import tiny_recipe, write_checkpoint
 from _training_data import write_recording
+from _window_recordings import write_tiny
 from test_alignment import _write_events
 from torch.utils.data import default_collate
 from weldfusion.datasets.reader import Recording
@@ -159,6 +160,19 @@ def test_stream_matches_offline_with_offsets_and_irregular_timestamps(tmp_path):
     for r in results:
         np.testing.assert_allclose(r.raw_phase_probs, ref[r.t0]["phase"], rtol=0, atol=1e-6)
         np.testing.assert_allclose(r.raw_defect_probs, ref[r.t0]["defects"], rtol=0, atol=1e-6)
+
+
+def test_stream_matches_offline_without_a_sensor(tiny, trained, tmp_path):
+    """A recording without thermal stream (other rates and frame sizes): thermal absent in every window."""
+    path = write_tiny(tmp_path / "no_thermal.h5", "nt", streams=("video", "acoustic", "electrical"), duration=1.6)
+    results, summary = run_stream(trained, path)
+    ref = offline(trained, path)
+    assert [r.t0 for r in results] == sorted(ref) and summary.hops == len(ref)
+    th = trained.info.names.index("thermal")
+    for r in results:
+        assert not r.present[th] and r.sensors["thermal"] == "absent"
+        np.testing.assert_allclose(r.raw_phase_probs, ref[r.t0]["phase"], rtol=0, atol=1e-6)
+        np.testing.assert_array_equal(r.present, ref[r.t0]["present"])
 
 
 # -- sensors that stop and come back ------------------------------------------------------------------

@@ -46,7 +46,7 @@ class WindowAssembler:
         gap_threshold: largest share of a window in holes for a modality to count as present.
         enabled: per modality, False masks it absent (``data.modalities.<m>.enabled``).
         process: welding process (heat-input efficiency of the electrical channels).
-        short_circuit_v: short-circuit voltage threshold in V.
+        short_circuit_v: short-circuit voltage threshold in V (None when the model has no electrical input).
         norm: normalisation statistics of the training split (None = raw values).
         n_params: number of process parameters (``DataInfo.params``).
         pair_index: index of the recording's material pair in ``DataInfo.pairs``.
@@ -55,7 +55,7 @@ class WindowAssembler:
     """
 
     def __init__(self, specs: Sequence, headers: dict[str, StreamHeader], window_s: float, gap_threshold: float,
-                 enabled: dict[str, bool], process: str, short_circuit_v: float, norm: NormStats | None,
+                 enabled: dict[str, bool], process: str, short_circuit_v: float | None, norm: NormStats | None,
                  n_params: int, pair_index: int, buffer_s: float = 2.0, where: str = "stream") -> None:
         self.specs = list(specs)
         self.names = tuple(s.name for s in self.specs)
@@ -97,8 +97,9 @@ class WindowAssembler:
         specs = specs_from_info(info, data_cfg)
         enabled = {s.name: getattr(data_cfg.modalities, s.name).enabled
                    for s in specs if getattr(data_cfg.modalities, s.name, None) is not None}
+        electrical = data_cfg.modalities.electrical
         return cls(specs, headers, info.window_s, data_cfg.gap_threshold, enabled, str(process),
-                   data_cfg.modalities.electrical.short_circuit_v if data_cfg.modalities.electrical else 10.0,
+                   electrical.short_circuit_v if electrical is not None else None,
                    norm, len(info.params), info.pairs.index(pair), buffer_s, where)
 
     # -- timing -------------------------------------------------------------------------------------
