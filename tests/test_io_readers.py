@@ -194,11 +194,13 @@ def test_wav_mhz_acoustic_emission_multichannel(tmp_path, small_blocks):
     assert t[1] == pytest.approx(5e-7)
 
 
-def test_flac_int_needs_scale(tmp_path):
+def test_flac_int_without_scale_is_full_scale(tmp_path):
     x = np.random.default_rng(2).uniform(-0.5, 0.5, 3000)
     sf.write(tmp_path / "mic.flac", x, 96000, subtype="PCM_16")
-    with pytest.raises(IngestError, match="integer samples"):
-        open_acoustic(manifest(tmp_path, acoustic={"path": "mic.flac"}))
+    src = open_acoustic(manifest(tmp_path, acoustic={"path": "mic.flac"}))
+    assert src.units == "FS" and src.channel_units == ("FS",)
+    got, _ = collect(src)
+    np.testing.assert_allclose(got, x, atol=2**-15)
     got, _ = collect(open_acoustic(manifest(tmp_path, acoustic={"path": "mic.flac", "scale": 20.0})))
     np.testing.assert_allclose(got, x * 20, atol=20 * 2**-15)
 

@@ -7,8 +7,9 @@ channel or (k, C) for several.
 
 Values: ``soundfile`` reads integer PCM as full-scale units (-1..1). The stored value is
 ``value * scale + offset`` (stream-level ``scale``/``offset``, or per channel in ``channels``).
-Integer files need a ``scale`` (e.g. Pa per full scale) or an explicit ``units``, so full-scale
-numbers are never silently called Pa. Float files are taken as Pa unless ``units`` says otherwise.
+Integer files without a ``scale`` (e.g. Pa per full scale) or ``units`` are stored as full-scale
+values with units ``FS`` (an uncalibrated microphone), so they are never silently called Pa.
+Float files are taken as Pa unless ``units`` says otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from weldfusion.datasets.manifest import ChannelSpec
 from weldfusion.datasets.raw_source import IngestError, RawSource, block_length, resolve_timebase
 
 UNITS = "Pa"
+FULL_SCALE_UNITS = "FS"  # uncalibrated integer PCM: fraction of full scale
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III")
 
 
@@ -93,8 +95,7 @@ def open_audio(
     integer = subtype not in _FLOAT_SUBTYPES
     scaled = any(s.scale != 1.0 or s.offset != 0.0 for s in specs.values()) or scale is not None
     if integer and not scaled and units is None:
-        raise IngestError(f"{path}: integer samples ({subtype}) are full-scale numbers; give 'scale' "
-                          "(e.g. Pa per full scale) or 'units' in the manifest")
+        units = FULL_SCALE_UNITS  # uncalibrated: keep full-scale numbers, labelled as such
     index = np.array([s.column for s in specs.values()])
     gains = np.array([s.scale for s in specs.values()], dtype=np.float64)
     shifts = np.array([s.offset for s in specs.values()], dtype=np.float64)
