@@ -17,11 +17,12 @@ CONFIG = SimConfig(duration_s=(3.0, 3.0), video_rate=30.0, video_shape=(16, 16),
                    electrical_rate=500.0, missing_prob=0.0, gap_prob=0.0)
 
 
-def tiny_sim_recordings(folder: Path, per_pair: int = 3, seed: int = 0) -> Path:
-    """``per_pair`` simulated recordings of each pair in ``folder``; returns the folder."""
+def tiny_sim_recordings(folder: Path, per_pair: int | dict[str, int] = 3, seed: int = 0) -> Path:
+    """``per_pair`` simulated recordings of each pair (or ``{pair: count}``) in ``folder``; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    for pair in PAIRS:
-        for i in range(per_pair):
+    counts = per_pair if isinstance(per_pair, dict) else dict.fromkeys(PAIRS, per_pair)
+    for pair, n in counts.items():
+        for i in range(n):
             run = simulate_run(pair, None, i, seed, CONFIG)
             write_run(run, folder / f"{run.recording_id}.h5")
     return folder

@@ -137,7 +137,7 @@ def test_transfer_end_to_end_on_simulated_pairs(tmp_path, capsys):
     from _sim_recordings import tiny_sim_recipe, tiny_sim_recordings
     from weldfusion.tools.transfer import cli
 
-    data = tiny_sim_recordings(tmp_path / "data")
+    data = tiny_sim_recordings(tmp_path / "data", {"Al-steel": 2, "Ti-Ni": 2, "Cu-SS": 3})
     base = tiny_sim_recipe(tmp_path / "tiny.yaml", data)
     recipe = tmp_path / "transfer.yaml"
     recipe.write_text(yaml.safe_dump({"base": str(base), "name": "tiny_transfer", "transfer": {

@@ -5,6 +5,9 @@ recordings are split by recording (:func:`~weldfusion.datasets.splits.build_spli
 normalisation statistics are computed on the training split only (or reused from a run), and
 every split is wrapped so that it only yields windows that have a phase label (windows that no
 phase interval overlaps carry ``IGNORE_PHASE`` and are left out of training and of the metrics).
+With ``train.label_fraction`` < 1 only a nested, seeded subset of the training split keeps its
+labels (:func:`label_fraction_indices`, :meth:`DataBundle.with_label_fraction`): few-label
+fine-tuning and the transfer tool.
 """
 
 from __future__ import annotations
