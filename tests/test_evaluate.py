@@ -102,7 +102,6 @@ def test_plots_write_pngs(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     from _training_data import make_recordings, write_recipe
-
     from weldfusion.tools.train import main as train_main
 
     root = tmp_path_factory.mktemp("evalrun")

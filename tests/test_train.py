@@ -195,7 +195,7 @@ def tiny(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tiny")
     data = make_recordings(root / "data")
-    return write_recipe(root / "tiny.yaml", data)
+    return write_recipe(root / "tiny.yaml", data, train={"epochs": 2})
 
 
 @pytest.mark.slow
@@ -212,11 +212,11 @@ def test_train_writes_run_and_resumes_a_killed_run_exactly(tiny, tmp_path, capsy
     names = {p.name for p in full.iterdir()}
     assert {"best.pt", "last.pt", "config.yaml", "norm_stats.json", "metrics.jsonl", "curves.png", "splits"} <= names
     rows = _rows(full / "metrics.jsonl")
-    assert [r["epoch"] for r in rows] == [1, 2, 3] and rows[-1]["step"] == 18  # 3 epochs x 6 steps of 8 windows
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[-1]["step"] == 12  # 2 epochs x 6 steps of 8 windows
     assert rows[1]["lr"] < rows[0]["lr"]  # cosine decay after the warm-up
     last = load_checkpoint(full / "last.pt")
     best = load_checkpoint(full / "best.pt")
-    assert last["epoch"] == 3 and last["step_in_epoch"] == 0 and best["metrics"]["epoch"] == rows[-1]["best_epoch"]
+    assert last["epoch"] == 2 and last["step_in_epoch"] == 0 and best["metrics"]["epoch"] == rows[-1]["best_epoch"]
     assert len(best["thresholds"]) == 6 and best["config"]["loss"]["phase_class_weights"] is not None
     assert "phase_class_weights" in (full / "config.yaml").read_text()
     assert (full / "curves.png").read_bytes()[:4] == b"\x89PNG"
