@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         tmp.unlink(missing_ok=True)
     n_masks = len(presence_masks(len(trained.info.names)))
-    print(f"wrote {args.onnx} (opset {args.opset}, batch {args.batch}; inputs {', '.join(trained.info.names)}, present, params, pair); "
+    inputs = ", ".join(trained.info.names)
+    print(f"wrote {args.onnx} (opset {args.opset}, batch {args.batch}; inputs {inputs}, present, params, pair); "
           f"ONNX Runtime == PyTorch within {worst:.2g} over {n_masks} presence masks")
     return 0
 

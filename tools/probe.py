@@ -305,7 +305,8 @@ def format_table(result: dict) -> str:
     for m, rows in result["shortfalls"].items():
         text = "; ".join(f"{r['label']} {r['f1']:.2f} vs {r['gets_it']} {r['their_f1']:.2f}" for r in rows) or "-"
         lines.append(f"{m} alone falls short on: {text}")
-    lines.append("complementarity shown: " + ("yes, every modality misses a label another one gets" if result["complementary"] else "NO"))
+    shown = "yes, every modality misses a label another one gets" if result["complementary"] else "NO"
+    lines.append("complementarity shown: " + shown)
     return "\n".join(lines)
 
 

@@ -203,7 +203,7 @@ def simulate(
     glare_sigma = 1.5 if scn.process != "laser" else 0.8
     glare_k4 = (2300.0 if scn.process != "laser" else 1600.0) ** 4
 
-    for side, mat, q, rows in (("a", scn.pair.a, st.q_a, y < 0), ("b", scn.pair.b, st.q_b, y >= 0)):
+    for mat, q, rows in ((scn.pair.a, st.q_a, y < 0), (scn.pair.b, st.q_b, y >= 0)):  # side a, side b
         dy = y[rows][None, :, None] - st.y_s[:, None, None]  # (N, h_side, 1)
         rise = temperature_rise(scn, mat, q[:, None, None], st.v[:, None, None], xi[None, None, :], dy)
         temp = t0 + rise

@@ -199,7 +199,8 @@ def simulate(
         img = light * (1.0 - pool) + pool * pool_val
         for ev, env in under:  # groove along one toe of the pool / fresh bead
             gx = xa + ev.side * (pw + 1.5)
-            groove = (np.abs(cols[None, None, :] - gx) < 1.5) & (rows[None, :, None] > y_root - 1) & (rows[None, :, None] < y_root + 2.2 * pl)
+            in_rows = (rows[None, :, None] > y_root - 1) & (rows[None, :, None] < y_root + 2.2 * pl)
+            groove = (np.abs(cols[None, None, :] - gx) < 1.5) & in_rows
             img = img * (1.0 - 0.75 * np.minimum(env[sl, None, None], 1.0) * groove)
         for ev, _, counts, _ in pore_events:
             c = counts[sl]

@@ -201,7 +201,8 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
                 raise ValueError(f"{path}: the model cannot be exported to ONNX ({first})") from None
         proto = onnx.load(str(tmp))
         meta = {"weldfusion.modalities": json.dumps(list(info.names)), "weldfusion.phases": json.dumps(list(info.phases)),
-                "weldfusion.defects": json.dumps(list(info.defects)), "weldfusion.window_s": str(info.window_s), "weldfusion.batch": str(batch),
+                "weldfusion.defects": json.dumps(list(info.defects)), "weldfusion.window_s": str(info.window_s),
+                "weldfusion.batch": str(batch),
                 "weldfusion.weights_sha256": weights_fingerprint(model), "weldfusion.source": source}
         for key, value in meta.items():
             entry = proto.metadata_props.add()

@@ -12,9 +12,9 @@ fine-tuning and the transfer tool.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
