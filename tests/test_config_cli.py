@@ -47,6 +47,17 @@ def test_bad_keys_and_types_are_named(data, needle):
         from_dict(Root, data)
 
 
+@dataclass
+class WithFactory:
+    inner: Inner = field(default_factory=lambda: Inner(size=16, kinds=("x", "y")))
+
+
+def test_partial_section_keeps_the_fields_own_default():
+    cfg = from_dict(WithFactory, {"inner": {"mode": "y"}})
+    assert cfg.inner == Inner(size=16, kinds=("x", "y"), mode="y")
+    assert from_dict(WithFactory, {}).inner.size == 16
+
+
 def test_load_save_roundtrip(tmp_path):
     path = tmp_path / "r.yaml"
     save(Root(inner=Inner(size=2)), path)

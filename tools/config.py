@@ -95,6 +95,19 @@ def _coerce(value: Any, tp, key: str) -> Any:
     raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
 
 
+def _field_default(f: dataclasses.Field):
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None if f.default is dataclasses.MISSING else f.default
+
+
+def _deep_merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def from_dict(cls: type[T], data: dict, prefix: str = "") -> T:
     """Build dataclass ``cls`` from ``data``; unknown keys and wrong types raise :class:`ConfigError`."""
     if data is None:
@@ -111,6 +124,10 @@ def from_dict(cls: type[T], data: dict, prefix: str = "") -> T:
     kwargs = {}
     for name, value in data.items():
         key = f"{prefix}.{name}" if prefix else name
+        base = _field_default(fields[name])
+        if isinstance(value, dict) and dataclasses.is_dataclass(base):
+            # a partial section overrides the field's own default, not the class defaults
+            value = _deep_merge(to_dict(base), value)
         kwargs[name] = _coerce(value, hints[name], key)
     try:
         obj = cls(**kwargs)
