@@ -58,6 +58,19 @@ def _decode(value):
     return value
 
 
+def invalid_share(t0: float, t1: float, t_start: float, t_end: float, gaps: np.ndarray) -> float:
+    """Share of [t0, t1) inside a gap (G, 2) or outside the valid span [t_start, t_end); 0 = all valid."""
+    length = t1 - t0
+    if length <= 0:
+        return 0.0
+    invalid = length - max(0.0, min(t1, t_end) - max(t0, t_start))
+    for g0, g1 in gaps:
+        lo, hi = max(g0, t0, t_start), min(g1, t1, t_end)
+        if hi > lo:
+            invalid += hi - lo
+    return float(min(1.0, invalid / length))
+
+
 class Recording:
     """A recording file opened lazily for time-interval reads.
 
@@ -226,13 +239,4 @@ class Recording:
     def gap_coverage(self, name: str, t0: float, t1: float) -> float:
         """Share of [t0, t1) that is inside a gap or outside the stream's span (0 = all valid)."""
         info = self.streams[name]
-        length = t1 - t0
-        if length <= 0:
-            return 0.0
-        covered = max(0.0, min(t1, info.t_end) - max(t0, info.t_start))
-        invalid = length - covered
-        for g0, g1 in info.gaps:
-            lo, hi = max(g0, t0, info.t_start), min(g1, t1, info.t_end)
-            if hi > lo:
-                invalid += hi - lo
-        return float(min(1.0, invalid / length))
+        return invalid_share(t0, t1, info.t_start, info.t_end, info.gaps)

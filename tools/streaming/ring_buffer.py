@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from weldfusion.datasets.reader import StreamInfo
+from weldfusion.datasets.reader import StreamInfo, invalid_share
 from weldfusion.datasets.resample import nearest_indices
 
 _EPS = 1e-9  # the tolerance of Recording.index_range
@@ -193,19 +193,12 @@ class RingBuffer:
 
     def gap_coverage(self, t0: float, t1: float) -> float:
         """Share of [t0, t1) in a hole or outside the received samples (as ``Recording.gap_coverage``)."""
-        info = self.info
-        length = t1 - t0
-        if length <= 0:
+        if t1 <= t0:
             return 0.0
         if self.empty:
             return 1.0
-        covered = max(0.0, min(t1, info.t_end) - max(t0, info.t_start))
-        invalid = length - covered
-        for g0, g1 in info.gaps:
-            lo, hi = max(g0, t0, info.t_start), min(g1, t1, info.t_end)
-            if hi > lo:
-                invalid += hi - lo
-        return float(min(1.0, invalid / length))
+        info = self.info
+        return invalid_share(t0, t1, info.t_start, info.t_end, info.gaps)
 
     # -- StreamReader protocol (datasets/windows.py) --------------------------------------------
     def index_range(self, t0: float, t1: float) -> tuple[int, int]:
