@@ -3,6 +3,7 @@ projection head of the contrastive loss (Eq. 39)."""
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -40,3 +41,33 @@ class ProjectionHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.normalize(self.net(x), dim=-1)
+
+
+def prediction_dict(
+    phase_logits: Tensor,
+    defect_logits: Tensor,
+    embedding: Tensor,
+    projection: Tensor,
+    modality_weights: Tensor,
+    present: Tensor,
+    attention: dict,
+    aux: dict,
+) -> dict:
+    """The model output dict shared by the fusion model and the baselines.
+
+    phase_logits (B, P), defect_logits (B, D), embedding (B, E), projection (B, E'),
+    modality_weights (B, M), present (B, M) -> dict with logits, softmax/sigmoid probabilities,
+    embedding, projection, modality weights, presence, attention maps and auxiliary terms.
+    """
+    return {
+        "phase_logits": phase_logits,
+        "phase_probs": torch.softmax(phase_logits, dim=-1),
+        "defect_logits": defect_logits,
+        "defect_probs": torch.sigmoid(defect_logits),
+        "embedding": embedding,
+        "projection": projection,
+        "modality_weights": modality_weights,
+        "present": present,
+        "attention": attention,
+        "aux": aux,
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from weldfusion.fusion.heads import prediction_dict
 
 
 def modality_dropout(present: Tensor, p: float) -> Tensor:
@@ -117,18 +118,8 @@ class WeldFusionModel(nn.Module):
             phase_logits, defect_logits = fused["phase_logits"], fused["defect_logits"]
         else:
             phase_logits, defect_logits = self.phase_head(emb), self.defect_head(emb)
-        return {
-            "phase_logits": phase_logits,
-            "phase_probs": torch.softmax(phase_logits, dim=-1),
-            "defect_logits": defect_logits,
-            "defect_probs": torch.sigmoid(defect_logits),
-            "embedding": emb,
-            "projection": self.projection(emb),
-            "modality_weights": fused["modality_weights"],
-            "present": present,
-            "attention": attention,
-            "aux": aux,
-        }
+        return prediction_dict(phase_logits, defect_logits, emb, self.projection(emb), fused["modality_weights"],
+                               present, attention, aux)
 
     @property
     def fusion_dim(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from weldfusion.fusion.heads import DefectHead, PhaseHead, ProjectionHead
+from weldfusion.fusion.heads import DefectHead, PhaseHead, ProjectionHead, prediction_dict
 from weldfusion.fusion.model import modality_dropout
 
 
@@ -33,18 +33,8 @@ class BaselineHeads(nn.Module):
         """emb (B, E), modality_weights (B, M), present (B, M) -> the fusion model's output dict
         (``aux`` is empty: baselines have no auxiliary loss terms)."""
         phase_logits, defect_logits = self.phase(emb), self.defect(emb)
-        return {
-            "phase_logits": phase_logits,
-            "phase_probs": torch.softmax(phase_logits, dim=-1),
-            "defect_logits": defect_logits,
-            "defect_probs": torch.sigmoid(defect_logits),
-            "embedding": emb,
-            "projection": self.projection(emb),
-            "modality_weights": modality_weights,
-            "present": present,
-            "attention": attention,
-            "aux": {},
-        }
+        return prediction_dict(phase_logits, defect_logits, emb, self.projection(emb), modality_weights, present,
+                               attention, {})
 
 
 def batch_presence(batch: dict, training: bool, p_drop: float) -> Tensor:
