@@ -5,8 +5,9 @@ The window's electrical tensor has 7 channels (:data:`WINDOW_CHANNELS`): the 4 s
 
 - ``power`` (W) = U * I per sample,
 - ``heat_input`` (kJ/mm) = eta * U * I / v / 1000 per sample (``sensors/electrical/physics.py``),
-- ``short_circuit`` (0/1 per native sample: voltage below a threshold; the window holds the share
-  of each window sample's bin in short circuit).
+- ``short_circuit`` (0/1 per native sample: voltage below a threshold while at least
+  :data:`SHORT_CIRCUIT_MIN_A` flows, so an idle source at 0 V and 0 A is not a short; the window
+  holds the share of each window sample's bin in short circuit).
 
 The window parameters (``params`` of a batch, :data:`weldfusion.datasets.info.PARAM_NAMES`) are
 means over the window's valid samples of current, voltage, travel_speed and heat_input.
@@ -24,6 +25,8 @@ DERIVED_UNITS: tuple[str, ...] = ("W", "kJ/mm", "1")
 WINDOW_CHANNELS: tuple[str, ...] = (*CHANNELS, *DERIVED_CHANNELS)
 WINDOW_UNITS: tuple[str, ...] = (*CHANNEL_UNITS, *DERIVED_UNITS)
 SHORT_CIRCUIT = WINDOW_CHANNELS.index("short_circuit")
+#: A sample is only in short circuit when at least this current (A) flows through the wire.
+SHORT_CIRCUIT_MIN_A = 20.0
 PARAM_INDEX: tuple[int, ...] = tuple(WINDOW_CHANNELS.index(p) for p in PARAM_NAMES)
 
 
@@ -44,7 +47,8 @@ def derive(raw: np.ndarray, process: str, short_circuit_v: float) -> np.ndarray:
     Args:
         raw: (n, 4) current A, voltage V, wire_feed m/min, travel_speed mm/s (:data:`CHANNELS` order).
         process: welding process (sets the arc efficiency of the heat input).
-        short_circuit_v: voltage threshold in V below which a sample is in short circuit.
+        short_circuit_v: voltage threshold in V below which a sample is in short circuit (when at
+            least :data:`SHORT_CIRCUIT_MIN_A` flows).
     Returns:
         (n, 7) float64 in :data:`WINDOW_CHANNELS` order.
     """
@@ -54,7 +58,7 @@ def derive(raw: np.ndarray, process: str, short_circuit_v: float) -> np.ndarray:
     out[:, :4] = raw
     out[:, 4] = voltage * current
     out[:, 5] = heat_input(voltage, current, travel, process)
-    out[:, 6] = voltage < short_circuit_v
+    out[:, 6] = (voltage < short_circuit_v) & (current >= SHORT_CIRCUIT_MIN_A)
     return out
 
 

@@ -54,6 +54,8 @@ class MSSTANConfig:
         pair_embed_dim: size of the material-pair embedding of the knowledge prior.
         gradient_channel: add the Sobel gradient magnitude of each frame as a second input
             channel (useful for temperature maps: cooling gradients at the fusion line).
+        spatial_peak: add a projection of the spatial maximum of f_t to the attended frame
+            vector (our addition, not in the paper; ``fusion/msstan/spatial_attention.py``).
     """
 
     patch_size: int = 2
@@ -72,6 +74,7 @@ class MSSTANConfig:
     knowledge_guidance: bool = True
     pair_embed_dim: int = 8
     gradient_channel: bool = False
+    spatial_peak: bool = True
 
     def __post_init__(self) -> None:
         if self.patch_size < 1:
@@ -266,6 +269,7 @@ COMPONENTS: dict[str, tuple[str, str]] = {
     "motion_magnification": ("model", "motion_magnification"),
     "adaptive_sampling": ("model", "adaptive_sampling"),
     "knowledge_guidance": ("model", "knowledge_guidance"),
+    "spatial_peak": ("model", "spatial_peak"),
     "contrastive": ("loss", "contrastive"),
     "semantic_similarity": ("loss", "semantic_similarity"),
     "temporal_consistency": ("loss", "temporal_consistency"),

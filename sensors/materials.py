@@ -147,8 +147,8 @@ PAIRS: dict[str, PairSpec] = {
         preheat_c=25.0,
         torch_offset_mm=0.8,
         side_voltage_v=0.35,
-        defect_weights={"porosity": 0.25, "lack_of_fusion": 0.15, "burn_through": 0.10,
-                        "spatter": 0.20, "undercut": 0.10, "crack": 0.20},
+        defect_weights={"porosity": 0.20, "lack_of_fusion": 0.15, "burn_through": 0.10,
+                        "spatter": 0.20, "undercut": 0.20, "crack": 0.15},
     ),
     "Ti-Ni": PairSpec(
         name="Ti-Ni",
@@ -167,7 +167,7 @@ PAIRS: dict[str, PairSpec] = {
         torch_offset_mm=0.3,
         side_voltage_v=-0.25,
         defect_weights={"porosity": 0.15, "lack_of_fusion": 0.15, "burn_through": 0.15,
-                        "spatter": 0.10, "undercut": 0.15, "crack": 0.30},
+                        "spatter": 0.10, "undercut": 0.20, "crack": 0.25},
     ),
     "Cu-SS": PairSpec(
         name="Cu-SS",
@@ -185,8 +185,8 @@ PAIRS: dict[str, PairSpec] = {
         preheat_c=150.0,
         torch_offset_mm=-1.0,
         side_voltage_v=0.45,
-        defect_weights={"porosity": 0.15, "lack_of_fusion": 0.30, "burn_through": 0.10,
-                        "spatter": 0.20, "undercut": 0.15, "crack": 0.10},
+        defect_weights={"porosity": 0.15, "lack_of_fusion": 0.25, "burn_through": 0.10,
+                        "spatter": 0.20, "undercut": 0.20, "crack": 0.10},
     ),
 }
 

@@ -200,9 +200,9 @@ def test_bench_baselines_rows(monkeypatch):
     monkeypatch.setattr(bench_baselines, "demo_info", lambda: tiny_info())
     rows = bench_baselines.run(argparse.Namespace(quick=True, device="cpu", model_threads=1))
     names = {r["name"]: r for r in rows}
-    for model in ("fusion", "r2plus1d18", "cnn_lstm", "transformer"):
+    for model in ("fusion_all", "r2plus1d18", "cnn_lstm", "transformer"):
         assert names[f"model.ms_per_window.{model}.b1"]["value"] > 0
         assert names[f"model.windows_per_s.{model}.b32"]["unit"] == "windows/s"
         assert names[f"model.gflops.{model}"]["value"] > 0
-    assert names["model.speedup.fusion_vs_r2plus1d18.b1"]["unit"] == "x"
-    assert names["model.compute_ratio.r2plus1d18_vs_fusion"]["value"] > 1
+    assert names["model.speedup.fusion_all_vs_r2plus1d18.b1"]["unit"] == "x"
+    assert names["model.compute_ratio.r2plus1d18_vs_fusion_all"]["value"] > 1

@@ -18,6 +18,8 @@ from weldfusion.sensors.electrical.physics import (
 )
 from weldfusion.sensors.materials import PAIRS, get_pair
 from weldfusion.sensors.scenario import (
+    DEFECT_COUNT_P,
+    DEFECT_DURATION_S,
     PHASE_MIN_S,
     DefectEvent,
     defect_modalities,
@@ -82,9 +84,9 @@ def test_phases_cover_the_run_without_overlap(pair, seed):
     assert labels[:2] == ["idle", "arc_start"] and labels[-2:] == ["arc_end", "idle"]
     assert set(labels[2:-2]) <= {"deposition", "weaving", "parameter_change"}
     assert all(p in DEFAULT_PHASES for p in labels)
-    assert 0 <= len(scn.defects) <= 3
+    assert 0 <= len(scn.defects) <= len(DEFECT_COUNT_P) - 1
     for d in scn.defects:
-        assert 0.3 - 1e-6 <= d.end_s - d.start_s <= 1.5 + 1e-6
+        assert DEFECT_DURATION_S[0] - 1e-6 <= d.end_s - d.start_s <= DEFECT_DURATION_S[1] + 1e-6
         assert scn.weld_start_s <= d.start_s and d.end_s <= scn.weld_end_s
 
 
@@ -231,7 +233,7 @@ def test_thermal_field_asymmetric_and_peak_at_source():
 def test_pairs_shift_the_signals():
     volts, amps, sc = {}, {}, {}
     for pair in PAIRS:
-        run = simulate_run(pair, None, 0, 0, TINY)
+        run = simulate_run(pair, None, 0, 0, TINY, defects=[])  # the pair's own signals, no defect on top
         scn = run.scenario
         el = run.streams["electrical"].data
         t = np.arange(el.shape[0]) / TINY.electrical_rate

@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.staged_output import staged_output
 
 SPLITS = ("test", "val", "train", "all")
 
@@ -243,16 +242,10 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
     if base_recipe is not None:
         result["retrained_reference"] = retrained_ref
         result["runs"] = runs
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp") as tmp:
-        tmp = Path(tmp)
+    with staged_output(out) as tmp:
         (tmp / "ablation.json").write_text(json.dumps(result, indent=1))
         plot_modalities(modalities, tmp / "ablation_modalities.png", reference)
         (tmp / "ablation.md").write_text(ablation_markdown(result))
-        out.mkdir(exist_ok=True)
-        for f in tmp.iterdir():
-            shutil.move(str(f), out / f.name)
     return result
 
 

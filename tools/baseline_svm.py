@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.staged_output import staged_output
 
 META_KEYS = ("phase", "defects", "pair", "t0")
 TEXT_KEYS = ("recording_id", "material_pair", "process")
@@ -179,14 +178,9 @@ def main(argv: list[str] | None = None) -> int:
               "data": str(recipe.data.path), "split": split, "config": to_dict(recipe),
               "thresholds": dict(zip(bundle.info.defects, run.thresholds, strict=True))})
     out = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp") as tmp:
-        tmp = Path(tmp)
+    with staged_output(out) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(m, indent=1))
         (tmp / "report.md").write_text(markdown_report(m, {}))
-        out.mkdir(exist_ok=True)
-        for f in tmp.iterdir():
-            shutil.move(str(f), out / f.name)
     print(f"SVM on {run.n_train} training windows, {run.n_features} features, fitted in {run.fit_s:.1f} s")
     print(f"{split} split: {m['n_windows']} windows  phase accuracy {m['phase']['accuracy']:.3f}  macro-F1 "
           f"{m['phase']['macro_f1']:.3f}  |  defect mean F1 {m['defect']['mean_f1'] or float('nan'):.3f}  |  "

@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.staged_output import staged_output
 
 # data-config keys that decide which windows a model is scored on (hop_s is unified, path comes from --data)
 SAME_DATA_KEYS = ("window_s", "split", "filter", "modalities", "pairs", "phases", "defects", "gap_threshold",
@@ -212,22 +211,13 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
                   "threads": torch.get_num_threads(), "models": models, "fusion_vs": fusion_verdict(models)}
     finally:
         torch.set_num_threads(previous_threads)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp") as tmp:
-        tmp = Path(tmp)
+    with staged_output(out) as tmp:
         for name, m in metrics.items():
             folder = tmp / name.replace(":", "_").replace("#", "_")
             folder.mkdir()
             (folder / "metrics.json").write_text(json.dumps(m, indent=1))
         (tmp / "compare.json").write_text(json.dumps(report, indent=1))
         (tmp / "compare.md").write_text(markdown_table(report))
-        out.mkdir(exist_ok=True)
-        for f in tmp.iterdir():
-            target = out / f.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            shutil.move(str(f), target)
     return report
 
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.staged_output import staged_output
 
 SPLITS = ("test", "val", "train", "all")
 
@@ -108,9 +107,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     })
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp") as tmp:
-        tmp = Path(tmp)
+    with staged_output(out) as tmp:
         figures = {"phase confusion matrix": "confusion.png", "phase reliability diagram": "reliability.png"}
         plot_confusion(metrics["phase"]["confusion_matrix"], list(info.phases), tmp / "confusion.png")
         plot_reliability(metrics["calibration"], tmp / "reliability.png")
@@ -118,9 +115,6 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
                                                                                    index=False, float_format="%.5g")
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1))
         (tmp / "report.md").write_text(markdown_report(metrics, figures))
-        out.mkdir(exist_ok=True)
-        for f in tmp.iterdir():
-            shutil.move(str(f), out / f.name)
     return metrics
 
 

@@ -17,12 +17,11 @@ import argparse
 import dataclasses
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.staged_output import staged_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,18 +189,12 @@ def transfer(recipe: str | os.PathLike, data: str, out: str | os.PathLike, *, ov
                                     and check["recovery.phase.macro_f1"] >= 0.9)},
         "embedding": {"method": cfg.embedding, "windows": len(panels[0][2]), "silhouette": silhouette},
     }
-
-    out.parent.mkdir(parents=True, exist_ok=True)
     figures = {"F1 vs label fraction": "transfer_f1.png", "embeddings by material pair": "transfer_embedding.png"}
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp") as tmp:
-        tmp = Path(tmp)
+    with staged_output(out) as tmp:
         (tmp / "transfer.json").write_text(json.dumps(result, indent=1))
         plot_transfer(result, tmp / "transfer_f1.png")
         plot_embeddings(panels, tmp / "transfer_embedding.png", cfg.embedding, highlight=cfg.target_pair)
         (tmp / "transfer.md").write_text(transfer_markdown(result, figures))
-        out.mkdir(exist_ok=True)
-        for f in tmp.iterdir():
-            shutil.move(str(f), out / f.name)
     return result
 
 

@@ -9,7 +9,8 @@ Order of the blocks for a window of frames (B, T, H, W):
    f_final = m_t * f_fg (Eq. 31);
 4. motion magnification (Eq. 33-35);
 5. multi-scale temporal aggregation + scale attention + LayerNorm/residual (Eq. 9-12, 43);
-6. spatial attention per frame (Eq. 13, 14, 17), plus the knowledge prior (Eq. 45-46);
+6. spatial attention per frame (Eq. 13, 14, 17), plus the knowledge prior (Eq. 45-46) and the
+   local-peak descriptor (our addition, ``spatial_peak``);
 7. temporal attention (Eq. 15, 16, 18) biased by log a_t and log visibility (Eq. 28).
 
 Tokens are the spatially attended frames projected to D plus a learned embedding of their frame
@@ -56,6 +57,7 @@ class MSSTAN(nn.Module):
         param_index: columns of ``params`` for the knowledge prior; n_pairs, pair_embed_dim: its
             material-pair embedding.
         gradient_channel: add the Sobel gradient magnitude as a second input channel.
+        spatial_peak: add the projected spatial maximum to the attended frame vector.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class MSSTAN(nn.Module):
         n_pairs: int = 1,
         pair_embed_dim: int = 8,
         gradient_channel: bool = False,
+        spatial_peak: bool = True,
     ) -> None:
         super().__init__()
         c0, d = stage_dims[0], stage_dims[-1]
@@ -94,7 +97,7 @@ class MSSTAN(nn.Module):
         if knowledge_guidance and not param_index:
             raise ValueError("knowledge_guidance needs the columns of heat_input, current, travel_speed in params")
         self.knowledge = KnowledgePrior(d, param_index, n_pairs, pair_embed_dim) if knowledge_guidance else None
-        self.spatial_attn = SpatialAttention(d, spatial_attention)
+        self.spatial_attn = SpatialAttention(d, spatial_attention, spatial_peak)
         self.temporal_attn = TemporalAttention(d, temporal_attention)
         self.token_proj = nn.Linear(d, out_dim)
         self.time_embed = nn.Parameter(torch.randn(frames, out_dim) * 0.02)

@@ -44,7 +44,7 @@ def _band(rate: float, lo: float, hi: float, order: int = 2) -> np.ndarray:
 def crack_hits(ev: DefectEvent) -> tuple[np.ndarray, np.ndarray]:
     """Times (s) and relative amplitudes (>= 1, heavy-tailed) of the crack's AE hits."""
     rng = np.random.default_rng([ev.seed, 21])
-    n = rng.poisson(18.0 * ev.severity * (ev.end_s - ev.start_s)) + 1
+    n = rng.poisson(30.0 * ev.severity * (ev.end_s - ev.start_s)) + 1
     times = np.sort(rng.uniform(ev.start_s, ev.end_s, n))
     amps = np.minimum(1.0 + rng.pareto(2.0, n), 6.0)
     return times, amps
@@ -109,7 +109,7 @@ def _mic(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
             m = max(4, int(0.003 * rate))
             tt = np.arange(m) / rate
             f = min(6000.0, 0.4 * rate)
-            kernels = [0.3 * a * np.exp(-tt / 0.0006) * np.sin(2 * np.pi * f * tt + erng.uniform(0, 6.3)) for a in amps]
+            kernels = [0.8 * a * np.exp(-tt / 0.0006) * np.sin(2 * np.pi * f * tt + erng.uniform(0, 6.3)) for a in amps]
             _add_bursts(out, rate, times, kernels)
     return out
 

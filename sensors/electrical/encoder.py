@@ -3,8 +3,9 @@ short circuit -> tokens (B, N + 1, D), pooled (B, D).
 
 Multi-scale 1-D temporal convolutions over all channels (a strided stem, then parallel depthwise
 branches with kernel sizes ``kernel_sizes`` mixed by a 1x1 conv, residual), average-pooled to
-N tokens of ``token_ms`` each. One more token summarises the window: per-channel mean and
-standard deviation (so mean power and heat input enter directly) and, when the data has a
+N tokens of ``token_ms`` each. One more token summarises the window: per-channel mean, standard
+deviation and linear trend (least-squares change across the window, so a programmed parameter
+ramp is one number) — mean power and heat input enter directly — and, when the data has a
 ``short_circuit`` channel, short-circuit statistics: onsets per second and mean duty.
 
 The short-circuit channel arrives normalised (dataset mean subtracted): a sample counts as in
@@ -28,6 +29,21 @@ def short_circuit_stats(sc: Tensor, window_s: float) -> Tensor:
     state = sc > 0
     onsets = (state[:, 1:] & ~state[:, :-1]).sum(dim=1).to(sc.dtype) / window_s
     return torch.stack([torch.log1p(onsets), state.to(sc.dtype).mean(dim=1)], dim=1)
+
+
+def linear_trend(x: Tensor) -> Tensor:
+    """x: (B, C, S) -> (B, C): least-squares slope per channel times the window length (change
+    from the first to the last sample of the fitted line, in x's units)."""
+    s = x.shape[-1]
+    u = torch.linspace(-0.5, 0.5, s, dtype=x.dtype, device=x.device)  # window fraction, centred
+    denom = u.pow(2).sum().clamp_min(1e-12)
+    return torch.einsum("bcs,s->bc", x, u) / denom
+
+
+#: Window statistics enter the summary MLP as asinh(STATS_GAIN * value): linear for the small
+#: within-arc changes (a 20 % wire-feed ramp is ~0.1 in dataset-normalised units), logarithmic for
+#: the large arc on/off steps, so both are in the MLP's working range.
+STATS_GAIN = 10.0
 
 
 class MultiScaleConv1d(nn.Module):
@@ -68,7 +84,7 @@ class ElectricalEncoder(Encoder):
         self.num_tokens = max(1, min(steps, round(self.window_s * 1000.0 / token_ms)))
         self.pool = nn.AdaptiveAvgPool1d(self.num_tokens)
         self.proj = nn.Linear(conv_dim, dim)
-        n_stats = 2 * channels + (2 if self.sc_index is not None else 0)
+        n_stats = 3 * channels + (2 if self.sc_index is not None else 0)
         self.stats = nn.Sequential(nn.Linear(n_stats, dim), nn.GELU(), nn.Linear(dim, dim))
         self.pos = nn.Parameter(torch.randn(self.num_tokens + 1, dim) * 0.02)
         self.pool_score = nn.Linear(dim, 1)
@@ -84,10 +100,10 @@ class ElectricalEncoder(Encoder):
                              f"got {tuple(x.shape[1:])}")
         h = self.pool(self.body(self.stem(x)))  # (B, conv_dim, N)
         seq = self.proj(rearrange(h, "b c n -> b n c"))  # (B, N, D)
-        stats = [x.mean(dim=2), x.std(dim=2, unbiased=False)]
+        stats = [x.mean(dim=2), x.std(dim=2, unbiased=False), linear_trend(x)]
         if self.sc_index is not None:
             stats.append(short_circuit_stats(x[:, self.sc_index], self.window_s))
-        summary = self.stats(torch.cat(stats, dim=1))[:, None]  # (B, 1, D)
+        summary = self.stats(torch.asinh(STATS_GAIN * torch.cat(stats, dim=1)))[:, None]  # (B, 1, D)
         tokens = torch.cat([seq, summary], dim=1) + self.pos  # (B, N + 1, D)
         alpha = torch.softmax(self.pool_score(tokens).squeeze(-1), dim=1)
         pooled = self.pool_proj(torch.einsum("bn,bnd->bd", alpha, tokens))

@@ -65,11 +65,18 @@ def phase_metrics(y: np.ndarray, probs: np.ndarray, names: tuple[str, ...] | lis
     }
 
 
+#: Thresholds whose validation F1 is at least this share of the best one form the near-optimal plateau.
+F1_PLATEAU = 0.97
+
+
 def best_f1_threshold(y: np.ndarray, p: np.ndarray, default: float = 0.5) -> float:
     """Threshold on scores ``p`` (N,) maximising F1 for 0/1 labels ``y`` (N,); ``default`` without positives.
 
-    Among equally good thresholds the midpoint between the chosen score and the next lower one is
-    returned, so that the threshold does not sit exactly on a validation score.
+    A validation split holds a few dozen positive windows per defect, so the single F1-optimal
+    score is brittle (it often sits on one outlying window). The threshold is therefore the middle
+    of the near-optimal plateau: the median of the candidate scores whose F1 is at least
+    :data:`F1_PLATEAU` of the best, moved half-way down to the next lower score so that it does not
+    sit exactly on a validation score.
     """
     y = np.asarray(y).astype(bool)
     p = np.asarray(p, dtype=np.float64)
@@ -77,8 +84,8 @@ def best_f1_threshold(y: np.ndarray, p: np.ndarray, default: float = 0.5) -> flo
         return default
     prec, rec, thr = skm.precision_recall_curve(y, p)
     f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0.0)[:-1]
-    best = int(np.argmax(f1))
-    t = float(thr[best])
+    near = np.flatnonzero(f1 >= F1_PLATEAU * f1.max())  # thr is ascending
+    t = float(thr[near[len(near) // 2]])
     lower = p[p < t]
     return float((t + lower.max()) / 2) if lower.size else t
 

@@ -86,7 +86,12 @@ def measure_latency(model: torch.nn.Module, dataset, device: torch.device, n: in
                     batch_size: int = 32, amp: bool = False) -> dict:
     """Forward-pass time per window: ``ms_per_window`` at batch 1 (median over ``n`` windows, after
     ``warmup`` passes; what a live monitor pays per new window) and ``ms_per_window_batched`` at
-    ``batch_size``. Data loading and normalisation are not included."""
+    ``batch_size``. Data loading and normalisation are not included.
+
+    On CPU the batch-1 passes run on one torch thread, as the live monitor does (``weldfusion
+    stream``): on a small box, per-op thread synchronisation costs more than it saves at batch 1
+    and makes the figure swing with the machine's load. The batched passes use the default threads.
+    """
     from torch.utils.data import default_collate
 
     if len(dataset) == 0:
@@ -96,7 +101,10 @@ def measure_latency(model: torch.nn.Module, dataset, device: torch.device, n: in
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     items = [dataset[i % len(dataset)] for i in range(max(n, 1) + warmup)]
     times = []
+    default_threads = torch.get_num_threads()
+    b1_threads = 1 if device.type == "cpu" else default_threads
     try:
+        torch.set_num_threads(b1_threads)
         for k, item in enumerate(items):
             batch = to_device(default_collate([item]), device)
             sync()
@@ -106,6 +114,7 @@ def measure_latency(model: torch.nn.Module, dataset, device: torch.device, n: in
             sync()
             if k >= warmup:
                 times.append((time.perf_counter() - t0) * 1e3)
+        torch.set_num_threads(default_threads)
         bsz = min(batch_size, len(dataset))
         batch = to_device(default_collate([dataset[i] for i in range(bsz)]), device)
         with autocast(device, amp):
@@ -119,8 +128,9 @@ def measure_latency(model: torch.nn.Module, dataset, device: torch.device, n: in
         sync()
         batched = (time.perf_counter() - t0) * 1e3 / (reps * bsz)
     finally:
+        torch.set_num_threads(default_threads)
         model.train(was_training)
     return {"ms_per_window": float(np.median(times)), "ms_per_window_mean": float(np.mean(times)),
             "ms_per_window_p90": float(np.percentile(times, 90)), "ms_per_window_batched": float(batched),
             "batch_size": int(bsz), "windows_timed": len(times), "device": str(device),
-            "threads": torch.get_num_threads()}
+            "threads": b1_threads, "threads_batched": default_threads}
