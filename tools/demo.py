@@ -1,6 +1,6 @@
 """``weldfusion demo [--out DIR] [--force]``: the quick-start job on built-in simulated data.
 
-Simulates the default data set (3 material pairs x 10 runs), trains the default fusion recipe
+Simulates the default data set (3 material pairs x 24 runs), trains the default fusion recipe
 (``recipes/fusion_all.yaml``), evaluates it on the held-out recordings, runs the per-modality
 ablation, and prints where the report and plots are. Every step is the same command a user
 would run by hand; they are printed as they run.
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="demo folder (default out/demo)")
     p.add_argument("--force", action="store_true",
                    help=f"replace the demo's own sub-folders ({', '.join(STEPS)}) if they exist")
-    p.add_argument("--runs", type=int, default=10, help="simulated runs per material pair (default 10)")
+    p.add_argument("--runs", type=int, default=24, help="simulated runs per material pair (default 24)")
     p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="recipe override passed to train (repeatable)")

@@ -7,7 +7,7 @@ summary table. Runs are simulated in ``--workers`` processes; every run is deter
 
 Examples::
 
-    weldfusion synth --out data/sim                          # 3 pairs x 10 runs, demo rates
+    weldfusion synth --out data/sim                          # 3 pairs x 24 runs, demo rates
     weldfusion synth --out data/hs --pairs Al-steel --runs 2 --video-rate 2000 --ae-rate 500000
     weldfusion synth --out data/tig --pairs Ti-Ni:TIG,Cu-SS   # pair:process overrides the default
 """
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weldfusion synth", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--pairs", default=",".join(MATERIAL_PAIRS), help="comma list of PAIR or PAIR:PROCESS")
-    p.add_argument("--runs", type=int, default=10, help="runs per pair (default 10)")
+    p.add_argument("--runs", type=int, default=24, help="runs per pair (default 24)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--duration-s", default="8-12", help="run length, SECONDS or MIN-MAX (default 8-12)")
     p.add_argument("--video-rate", type=float, default=SimConfig.video_rate, help="frames/s (default 250)")

@@ -226,7 +226,7 @@ def simulate(
 
     # crack (cold centre line) and undercut (bright toe line) grow behind the pool
     half_w, length = pool_geometry(scn, st)
-    for label, gain, rows_share in (("crack", -0.6, ((0, 1.0), (1, 1.0), (2, 0.4))), ("undercut", 0.5, ((0, 1.0), (1, 0.5)))):
+    for label, gain, rows_share in (("crack", -0.6, ((0, 1.0), (1, 1.0), (2, 0.4))), ("undercut", 0.8, ((0, 1.0), (1, 0.7)))):
         for ev in scn.events(label):
             on = (times >= ev.start_s) & (times < ev.end_s + 1.0)
             if not on.any():

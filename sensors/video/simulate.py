@@ -197,11 +197,13 @@ def simulate(
             hole = np.clip((1.0 - ((dx / (0.6 * np.maximum(pw, 1))) ** 2 + hy**2)) * 3.0, 0, 1)
             pool = pool * (1.0 - 0.9 * np.minimum(b, 1.0) * hole)
         img = light * (1.0 - pool) + pool * pool_val
-        for ev, env in under:  # groove along one toe of the pool / fresh bead
-            gx = xa + ev.side * (pw + 1.5)
-            in_rows = (rows[None, :, None] > y_root - 1) & (rows[None, :, None] < y_root + 2.2 * pl)
-            groove = (np.abs(cols[None, None, :] - gx) < 1.5) & in_rows
-            img = img * (1.0 - 0.75 * np.minimum(env[sl, None, None], 1.0) * groove)
+        for ev, env in under:  # groove along one toe of the pool / fresh bead, its outer wall catching the arc light
+            gx = xa + ev.side * (pw + 2.0)
+            in_rows = (rows[None, :, None] > y_root - 1) & (rows[None, :, None] < y_root + 2.6 * pl)
+            groove = (np.abs(cols[None, None, :] - gx) < 2.0) & in_rows
+            wall = (np.abs(cols[None, None, :] - (gx + ev.side * 2.5)) < 0.75) & in_rows
+            e = np.minimum(env[sl, None, None], 1.0)
+            img = img * (1.0 - 0.85 * e * groove) + 45.0 * e * amp * wall
         for ev, _, counts, _ in pore_events:
             c = counts[sl]
             if c.sum() == 0:

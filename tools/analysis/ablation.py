@@ -13,7 +13,8 @@ off in one of two ways:
 
 * ``inference`` — the learned block is knocked out of a copy of the loaded model
   (:data:`INFERENCE_SWITCHES`: frame sampler, knowledge prior, motion magnification, occlusion
-  mask, background suppression, spatial / temporal attention scoring; MS-STAN skips a block that
+  mask, background suppression, spatial / temporal attention scoring, the spatial-peak term;
+  MS-STAN skips a block that
   is ``None``). This measures how much the trained model relies on the block, with no retraining.
 * ``retrained`` — the recipe is trained again with the component disabled
   (:func:`weldfusion.fusion.config.disable_component`), as in the paper's ablation tables. Needed
@@ -63,6 +64,7 @@ _switch("motion_magnification", "motion")  # no Eq. 33-35
 _switch("occlusion_mask", "occlusion")  # no mask, no visibility bias (Eq. 26-28)
 _switch("background_suppression", "background")  # f_fg = f (Eq. 29)
 _switch("spatial_attention", "score", owner="spatial_attn")  # uniform spatial weights
+_switch("spatial_peak", "peak", owner="spatial_attn")  # attended vector without the spatial-max term
 
 
 def _temporal_off(net: nn.Module) -> bool:

@@ -74,12 +74,16 @@ class DataBundle:
 
 
 def labelled_indices(ds: WindowDataset) -> np.ndarray:
-    """Indices of the windows of ``ds`` that have a phase label."""
-    return np.flatnonzero(ds.phase_targets != IGNORE_PHASE)
+    """Indices of the windows of ``ds`` that have a phase label and at least one present sensor.
+
+    A window whose enabled sensors are all missing or in gaps (possible when the recipe disables
+    some modalities) carries nothing to learn from or to score.
+    """
+    return np.flatnonzero((ds.phase_targets != IGNORE_PHASE) & ds.presence.any(axis=1))
 
 
 def labelled(ds: WindowDataset) -> Dataset:
-    """``ds`` restricted to windows with a phase label (``ds`` itself when all are labelled)."""
+    """``ds`` restricted to :func:`labelled_indices` (``ds`` itself when that is every window)."""
     keep = labelled_indices(ds)
     return ds if len(keep) == len(ds) else Subset(ds, keep.tolist())
 
