@@ -18,6 +18,7 @@ from weldfusion.fusion.heads import DefectHead, PhaseHead, ProjectionHead
 from weldfusion.fusion.late_fusion import LateFusion
 from weldfusion.fusion.losses import WeldFusionLoss
 from weldfusion.fusion.modality_attention import ModalityAttentionFusion
+from weldfusion.fusion.modality_heads import ModalityHeads
 from weldfusion.fusion.model import WeldFusionModel
 from weldfusion.tools.config import ConfigError, from_dict
 
@@ -62,10 +63,11 @@ def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel | torch.nn.
     if not fusion.produces_logits:
         phase_head = PhaseHead(cfg.dim, n_phases, cfg.head_dropout)
         defect_head = DefectHead(cfg.dim, n_defects, cfg.head_dropout)
+    heads = ModalityHeads(names, cfg.dim, n_phases, n_defects) if cfg.modality_heads else None
     return WeldFusionModel(
         names, encoders, fusion, phase_head, defect_head, ProjectionHead(cfg.dim, cfg.projection_dim),
         modality_dropout=cfg.modality_dropout, skip_absent=cfg.skip_absent,
-        params_source=names.index("electrical") if "electrical" in names else None)
+        params_source=names.index("electrical") if "electrical" in names else None, modality_heads=heads)
 
 
 def similarity_matrix(pairs: tuple[tuple[str, str, float], ...], phases: tuple[str, ...]) -> torch.Tensor:

@@ -164,6 +164,9 @@ class ModelConfig:
             sample (at least one is always kept).
         head_dropout: dropout on the fused embedding before the heads (Eq. 23).
         projection_dim: output size of the projection head of the contrastive loss (Eq. 39).
+        modality_heads: a phase + defect head on every encoder's pooled vector, trained with the
+            loss term ``modality`` (deep supervision, ``fusion/modality_heads.py``; not in the
+            paper), so that no encoder is left idle by the fusion.
         skip_absent: run an encoder only on the samples where its modality is present (faster,
             and absent inputs never touch batch-norm statistics); off = run on the whole batch and
             mask afterwards (static shapes, e.g. for export).
@@ -182,6 +185,7 @@ class ModelConfig:
     modality_dropout: float = 0.15
     head_dropout: float = 0.1
     projection_dim: int = 32
+    modality_heads: bool = True
     skip_absent: bool = True
     video: MSSTANConfig = field(default_factory=MSSTANConfig)
     thermal: MSSTANConfig = field(default_factory=_thermal_default)
@@ -223,6 +227,7 @@ class LossWeights:
     occlusion: float = 0.01
     reconstruction: float = 0.1
     smoothness: float = 0.01
+    modality: float = 0.5
 
 
 @dataclass

@@ -103,6 +103,9 @@ class WeldFusionLoss(nn.Module):
             terms["contrastive"] = contrastive_loss(outputs["projection"], phase, self.margin)
         if self.similarity is not None:
             terms["semantic"] = semantic_loss(outputs["projection"], phase, self.similarity)
+        if "modality_logits" in outputs:
+            terms["modality"] = self.modality_supervision(outputs["modality_logits"], outputs["present"], phase,
+                                                          batch["defects"].float())
         aux = outputs["aux"]
         if self.temporal_consistency and "temporal_consistency" in aux:
             terms["temporal_consistency"] = aux["temporal_consistency"]
@@ -111,3 +114,19 @@ class WeldFusionLoss(nn.Module):
                 terms[name] = aux[name]
         terms["total"] = sum(self.weights[name] * value for name, value in terms.items())
         return terms
+
+    def modality_supervision(self, logits: dict, present: Tensor, phase: Tensor, defects: Tensor) -> Tensor:
+        """Mean over modalities of CE + BCE of each modality's own heads on the rows where it is present.
+
+        logits: {m: (phase (B, P), defect (B, D))}; present: (B, M) bool in the order of ``logits``.
+        """
+        losses = []
+        for i, (p_logits, d_logits) in enumerate(logits.values()):
+            rows = present[:, i]
+            if not bool(rows.any()):
+                continue
+            ce = F.cross_entropy(p_logits[rows], phase[rows], weight=self.phase_class_weights,
+                                 label_smoothing=self.label_smoothing)
+            bce = F.binary_cross_entropy_with_logits(d_logits[rows], defects[rows], pos_weight=self.defect_pos_weight)
+            losses.append(ce + bce)
+        return torch.stack(losses).mean() if losses else phase.new_zeros((), dtype=torch.float32)

@@ -45,11 +45,14 @@ class WeldFusionModel(nn.Module):
         skip_absent: run an encoder only on the samples where its modality is present.
         params_source: index of the modality the process parameters come from (``electrical``);
             params are zeroed where it is absent, so they follow modality dropout too.
+        modality_heads: per-modality deep-supervision heads (``modality_heads.py``) or None; their
+            logits are returned as ``modality_logits`` in training mode only.
     """
 
     def __init__(self, names: tuple[str, ...], encoders: dict[str, nn.Module], fusion: nn.Module,
                  phase_head: nn.Module | None, defect_head: nn.Module | None, projection: nn.Module,
-                 modality_dropout: float = 0.0, skip_absent: bool = True, params_source: int | None = None) -> None:
+                 modality_dropout: float = 0.0, skip_absent: bool = True, params_source: int | None = None,
+                 modality_heads: nn.Module | None = None) -> None:
         super().__init__()
         self.names = tuple(names)
         self.encoders = nn.ModuleDict(encoders)
@@ -60,6 +63,7 @@ class WeldFusionModel(nn.Module):
         self.modality_dropout = modality_dropout
         self.skip_absent = skip_absent
         self.params_source = params_source
+        self.modality_heads = modality_heads
 
     def forward(self, batch: dict) -> dict:
         """Forward one batch (keys of ``datasets/info.py``).
@@ -118,8 +122,11 @@ class WeldFusionModel(nn.Module):
             phase_logits, defect_logits = fused["phase_logits"], fused["defect_logits"]
         else:
             phase_logits, defect_logits = self.phase_head(emb), self.defect_head(emb)
-        return prediction_dict(phase_logits, defect_logits, emb, self.projection(emb), fused["modality_weights"],
-                               present, attention, aux)
+        out = prediction_dict(phase_logits, defect_logits, emb, self.projection(emb), fused["modality_weights"],
+                              present, attention, aux)
+        if self.training and self.modality_heads is not None:
+            out["modality_logits"] = self.modality_heads(pooled)  # {m: ((B, P), (B, D))}, rows valid where present
+        return out
 
     @property
     def fusion_dim(self) -> int:

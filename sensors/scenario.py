@@ -70,7 +70,7 @@ DEFECT_SIGNATURES: dict[str, dict[str, str]] = {
         "acoustic": "explosive re-ignition pops and particle impacts",
     },
     "undercut": {
-        "video": "dark groove along one pool edge (toe)",
+        "video": "dark groove along one pool edge (toe), its outer wall lit by the arc",
         "thermal": "bright line along one bead toe (cavity raises the apparent emissivity)",
     },
     "crack": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import itertools
 import json
 
@@ -86,7 +88,15 @@ def test_component_tables_cover_every_component():
 
 
 def test_knock_out_changes_a_copy_only(tiny_model):
-    model, info, batch, before = tiny_model
+    from weldfusion.fusion.msstan.spatial_attention import SpatialAttention
+
+    model, info, batch, _ = tiny_model
+    model = copy.deepcopy(model)
+    with torch.no_grad():  # the spatial-peak projection starts at zero; a trained model's is not
+        for m in model.modules():
+            if isinstance(m, SpatialAttention) and m.peak is not None:
+                m.peak.weight.normal_(0.0, 0.2, generator=torch.Generator().manual_seed(0))
+        before = model(batch)
     for component in A.INFERENCE_SWITCHES:
         clone, changed = A.knock_out(model, component)
         expect = ["video"] if component == "adaptive_sampling" else ["video", "thermal"]  # thermal samples no frames

@@ -14,7 +14,7 @@ from weldfusion.fusion.losses import contrastive_loss, semantic_loss
 from weldfusion.tools.config import ConfigError
 
 ALL_TERMS = {"phase", "defect", "contrastive", "semantic", "temporal_consistency", "sepconv_l1", "occlusion",
-             "reconstruction", "smoothness", "total"}
+             "reconstruction", "smoothness", "total", "modality"}
 
 
 def _outputs_and_batch(**cfg):
@@ -28,7 +28,7 @@ def _outputs_and_batch(**cfg):
 def test_all_terms_and_weighted_total():
     out, batch, info = _outputs_and_batch()
     weights = LossWeights(phase=1.0, defect=2.0, contrastive=0.5, semantic=0.25, temporal_consistency=0.1,
-                          sepconv_l1=0.01, occlusion=0.2, reconstruction=0.3, smoothness=0.4)
+                          sepconv_l1=0.01, occlusion=0.2, reconstruction=0.3, smoothness=0.4, modality=0.7)
     terms = build_loss(tiny_loss(weights=weights), info)(out, batch)
     assert set(terms) == ALL_TERMS
     expected = sum(getattr(weights, k) * v for k, v in terms.items() if k != "total")
@@ -50,7 +50,7 @@ def test_switches_remove_terms():
     torch.manual_seed(0)
     out = build_model(no_aux, info)(batch)
     terms = build_loss(tiny_loss(), info)(out, batch)
-    assert set(terms) == {"phase", "defect", "contrastive", "semantic", "temporal_consistency", "total"}
+    assert set(terms) == {"phase", "defect", "contrastive", "semantic", "temporal_consistency", "modality", "total"}
 
 
 def test_class_weights_and_pos_weight():
@@ -114,3 +114,45 @@ def test_loss_config_validation():
         LossConfig(contrastive_margin=0.0)
     with pytest.raises(ValueError, match="label_smoothing"):
         LossConfig(label_smoothing=1.0)
+
+
+def test_modality_supervision_uses_only_present_rows():
+    out, batch, info = _outputs_and_batch()
+    loss = build_loss(tiny_loss(), info)
+    present = out["present"].clone()
+    present[:, 0] = False  # video absent everywhere: its head must not count
+    logits = dict(out["modality_logits"])
+    p, d = logits["video"]
+    logits["video"] = (p + 1e6, d + 1e6)  # garbage in an absent modality's logits
+    a = loss.modality_supervision(logits, present, batch["phase"].long(), batch["defects"].float())
+    b = loss.modality_supervision(out["modality_logits"], present, batch["phase"].long(), batch["defects"].float())
+    torch.testing.assert_close(a, b)
+    assert torch.isfinite(a) and a > 0
+
+
+def test_modality_heads_only_in_training():
+    info = tiny_info()
+    model = build_model(tiny_config(), info)
+    batch = random_batch(info, 3)
+    assert set(model.train()(batch)["modality_logits"]) == set(info.names)
+    with torch.no_grad():
+        assert "modality_logits" not in model.eval()(batch)  # inference pays nothing for them
+    off = build_model(dataclasses.replace(tiny_config(), modality_heads=False), info)
+    assert "modality_logits" not in off.train()(batch)
+
+
+def test_older_checkpoints_load_unchanged():
+    from weldfusion.tools.training.loading import upgrade_config, upgrade_state
+
+    old = upgrade_config({"name": "x", "model": {"dim": 64, "video": {"patch_size": 8}}})
+    assert old["model"]["modality_heads"] is False
+    assert old["model"]["video"] == {"patch_size": 8, "spatial_peak": False}
+    assert old["model"]["thermal"] == {"spatial_peak": False}
+    current = {"model": {"modality_heads": True, "video": {"spatial_peak": True}, "thermal": {"spatial_peak": True}}}
+    assert upgrade_config(current) == current  # a checkpoint that has the switches keeps them
+    info = tiny_info()
+    model = build_model(tiny_config(), info)
+    state = dict(model.state_dict())
+    state["encoders.electrical.pool_score.bias"] = torch.zeros(1)  # an old softmax-score bias
+    assert set(upgrade_state(state, model)) == set(model.state_dict())
+    model.load_state_dict(upgrade_state(state, model))

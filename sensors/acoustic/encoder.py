@@ -110,7 +110,7 @@ class AcousticEncoder(Encoder):
         frames = samples // hop + 1
         self.num_tokens = (frames - 1) // 2 + 1
         self.pos = nn.Parameter(torch.randn(self.num_tokens, dim) * 0.02)
-        self.pool_score = nn.Linear(dim, 1)
+        self.pool_score = nn.Linear(dim, 1, bias=False)  # softmax pooling: a constant logit would cancel
         self.pool_proj = nn.Linear(dim, dim)
 
     def ae_band_energy(self, x: Tensor) -> Tensor:

@@ -87,7 +87,7 @@ class ElectricalEncoder(Encoder):
         n_stats = 3 * channels + (2 if self.sc_index is not None else 0)
         self.stats = nn.Sequential(nn.Linear(n_stats, dim), nn.GELU(), nn.Linear(dim, dim))
         self.pos = nn.Parameter(torch.randn(self.num_tokens + 1, dim) * 0.02)
-        self.pool_score = nn.Linear(dim, 1)
+        self.pool_score = nn.Linear(dim, 1, bias=False)  # softmax pooling: a constant logit would cancel
         self.pool_proj = nn.Linear(dim, dim)
 
     def forward(self, x: Tensor, params: Tensor, pair: Tensor) -> dict:

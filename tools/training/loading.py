@@ -56,6 +56,32 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return path
 
 
+#: State-dict entries older checkpoints have and the current model does not: biases of scores that
+#: go into a softmax (a constant logit cancels, so dropping them leaves the output unchanged).
+SOFTMAX_BIASES: tuple[str, ...] = (".pool_score.bias", ".spatial_attn.score.2.bias")
+
+
+def upgrade_config(config: dict) -> dict:
+    """A checkpoint's saved recipe dict with switches added after it was written set to their old
+    behaviour (absent key = the component did not exist): ``model.modality_heads`` and
+    ``model.<video|thermal>.spatial_peak`` -> False."""
+    config = {**config, "model": dict(config.get("model") or {})}
+    model = config["model"]
+    if model.get("arch", "msstan") == "msstan":
+        model.setdefault("modality_heads", False)
+        for image in ("video", "thermal"):
+            section = dict(model.get(image) or {})
+            if "spatial_peak" not in section:
+                model[image] = {**section, "spatial_peak": False}
+    return config
+
+
+def upgrade_state(state: dict, model: torch.nn.Module) -> dict:
+    """``state`` without the :data:`SOFTMAX_BIASES` entries that ``model`` does not have."""
+    own = model.state_dict()
+    return {k: v for k, v in state.items() if k in own or not k.endswith(SOFTMAX_BIASES)}
+
+
 def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") -> Trained:
     """The model of checkpoint ``path`` (a ``.pt`` file or a run folder -> its ``best.pt``), in eval mode."""
     from weldfusion.tools.recipe import recipe_from_dict  # the recipe module imports the training configs
@@ -65,11 +91,11 @@ def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     missing = [k for k in ("config", "info", "norm", "model") if k not in ck]
     if missing:
         raise ValueError(f"{path}: checkpoint lacks {missing[0]!r} (not written by weldfusion train)")
-    recipe = recipe_from_dict(ck["config"])
+    recipe = recipe_from_dict(upgrade_config(ck["config"]))
     info = info_from_dict(ck["info"])
     model = build_model(recipe.model, info)
     try:
-        model.load_state_dict(ck["model"])
+        model.load_state_dict(upgrade_state(ck["model"], model))
     except RuntimeError as err:
         detail = " ".join(line.strip() for line in str(err).splitlines()[1:2])[:300]
         raise ValueError(f"{path}: weights do not fit the model of its recipe ({detail})") from None
