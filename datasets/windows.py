@@ -597,6 +597,7 @@ class WindowDataset(Dataset):
                 raise ValueError(f"normalisation stats params {norm.params.channels} != {list(self.info.params)}")
         self.norm = norm
         self._norm_arrays = norm_arrays(norm)
+        self._cache: dict[int, dict] = {}  # data.cache_windows: item i as first assembled under this norm
 
     def close(self) -> None:
         """Close every file handle held by this process (e.g. before starting DataLoader workers)."""
@@ -629,6 +630,9 @@ class WindowDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         i = int(i)
+        cached = self._cache.get(i)
+        if cached is not None:
+            return dict(cached)  # a new dict of the same (never modified) tensors
         raw = self.raw_window(i)
         entry = self._recs[int(self._win_rec[i])]
         arrays = window_tensors(self._specs, raw.modalities, raw.params, self._norm_arrays, len(self.info.params))
@@ -641,6 +645,9 @@ class WindowDataset(Dataset):
         item["recording_id"] = entry.recording_id
         item["material_pair"] = entry.material_pair
         item["process"] = entry.process
+        if self.cfg.cache_windows:
+            self._cache[i] = item
+            item = dict(item)
         return item
 
 

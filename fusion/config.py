@@ -56,6 +56,10 @@ class MSSTANConfig:
             channel (useful for temperature maps: cooling gradients at the fusion line).
         spatial_peak: add a projection of the spatial maximum of f_t to the attended frame
             vector (our addition, not in the paper; ``fusion/msstan/spatial_attention.py``).
+        motion_gamma: ``scalar`` (one learnable gamma, Eq. 33) or ``channel`` (one per feature
+            channel, our variant: static patterns keep channels free of the arc's flicker;
+            ``fusion/msstan/motion.py``).
+        motion_gamma_init: start value of gamma (0 = motion magnification starts as the identity).
     """
 
     patch_size: int = 2
@@ -75,6 +79,8 @@ class MSSTANConfig:
     pair_embed_dim: int = 8
     gradient_channel: bool = False
     spatial_peak: bool = True
+    motion_gamma: Literal["scalar", "channel"] = "scalar"
+    motion_gamma_init: float = 0.5
 
     def __post_init__(self) -> None:
         if self.patch_size < 1:
@@ -135,12 +141,17 @@ class ElectricalEncoderConfig:
         stem_stride: temporal stride of the first convolution (samples).
         kernel_sizes: kernel sizes (in stem steps) of the parallel multi-scale branches.
         token_ms: duration covered by one output token (milliseconds).
+        trend_snr: the summary token also gets each channel's linear trend divided by the
+            standard deviation of its residual around the fitted line (a scale-free ramp
+            detector: a programmed set-point ramp on a quiet channel stands out however small it is
+            in dataset units; ``sensors/electrical/encoder.py``).
     """
 
     conv_dim: int = 32
     stem_stride: int = 4
     kernel_sizes: tuple[int, ...] = (3, 9, 27)
     token_ms: float = 20.0
+    trend_snr: bool = True
 
     def __post_init__(self) -> None:
         if not self.kernel_sizes or any(k < 1 or k % 2 == 0 for k in self.kernel_sizes):

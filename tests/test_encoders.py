@@ -14,7 +14,7 @@ from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import AcousticEncoderConfig, ElectricalEncoderConfig
 from weldfusion.fusion.encoder_base import Encoder, EncoderSpec, encoder_spec
 from weldfusion.sensors.acoustic.encoder import AcousticEncoder, band_matrix
-from weldfusion.sensors.electrical.encoder import ElectricalEncoder, short_circuit_stats
+from weldfusion.sensors.electrical.encoder import ElectricalEncoder, linear_trend, short_circuit_stats, trend_snr
 from weldfusion.sensors.thermal.encoder import ThermalEncoder
 from weldfusion.sensors.video.encoder import VideoEncoder
 
@@ -23,10 +23,10 @@ def _kwargs(section) -> dict:
     return {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
 
 
-def _build(name: str, info: DataInfo, dim: int = 16):
+def _build(name: str, info: DataInfo, dim: int = 16, **overrides):
     cfg = tiny_config(dim=dim)
     spec = encoder_spec(name)
-    return spec.encoder(shape=info.modality(name), info=info, dim=dim, **_kwargs(getattr(cfg, name)))
+    return spec.encoder(shape=info.modality(name), info=info, dim=dim, **{**_kwargs(getattr(cfg, name)), **overrides})
 
 
 def _run(enc, info, name, b=3):
@@ -123,6 +123,26 @@ def test_electrical_encoder_shapes_and_short_circuit_stats():
         sc[0, start : start + 10] = 2.0
     stats = short_circuit_stats(sc, 0.4)
     torch.testing.assert_close(stats, torch.tensor([[torch.log1p(torch.tensor(12.5)).item(), 0.25]]))
+
+
+def test_trend_snr_separates_a_quiet_ramp_from_noise():
+    torch.manual_seed(0)
+    s = 800
+    u = torch.linspace(-0.5, 0.5, s)
+    quiet_ramp = 0.04 * u + 5e-4 * torch.randn(s)  # a 4 % set-point ramp on a quiet channel
+    noisy_flat = 0.5 * torch.randn(s)  # short-circuit-like noise, no ramp
+    constant = torch.full((s,), 0.3)  # a set point at rest
+    x = torch.stack([quiet_ramp, noisy_flat, constant])[None]  # (1, 3, S)
+    trend = linear_trend(x)
+    torch.testing.assert_close(trend[0, 0], torch.tensor(0.04), atol=2e-4, rtol=0)
+    snr = trend_snr(x, trend)[0]
+    assert snr[0] > 20  # 0.04 / (5e-4 + 1e-3 floor) ~ 27
+    assert snr[1].abs() < 0.5  # slope of pure noise ~ its standard error
+    assert snr[2].abs() < 1e-4  # constant channel: 0 (up to rounding), not 0/0
+    # the switch sizes the summary token: 4 statistics per channel with it, 3 without
+    info = tiny_info()
+    on, off = _build("electrical", info), _build("electrical", info, trend_snr=False)
+    assert on.stats[0].in_features - off.stats[0].in_features == len(ELECTRICAL)
 
 
 def test_electrical_without_short_circuit_channel():

@@ -148,7 +148,9 @@ def test_older_checkpoints_load_unchanged():
     assert old["model"]["modality_heads"] is False
     assert old["model"]["video"] == {"patch_size": 8, "spatial_peak": False}
     assert old["model"]["thermal"] == {"spatial_peak": False}
-    current = {"model": {"modality_heads": True, "video": {"spatial_peak": True}, "thermal": {"spatial_peak": True}}}
+    assert old["model"]["electrical"] == {"trend_snr": False}
+    current = {"model": {"modality_heads": True, "video": {"spatial_peak": True}, "thermal": {"spatial_peak": True},
+                         "electrical": {"trend_snr": True}}}
     assert upgrade_config(current) == current  # a checkpoint that has the switches keeps them
     info = tiny_info()
     model = build_model(tiny_config(), info)

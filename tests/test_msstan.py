@@ -152,6 +152,20 @@ def test_motion_magnification_static_and_moving():
     assert torch.allclose(out[:, 1], torch.full((1, 1, 1, 4), 1.0 + 0.5 / (1.0 + 1e-2)))
 
 
+def test_motion_magnification_per_channel_gamma():
+    mm = MotionMagnification(gamma=0.0, dim=4)
+    assert mm.gamma.shape == (4,)
+    f = torch.zeros(1, 2, 1, 1, 4)
+    f[:, 1] = 1.0
+    torch.testing.assert_close(mm(f), f)  # gamma 0: starts as the identity
+    (mm(f) * torch.tensor([1.0, 0.0, 0.0, 0.0])).sum().backward()
+    assert mm.gamma.grad[0] > 0 and (mm.gamma.grad[1:] == 0).all()  # each channel learns its own gamma
+    with torch.no_grad():
+        mm.gamma.copy_(torch.tensor([0.0, 1.0, 0.0, 2.0]))
+    step = 1.0 / (1.0 + 1e-2)
+    torch.testing.assert_close(mm(f)[0, 1, 0, 0], torch.tensor([1.0, 1.0 + step, 1.0, 1.0 + 2 * step]))
+
+
 def test_occlusion_and_background_terms():
     occ = OcclusionMask(8)
     f = torch.randn(2, 3, 2, 2, 8)

@@ -228,6 +228,30 @@ def test_preload_gives_the_same_items(tmp_path):
             assert torch.equal(hdf[i][m], mem[i][m])
 
 
+def test_cache_windows_gives_the_same_items_and_reads_each_window_once(tmp_path, monkeypatch):
+    write_tiny(tmp_path / "a.h5", "a", gaps={"video": [[0.3, 0.35]]})
+    plain = WindowDataset(tmp_path, tiny_config())
+    cached = WindowDataset(tmp_path, tiny_config(cache_windows=True))
+    reads = []
+    original = WindowDataset.raw_window
+    monkeypatch.setattr(WindowDataset, "raw_window", lambda self, i: reads.append(i) or original(self, i))
+    for _ in range(2):
+        for i in range(len(cached)):
+            a, b = plain[i], cached[i]
+            assert a.keys() == b.keys()
+            for key, value in a.items():
+                assert torch.equal(value, b[key]) if isinstance(value, torch.Tensor) else value == b[key], key
+    assert len(reads) == 3 * len(plain)  # plain: every window twice; cached: once
+    # an item dict changed by a caller does not change the cache
+    item = cached[0]
+    item["video"] = None
+    assert cached[0]["video"] is not None
+    # a new normalisation empties the cache
+    cached.set_norm(None)
+    cached[0]
+    assert len(reads) == 3 * len(plain) + 1
+
+
 def test_bad_input_names_the_file_or_pattern(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing_here.h5"):
         WindowDataset(tmp_path / "nothing_here.h5", tiny_config())

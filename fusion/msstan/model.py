@@ -58,6 +58,7 @@ class MSSTAN(nn.Module):
             material-pair embedding.
         gradient_channel: add the Sobel gradient magnitude as a second input channel.
         spatial_peak: add the projected spatial maximum to the attended frame vector.
+        motion_gamma, motion_gamma_init: ``scalar`` (Eq. 33) or ``channel`` gamma, and its start value.
     """
 
     def __init__(
@@ -83,6 +84,8 @@ class MSSTAN(nn.Module):
         pair_embed_dim: int = 8,
         gradient_channel: bool = False,
         spatial_peak: bool = True,
+        motion_gamma: str = "scalar",
+        motion_gamma_init: float = 0.5,
     ) -> None:
         super().__init__()
         c0, d = stage_dims[0], stage_dims[-1]
@@ -92,7 +95,8 @@ class MSSTAN(nn.Module):
         self.stages = ConvStages(c0, stage_dims, stage_strides)
         self.occlusion = OcclusionMask(d) if occlusion_mask else None
         self.background = BackgroundSuppression(d) if background_suppression else None
-        self.motion = MotionMagnification() if motion_magnification else None
+        self.motion = (MotionMagnification(motion_gamma_init, dim=d if motion_gamma == "channel" else None)
+                       if motion_magnification else None)
         self.temporal = MultiScaleTemporal(d, temporal_scales, separable_temporal, multiscale_temporal)
         if knowledge_guidance and not param_index:
             raise ValueError("knowledge_guidance needs the columns of heat_input, current, travel_speed in params")

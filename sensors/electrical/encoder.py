@@ -5,8 +5,12 @@ Multi-scale 1-D temporal convolutions over all channels (a strided stem, then pa
 branches with kernel sizes ``kernel_sizes`` mixed by a 1x1 conv, residual), average-pooled to
 N tokens of ``token_ms`` each. One more token summarises the window: per-channel mean, standard
 deviation and linear trend (least-squares change across the window, so a programmed parameter
-ramp is one number) — mean power and heat input enter directly — and, when the data has a
-``short_circuit`` channel, short-circuit statistics: onsets per second and mean duty.
+ramp is one number) — mean power and heat input enter directly —, with ``trend_snr`` that trend
+divided by the standard deviation of the residual around the fitted line (scale-free: a set-point
+ramp on a quiet channel, e.g. a laser's diode current or the wire feed, is far above its own noise
+even when it is small in dataset units, while the trend of a noisy channel stays near its noise),
+and, when the data has a ``short_circuit`` channel, short-circuit statistics: onsets per second and
+mean duty.
 
 The short-circuit channel arrives normalised (dataset mean subtracted): a sample counts as in
 short circuit when its value is above 0, i.e. above the dataset-mean share. This separates 0
@@ -40,6 +44,23 @@ def linear_trend(x: Tensor) -> Tensor:
     return (x * u).sum(dim=-1) / denom
 
 
+#: Floor of the residual standard deviation in :func:`trend_snr` (dataset-normalised units): a
+#: channel that is exactly constant in the window (a set point at rest) gives 0, not 0/0.
+SNR_FLOOR = 1e-3
+
+
+def trend_snr(x: Tensor, trend: Tensor) -> Tensor:
+    """x: (B, C, S), trend: (B, C) from :func:`linear_trend` -> (B, C): trend / (residual std + floor).
+
+    The residual is x minus its fitted line (mean + trend * u, u the centred window fraction);
+    the ratio is dimensionless, so it enters the summary MLP without :data:`STATS_GAIN`.
+    """
+    s = x.shape[-1]
+    u = (torch.arange(s, device=x.device).to(x.dtype) / max(s - 1, 1) - 0.5)  # (S,)
+    resid = x - x.mean(dim=-1, keepdim=True) - trend[..., None] * u  # (B, C, S)
+    return trend / (resid.pow(2).mean(dim=-1).sqrt() + SNR_FLOOR)
+
+
 #: Window statistics enter the summary MLP as asinh(STATS_GAIN * value): linear for the small
 #: within-arc changes (a 20 % wire-feed ramp is ~0.1 in dataset-normalised units), logarithmic for
 #: the large arc on/off steps, so both are in the MLP's working range.
@@ -70,7 +91,7 @@ class ElectricalEncoder(Encoder):
     """Multi-scale 1-D convs + window statistics (incl. short-circuit rate and duty)."""
 
     def __init__(self, shape: ModalityShape, info: DataInfo, dim: int, conv_dim: int, stem_stride: int,
-                 kernel_sizes: tuple[int, ...], token_ms: float) -> None:
+                 kernel_sizes: tuple[int, ...], token_ms: float, trend_snr: bool = True) -> None:
         super().__init__(shape, info, dim)
         if shape.kind != "signal" or len(shape.shape) != 2:
             raise ValueError(f"{shape.name}: electrical encoder needs signal windows (C, S), got {shape.shape}")
@@ -89,7 +110,8 @@ class ElectricalEncoder(Encoder):
         self.num_tokens = max(1, min(steps, round(self.window_s * 1000.0 / token_ms)))
         self.pool = nn.AdaptiveAvgPool1d(self.num_tokens)
         self.proj = nn.Linear(conv_dim, dim)
-        n_stats = 3 * channels + (2 if self.sc_index is not None else 0)
+        self.trend_snr = trend_snr
+        n_stats = (4 if trend_snr else 3) * channels + (2 if self.sc_index is not None else 0)
         self.stats = nn.Sequential(nn.Linear(n_stats, dim), nn.GELU(), nn.Linear(dim, dim))
         self.pos = nn.Parameter(torch.randn(self.num_tokens + 1, dim) * 0.02)
         self.pool_score = nn.Linear(dim, 1, bias=False)  # softmax pooling: a constant logit would cancel
@@ -105,10 +127,14 @@ class ElectricalEncoder(Encoder):
                              f"got {tuple(x.shape[1:])}")
         h = self.pool(self.body(self.stem(x)))  # (B, conv_dim, N)
         seq = self.proj(rearrange(h, "b c n -> b n c"))  # (B, N, D)
-        stats = [x.mean(dim=2), x.std(dim=2, unbiased=False), linear_trend(x)]
+        trend = linear_trend(x)  # (B, C)
+        stats = [x.mean(dim=2), x.std(dim=2, unbiased=False), trend]
         if self.sc_index is not None:
             stats.append(short_circuit_stats(x[:, self.sc_index], self.window_s))
-        summary = self.stats(asinh(STATS_GAIN * torch.cat(stats, dim=1)))[:, None]  # (B, 1, D)
+        stats = asinh(STATS_GAIN * torch.cat(stats, dim=1))  # (B, 3C [+ 2])
+        if self.trend_snr:
+            stats = torch.cat([stats, asinh(trend_snr(x, trend))], dim=1)  # (B, 4C [+ 2])
+        summary = self.stats(stats)[:, None]  # (B, 1, D)
         tokens = torch.cat([seq, summary], dim=1) + self.pos  # (B, N + 1, D)
         alpha = torch.softmax(self.pool_score(tokens).squeeze(-1), dim=1)
         pooled = self.pool_proj(torch.einsum("bn,bnd->bd", alpha, tokens))

@@ -63,8 +63,8 @@ SOFTMAX_BIASES: tuple[str, ...] = (".pool_score.bias", ".spatial_attn.score.2.bi
 
 def upgrade_config(config: dict) -> dict:
     """A checkpoint's saved recipe dict with switches added after it was written set to their old
-    behaviour (absent key = the component did not exist): ``model.modality_heads`` and
-    ``model.<video|thermal>.spatial_peak`` -> False."""
+    behaviour (absent key = the component did not exist): ``model.modality_heads``,
+    ``model.<video|thermal>.spatial_peak`` and ``model.electrical.trend_snr`` -> False."""
     config = {**config, "model": dict(config.get("model") or {})}
     model = config["model"]
     if model.get("arch", "msstan") == "msstan":
@@ -73,6 +73,9 @@ def upgrade_config(config: dict) -> dict:
             section = dict(model.get(image) or {})
             if "spatial_peak" not in section:
                 model[image] = {**section, "spatial_peak": False}
+        section = dict(model.get("electrical") or {})
+        if "trend_snr" not in section:
+            model["electrical"] = {**section, "trend_snr": False}
     return config
 
 
