@@ -141,7 +141,7 @@ class ElectricalEncoderConfig:
         stem_stride: temporal stride of the first convolution (samples).
         kernel_sizes: kernel sizes (in stem steps) of the parallel multi-scale branches.
         token_ms: duration covered by one output token (milliseconds).
-        trend_snr: the summary token also gets each channel's linear trend divided by the
+        trend_snr: the summary token also gets the size of each channel's linear trend divided by the
             standard deviation of its residual around the fitted line (a scale-free ramp
             detector: a programmed set-point ramp on a quiet channel stands out however small it is
             in dataset units; ``sensors/electrical/encoder.py``).

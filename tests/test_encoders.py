@@ -137,8 +137,9 @@ def test_trend_snr_separates_a_quiet_ramp_from_noise():
     torch.testing.assert_close(trend[0, 0], torch.tensor(0.04), atol=2e-4, rtol=0)
     snr = trend_snr(x, trend)[0]
     assert snr[0] > 20  # 0.04 / (5e-4 + 1e-3 floor) ~ 27
-    assert snr[1].abs() < 0.5  # slope of pure noise ~ its standard error
-    assert snr[2].abs() < 1e-4  # constant channel: 0 (up to rounding), not 0/0
+    assert snr[1] < 0.5  # slope of pure noise ~ its standard error
+    torch.testing.assert_close(trend_snr(-x, -trend), snr[None])  # a ramp down is as strong as a ramp up
+    assert snr[2] < 1e-4  # constant channel: 0 (up to rounding), not 0/0
     # the switch sizes the summary token: 4 statistics per channel with it, 3 without
     info = tiny_info()
     on, off = _build("electrical", info), _build("electrical", info, trend_snr=False)

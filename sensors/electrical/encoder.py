@@ -5,8 +5,8 @@ Multi-scale 1-D temporal convolutions over all channels (a strided stem, then pa
 branches with kernel sizes ``kernel_sizes`` mixed by a 1x1 conv, residual), average-pooled to
 N tokens of ``token_ms`` each. One more token summarises the window: per-channel mean, standard
 deviation and linear trend (least-squares change across the window, so a programmed parameter
-ramp is one number) — mean power and heat input enter directly —, with ``trend_snr`` that trend
-divided by the standard deviation of the residual around the fitted line (scale-free: a set-point
+ramp is one number) — mean power and heat input enter directly —, with ``trend_snr`` the size of
+that trend divided by the standard deviation of the residual around the fitted line (scale-free: a set-point
 ramp on a quiet channel, e.g. a laser's diode current or the wire feed, is far above its own noise
 even when it is small in dataset units, while the trend of a noisy channel stays near its noise),
 and, when the data has a ``short_circuit`` channel, short-circuit statistics: onsets per second and
@@ -50,15 +50,17 @@ SNR_FLOOR = 1e-3
 
 
 def trend_snr(x: Tensor, trend: Tensor) -> Tensor:
-    """x: (B, C, S), trend: (B, C) from :func:`linear_trend` -> (B, C): trend / (residual std + floor).
+    """x: (B, C, S), trend: (B, C) from :func:`linear_trend` -> (B, C): |trend| / (residual std + floor).
 
     The residual is x minus its fitted line (mean + trend * u, u the centred window fraction);
-    the ratio is dimensionless, so it enters the summary MLP without :data:`STATS_GAIN`.
+    the ratio is dimensionless, so it enters the summary MLP without :data:`STATS_GAIN`. It is the
+    magnitude only: a set-point change is a ramp up or down, and the signed trend is already in
+    the summary (so a direction never seen in training still reads as a ramp).
     """
     s = x.shape[-1]
     u = (torch.arange(s, device=x.device).to(x.dtype) / max(s - 1, 1) - 0.5)  # (S,)
     resid = x - x.mean(dim=-1, keepdim=True) - trend[..., None] * u  # (B, C, S)
-    return trend / (resid.pow(2).mean(dim=-1).sqrt() + SNR_FLOOR)
+    return trend.abs() / (resid.pow(2).mean(dim=-1).sqrt() + SNR_FLOOR)
 
 
 #: Window statistics enter the summary MLP as asinh(STATS_GAIN * value): linear for the small
