@@ -35,7 +35,7 @@ def test_from_dict_and_overrides():
 @pytest.mark.parametrize(
     ("data", "needle"),
     [
-        ({"inner": {"sise": 3}}, "unknown config key inner.'sise'"),
+        ({"inner": {"sise": 3}}, "unknown config key 'inner.sise' (allowed in inner: "),
         ({"inner": {"size": "big"}}, "inner.size: expected an integer"),
         ({"inner": {"mode": "z"}}, "inner.mode: expected one of"),
         ({"lr": True}, "lr: expected a number"),

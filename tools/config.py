@@ -118,8 +118,7 @@ def from_dict(cls: type[T], data: dict, prefix: str = "") -> T:
     if unknown:
         where = f"{prefix}." if prefix else ""
         raise ConfigError(
-            f"unknown config key {where}{unknown[0]!r}" + (f" in {prefix}" if prefix else "")
-            + f" (allowed: {', '.join(fields)})"
+            f"unknown config key '{where}{unknown[0]}'" + f" (allowed{' in ' + prefix if prefix else ''}: {', '.join(fields)})"
         )
     kwargs = {}
     for name, value in data.items():
