@@ -5,9 +5,9 @@ epsilon (Eq. 34 with ||.||_2 / sqrt(h w d), i.e. the unit-norm direction rescale
 element is O(1) like the features); differences much smaller than epsilon (static scenes, noise)
 stay small instead of being blown up. The first frame has no predecessor and is left unchanged.
 
-``per_channel`` (our variant, ``MSSTANConfig.motion_gamma``): one gamma per feature channel
-instead of one scalar. The normalised difference is O(1) in every channel whatever moved, so a
-scalar gamma adds the arc's frame-to-frame flicker to every channel, including those that carry a
+Per-channel gamma (our variant: ``dim`` set, ``MSSTANConfig.motion_gamma: channel``): one gamma
+per feature channel instead of one scalar. The normalised difference is O(1) in every channel
+whatever moved, so a scalar gamma adds the arc's frame-to-frame flicker to every channel, including those that carry a
 static pattern (an undercut groove along the bead toe lies still for the whole window). With
 a gamma per channel, started at ``gamma`` (0 = the block starts as the identity), each channel
 learns how much motion it takes.
