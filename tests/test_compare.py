@@ -60,7 +60,8 @@ def test_compare_scores_every_model_on_the_same_windows(tiny_runs, tmp_path, cap
         assert full["phase"]["macro_f1"] == m["phase"]["macro_f1"]
     assert set(report["fusion_vs"]) == {"transformer", "svm"}
     assert report["models"][0]["params"] > 0 and report["models"][2]["params"] is None
-    assert "| model | recipe | params | phase acc. %" in (out / "compare.md").read_text()
+    md = (out / "compare.md").read_text()
+    assert "| model | recipe | params | phase acc. %" in md and "batch 1 on 1 torch thread" in md
 
 
 @pytest.mark.slow

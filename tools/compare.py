@@ -10,8 +10,8 @@ features + SVM baseline (``tools/baseline_svm.py``), fitted here on the first ru
 
 Columns: phase accuracy, phase recall (macro = balanced accuracy), phase macro-F1, defect recall
 (mean over classes that occur) and defect mean F1 (thresholds from validation), and the forward
-time per window at batch 1 (median, data loading excluded) and at batch 32, in this process with
-``--threads`` torch threads. Writes ``DIR/compare.md``, ``DIR/compare.json`` and each model's full
+time per window at batch 1 (median, data loading excluded; one torch thread on CPU, as the live
+monitor) and at batch 32 with ``--threads`` torch threads. Writes ``DIR/compare.md``, ``DIR/compare.json`` and each model's full
 ``DIR/<name>/metrics.json``.
 """
 
@@ -93,10 +93,17 @@ def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
+def _threads_note(report: dict) -> str:
+    """How the latency columns were timed: on CPU batch 1 runs on one thread (``measure_latency``)."""
+    if str(report["machine"]["device"]).startswith("cpu"):
+        return f"batch 1 on 1 torch thread (as the live monitor), batch 32 on {report['threads']}"
+    return f"{report['threads']} torch threads"
+
+
 def markdown_table(report: dict) -> str:
     """The comparison as a markdown table (percentages, as the paper's Table 5) plus verdict lines."""
     intro = (f"{report['n_windows']} windows from {report['n_recordings']} held-out recordings, identical for every "
-             f"model. Latency: {report['machine']['device']}, {report['threads']} torch threads.")
+             f"model. Latency: {report['machine']['device']}, {_threads_note(report)}.")
     header = ("| model | recipe | params | phase acc. % | phase recall % | phase macro-F1 % | defect recall % | "
               "defect mean F1 % | ms/window b1 | ms/window b32 |")
     lines = [f"# Comparison on the {report['split']} split of `{report['data']}`", "", intro, "", header,
