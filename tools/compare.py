@@ -11,8 +11,8 @@ features + SVM baseline (``tools/baseline_svm.py``), fitted here on the first ru
 Columns: phase accuracy, phase recall (macro = balanced accuracy), phase macro-F1, defect recall
 (mean over classes that occur) and defect mean F1 (thresholds from validation), and the forward
 time per window at batch 1 (median, data loading excluded; one torch thread on CPU, as the live
-monitor) and at batch 32 with ``--threads`` torch threads. Writes ``DIR/compare.md``, ``DIR/compare.json`` and each model's full
-``DIR/<name>/metrics.json``.
+monitor) and at batch 32 with ``--threads`` torch threads. Writes ``DIR/compare.md``,
+``DIR/compare.json`` and each model's full ``DIR/<name>/metrics.json``.
 """
 
 from __future__ import annotations
