@@ -85,7 +85,7 @@ def summary_row(name: str, arch: str, recipe: str, source: str, params: int | No
         "phase": {"accuracy": ph["accuracy"], "recall_macro": ph["balanced_accuracy"], "macro_f1": ph["macro_f1"]},
         "defect": {"recall_mean": float(np.mean(recalls)) if recalls else None, "mean_f1": de["mean_f1"]},
         "ms_per_window": {"b1": m["latency"]["ms_per_window"], "batched": m["latency"]["ms_per_window_batched"],
-                          "batch_size": m["latency"]["batch_size"]},
+                          "batch_size": m["latency"]["batch_size"], "threads_b1": m["latency"]["threads"]},
     }
 
 
@@ -94,10 +94,11 @@ def _pct(x) -> str:
 
 
 def _threads_note(report: dict) -> str:
-    """How the latency columns were timed: on CPU batch 1 runs on one thread (``measure_latency``)."""
-    if str(report["machine"]["device"]).startswith("cpu"):
-        return f"batch 1 on 1 torch thread (as the live monitor), batch 32 on {report['threads']}"
-    return f"{report['threads']} torch threads"
+    """How the latency columns were timed: the threads ``measure_latency`` used for the first
+    model's batch-1 passes (one on CPU, as the live monitor; the same for every torch model) and
+    the threads of the batched passes."""
+    b1 = report["models"][0]["ms_per_window"]["threads_b1"]
+    return f"batch 1 on {b1} torch thread{'' if b1 == 1 else 's'}, batch 32 on {report['threads']}"
 
 
 def markdown_table(report: dict) -> str:
