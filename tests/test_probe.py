@@ -24,7 +24,8 @@ def test_probe_reports_f1_per_modality(tiny_dataset, tmp_path, capsys):
     out_json = tmp_path / "probe.json"
     assert probe.cli([str(tiny_dataset), "--json", str(out_json)]) == 0
     res = json.loads(out_json.read_text())
-    assert set(res["f1"]) == {"video", "thermal", "acoustic", "electrical", "all"}
+    mods = {"video", "thermal", "acoustic", "electrical"}
+    assert set(res["f1"]) == mods | {"all"} | {f"without_{m}" for m in mods}
     assert res["recordings"] == 6 and res["windows"] == res["windows_total"] > 60
     for f1 in res["f1"].values():
         assert 0.0 <= f1["phase.macro_f1"] <= 1.0
@@ -33,7 +34,7 @@ def test_probe_reports_f1_per_modality(tiny_dataset, tmp_path, capsys):
     assert all(res["f1"][m]["phase.idle"] > 0.8 for m in res["f1"])
     assert set(res["shortfalls"]) == {"video", "thermal", "acoustic", "electrical"}
     text = capsys.readouterr().out
-    assert "phase.macro_f1" in text and "complementarity shown:" in text
+    assert "phase.macro_f1" in text and "complementarity shown:" in text and "w/o electrical" in text
 
 
 def test_shortfalls_logic():
@@ -46,6 +47,21 @@ def test_shortfalls_logic():
     assert [r["label"] for r in falls["video"]] == ["defect.crack"] and falls["video"][0]["gets_it"] == "thermal"
     assert falls["thermal"] == []
     assert [r["label"] for r in falls["acoustic"]] == ["phase.weaving"]
+
+
+def test_trend_reads_a_ramp_and_not_flicker():
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(10.0, 12.0, 16) + rng.normal(0, 0.1, 16)
+    change, snr = probe._trend(ramp)
+    assert change == pytest.approx(2.0, abs=0.2) and snr > 5
+    flicker = 11.0 + rng.normal(0, 1.0, 16)
+    assert probe._trend(flicker)[1] < 2
+    assert probe._trend(np.ones(1)) == [0.0, 0.0]
+    # an RMS envelope growing by 50 % over the window: positive change, log change ~ log(1.5)
+    t = np.arange(8000) / 8000.0
+    sound = (1.0 + 0.5 * t) * rng.normal(size=t.size)
+    rms_change, rms_snr, log_change, _ = probe._envelope_trend(sound, 8000.0)
+    assert rms_change == pytest.approx(0.5, abs=0.1) and log_change == pytest.approx(np.log(1.5), abs=0.1)
 
 
 def test_window_features_have_fixed_length():

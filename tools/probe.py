@@ -1,11 +1,14 @@
 """``weldfusion probe DIR [--json FILE]``: how complementary are the sensors of a data set?
 
 Cuts every recording into windows (0.4 s, hop 0.2 s), computes simple statistics per modality
-(means, spreads, percentiles, band energies, gradients, coarse spatial pooling), each also as the
-deviation from its recording's median window, plus the material pair (metadata), and trains one logistic
-regression per modality and one on all modalities together, with recording-level cross-validation
+(means, spreads, percentiles, band energies, gradients, coarse spatial pooling, and the linear
+trend across the window of the per-frame brightness / temperature / hot area and of the sound's
+RMS envelope — what a set-point ramp would change), each also as the deviation from its
+recording's median window, plus the material pair (metadata), and trains one logistic regression
+per modality, one on all modalities together and one on all but each modality (``without_<m>``:
+can the other sensors stand in for a missing one?), with recording-level cross-validation
 (GroupKFold: no recording is in train and test). It reports the phase macro-F1 and the F1 of each
-phase and defect per modality, and lists, for each modality, the labels it falls short on that
+phase and defect per feature set, and lists, for each modality, the labels it falls short on that
 another modality gets. Only windows where all four sensors are present and valid are scored, so
 the columns compare like with like.
 """
@@ -62,6 +65,29 @@ def _signal_stats(x: np.ndarray, rate: float, bands: list[float] | None) -> list
     return f
 
 
+def _trend(y: np.ndarray) -> list[float]:
+    """Least-squares line through the series ``y`` (T,): [change across it, |change| / residual std].
+
+    The second value is scale-free: a steady ramp stands out against the series' own flicker."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.size < 2:
+        return [0.0, 0.0]
+    u = np.arange(y.size) / (y.size - 1) - 0.5  # centred window fraction
+    change = float((u * (y - y.mean())).sum() / (u * u).sum())
+    resid = y - y.mean() - change * u
+    return [change, abs(change) / (float(resid.std()) + 1e-6)]
+
+
+def _envelope_trend(x: np.ndarray, rate: float, bin_s: float = 0.02) -> list[float]:
+    """:func:`_trend` of the RMS envelope of ``x`` (S,) in ``bin_s`` bins, and of its log."""
+    n = max(1, int(round(rate * bin_s)))
+    k = x.size // n
+    if k < 2:
+        return [0.0] * 4
+    rms = np.sqrt((x[: k * n].astype(np.float64).reshape(k, n) ** 2).mean(axis=1))
+    return _trend(rms) + _trend(np.log(rms + 1e-9))
+
+
 def _pool(x: np.ndarray, gh: int, gw: int) -> list[float]:
     """Mean of (T, H, W) over time and a gh x gw grid of image blocks -> gh * gw values."""
     m = x.mean(axis=0)
@@ -89,7 +115,7 @@ def video_features(frames: np.ndarray) -> list[float]:
     grid = _pool(sub, 4, 4)
     return [x.mean(), x.std(), *_pct(sub, (50, 90, 99)), fm.std(), fm.min(), fm.max(), (x >= 250).mean(), (x < 15).mean(),
             diff, gy.mean(), gx.mean(), *_pct(gy, (90, 99)), *_pct(gx, (90, 99)), *_ridges(sub), cx.mean(), cx.std(),
-            cy.mean(), cy.std(), *grid]
+            cy.mean(), cy.std(), *grid, *_trend(fm), *_trend((x >= 200).mean(axis=(1, 2)))]
 
 
 def thermal_features(frames: np.ndarray) -> list[float]:
@@ -104,13 +130,14 @@ def thermal_features(frames: np.ndarray) -> list[float]:
     hot_row = np.argmax(x.max(axis=2), axis=1)
     return [x.mean(), x.std(), *_pct(x, (50, 90, 99)), x.max(), fm.std(), diff, gy.mean(), gx.mean(), *_pct(gy, (90, 99)),
             *_pct(gx, (90, 99)), *_ridges(x), (x > 300).mean(), (x > 800).mean(), hot_row.mean(), hot_row.std(),
-            rows[: h // 2].mean() - rows[h // 2 :].mean(), *grid]
+            rows[: h // 2].mean() - rows[h // 2 :].mean(), *grid, *_trend(fm), *_trend((x > 300).mean(axis=(1, 2))),
+            *_trend((x > 800).mean(axis=(1, 2)))]
 
 
 def acoustic_features(x: np.ndarray, rate: float) -> list[float]:
     """Statistics of (S,) or (S, C) sound (channel 0 = mic, 1 = acoustic emission)."""
     x = x.reshape(x.shape[0], -1)
-    f = _signal_stats(x[:, 0], rate, [0, 250, 500, 1000, 2000, 4000, 8000])
+    f = _signal_stats(x[:, 0], rate, [0, 250, 500, 1000, 2000, 4000, 8000]) + _envelope_trend(x[:, 0], rate)
     if x.shape[1] > 1:
         f += _signal_stats(x[:, 1], rate, [0, 20e3, 60e3, 100e3, 200e3, 400e3])
     return f
@@ -255,6 +282,8 @@ def probe(data: dict, folds: int = 3, seed: int = 0) -> dict:
     onehot = (data["pairs"][keep, None] == np.array(pair_names)[None, :]).astype(np.float64)  # (N, P) metadata
     sets = {m: _with_deviation(data["X"][m], data["groups"])[keep] for m in mods}
     sets["all"] = np.concatenate([sets[m] for m in mods], axis=1)
+    if len(mods) > 2:
+        sets.update({f"without_{m}": np.concatenate([sets[o] for o in mods if o != m], axis=1) for m in mods})
     sets = {k: np.concatenate([v, onehot], axis=1) for k, v in sets.items()}
     y_phase = data["phase"][keep]
     y_def = data["defects"][keep]
@@ -295,10 +324,13 @@ def probe(data: dict, folds: int = 3, seed: int = 0) -> dict:
 
 
 def format_table(result: dict) -> str:
-    cols = [*[m for m in result["f1"] if m != "all"], "all"]
-    lines = [f"{'F1':<26}" + "".join(f"{c:>11}" for c in cols)]
+    singles = [m for m in result["f1"] if m != "all" and not m.startswith("without_")]
+    cols = [*singles, "all", *[c for c in result["f1"] if c.startswith("without_")]]
+    heads = [c.replace("without_", "w/o ") for c in cols]
+    widths = [max(11, len(h) + 2) for h in heads]
+    lines = [f"{'F1':<26}" + "".join(f"{h:>{w}}" for h, w in zip(heads, widths))]
     for k in result["f1"]["all"]:
-        lines.append(f"{k:<26}" + "".join(f"{result['f1'][c].get(k, float('nan')):>11.2f}" for c in cols))
+        lines.append(f"{k:<26}" + "".join(f"{result['f1'][c].get(k, float('nan')):>{w}.2f}" for c, w in zip(cols, widths)))
     lines.append("")
     lines.append(f"{result['windows']} windows of {result['recordings']} recordings (all sensors valid; "
                  f"{result['windows_total']} in all), {result['folds']}-fold recording-level cross-validation")
