@@ -56,13 +56,24 @@ def _signal_stats(x: np.ndarray, rate: float, bands: list[float] | None) -> list
     x = x.astype(np.float64)
     sd = x.std() + 1e-12
     kurt = float(((x - x.mean()) ** 4).mean() / sd**4)
-    tc = np.arange(x.size) / rate
-    tc = tc - tc.mean()
-    slope = float((tc * (x - x.mean())).sum() / max((tc * tc).sum(), 1e-12))  # least-squares trend per s
+    slope = _line_change(x) * rate / max(x.size - 1, 1)  # least-squares trend per s
     f = [x.mean(), sd, *_pct(x, (1, 5, 50, 95, 99)), np.abs(np.diff(x)).mean(), kurt, slope]
     if bands:
         f += _band_energies(x, rate, [b for b in bands if b < rate / 2] + [rate / 2])
     return f
+
+
+def _centred_fraction(n: int) -> np.ndarray:
+    """(n,) sample positions as fractions of the series, centred: -0.5 .. 0.5 (n >= 2)."""
+    return np.arange(n) / (n - 1) - 0.5
+
+
+def _line_change(y: np.ndarray) -> float:
+    """Change from the first to the last sample of the least-squares line through ``y`` (T,); 0 for T < 2."""
+    if y.size < 2:
+        return 0.0
+    u = _centred_fraction(y.size)
+    return float((u * (y - y.mean())).sum() / (u * u).sum())
 
 
 def _trend(y: np.ndarray) -> list[float]:
@@ -72,9 +83,8 @@ def _trend(y: np.ndarray) -> list[float]:
     y = np.asarray(y, dtype=np.float64)
     if y.size < 2:
         return [0.0, 0.0]
-    u = np.arange(y.size) / (y.size - 1) - 0.5  # centred window fraction
-    change = float((u * (y - y.mean())).sum() / (u * u).sum())
-    resid = y - y.mean() - change * u
+    change = _line_change(y)
+    resid = y - y.mean() - change * _centred_fraction(y.size)
     return [change, abs(change) / (float(resid.std()) + 1e-6)]
 
 
@@ -128,10 +138,10 @@ def thermal_features(frames: np.ndarray) -> list[float]:
     diff = np.abs(np.diff(x, axis=0)).mean() if t > 1 else 0.0
     gy, gx = np.abs(np.diff(x, axis=1)), np.abs(np.diff(x, axis=2))
     hot_row = np.argmax(x.max(axis=2), axis=1)
+    hot300, hot800 = (x > 300).mean(axis=(1, 2)), (x > 800).mean(axis=(1, 2))  # (T,) hot-area share per frame
     return [x.mean(), x.std(), *_pct(x, (50, 90, 99)), x.max(), fm.std(), diff, gy.mean(), gx.mean(), *_pct(gy, (90, 99)),
-            *_pct(gx, (90, 99)), *_ridges(x), (x > 300).mean(), (x > 800).mean(), hot_row.mean(), hot_row.std(),
-            rows[: h // 2].mean() - rows[h // 2 :].mean(), *grid, *_trend(fm), *_trend((x > 300).mean(axis=(1, 2))),
-            *_trend((x > 800).mean(axis=(1, 2)))]
+            *_pct(gx, (90, 99)), *_ridges(x), hot300.mean(), hot800.mean(), hot_row.mean(), hot_row.std(),
+            rows[: h // 2].mean() - rows[h // 2 :].mean(), *grid, *_trend(fm), *_trend(hot300), *_trend(hot800)]
 
 
 def acoustic_features(x: np.ndarray, rate: float) -> list[float]:
