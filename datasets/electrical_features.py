@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from weldfusion.datasets.info import PARAM_NAMES
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 from weldfusion.sensors.electrical.physics import heat_input
 
@@ -35,7 +36,7 @@ def stored_channel_order(channel_names: tuple[str, ...] | list[str], where: str)
     names = list(channel_names)
     missing = [c for c in CHANNELS if c not in names]
     if missing:
-        raise ValueError(
+        raise InvalidInput(
             f"{where}: electrical stream lacks channel(s) {', '.join(missing)} (has: {', '.join(names)})"
         )
     return [names.index(c) for c in CHANNELS]

@@ -25,6 +25,7 @@ from weldfusion.datasets.schema import LabelInterval, RecordingMeta
 from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 from weldfusion.datasets.validate import validate
 from weldfusion.datasets.writer import RecordingWriter
+from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.sensors.registry import get as get_modality
 
 
@@ -140,11 +141,11 @@ def ingest(
     out = Path(out_path)
     manifest = load_manifest(manifest_path)
     if out.exists() and not force:
-        raise FileExistsError(f"{out}: output exists (use --force to replace it)")
+        raise OutputExists(f"{out}: output exists (use --force to replace it)")
     if out.is_dir():
-        raise IsADirectoryError(f"{out}: is a directory, expected an .h5 file path")
+        raise InvalidInput(f"{out}: is a directory, expected an .h5 file path")
     if not out.parent.is_dir():
-        raise FileNotFoundError(f"{out}: output directory {out.parent} does not exist")
+        raise MissingInput(f"{out}: output directory {out.parent} does not exist")
     tax = taxonomy if taxonomy is not None else manifest.label_taxonomy(DEFAULT_TAXONOMY)
     sources = open_sources(manifest)
     offsets = {name: manifest.streams[name].time_offset_s for name in sources}
@@ -178,7 +179,7 @@ def ingest(
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             raise IngestError(f"{out}: the ingested recording fails validation: {problems[0]}{more}")
         if out.exists() and not force:
-            raise FileExistsError(f"{out}: output appeared while ingesting; not replaced")
+            raise OutputExists(f"{out}: output appeared while ingesting; not replaced")
         os.replace(staging, out)
     finally:
         staging.unlink(missing_ok=True)

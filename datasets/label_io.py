@@ -16,6 +16,7 @@ from weldfusion.datasets.raw_source import IngestError
 from weldfusion.datasets.schema import LabelInterval
 from weldfusion.datasets.taxonomy import Taxonomy
 from weldfusion.datasets.validate import LABEL_SPAN_TOLERANCE_S
+from weldfusion.recipes.errors import MissingInput
 
 COLUMNS = ("start_s", "end_s", "label")
 
@@ -39,7 +40,7 @@ def read_labels(
         raise ValueError(f"label table must be 'phases' or 'defects', got {table!r}")
     allowed = taxonomy.phases if table == "phases" else taxonomy.defects
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such label file")
+        raise MissingInput(f"{path}: no such label file")
     rows: list[LabelInterval] = []
     try:
         with path.open(newline="") as fh:

@@ -39,8 +39,9 @@ import yaml
 from weldfusion.datasets.raw_source import IngestError, natural_key
 from weldfusion.datasets.schema import ROOT_ATTRS
 from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from weldfusion.recipes.config import ConfigError, from_dict
+from weldfusion.recipes.errors import MissingInput
 from weldfusion.sensors.registry import modality_names
-from weldfusion.tools.config import ConfigError, from_dict
 
 VIDEO_FORMATS = ("mp4", "avi", "mkv", "mov", "png", "jpeg", "tiff")
 THERMAL_FORMATS = ("tiff", "png", "npy", "npz", "csv")
@@ -215,7 +216,7 @@ class Manifest:
                 raise IngestError(f"{target}: folder holds no readable files (streams.{name}.path in {self.path})")
             return files
         if not target.is_file():
-            raise FileNotFoundError(f"{target}: no such file (streams.{name}.path in {self.path})")
+            raise MissingInput(f"{target}: no such file (streams.{name}.path in {self.path})")
         return [target]
 
 
@@ -312,7 +313,7 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
     """Read and check ``recording.yaml`` (``yaml.safe_load``)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such manifest file")
+        raise MissingInput(f"{path}: no such manifest file")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
+from weldfusion.recipes.errors import InvalidInput, MissingInput
 
 if TYPE_CHECKING:
     from weldfusion.datasets.windows import WindowDataset
@@ -86,31 +87,31 @@ class NormStats:
         """Read JSON written by :meth:`save`; ``ValueError`` naming the file on bad content."""
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such normalisation stats file")
+            raise MissingInput(f"{path}: no such normalisation stats file")
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
+            raise InvalidInput(f"{path}: not valid JSON ({err})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a weldfusion normalisation stats file")
+            raise InvalidInput(f"{path}: not a weldfusion normalisation stats file")
         if data.get("version") != VERSION:
-            raise ValueError(f"{path}: unsupported normstats version {data.get('version')!r}")
+            raise InvalidInput(f"{path}: unsupported normstats version {data.get('version')!r}")
 
         def stats(d: dict, key: str) -> ChannelStats:
             try:
                 s = ChannelStats(list(d["channels"]), [float(v) for v in d["mean"]],
                                  [float(v) for v in d["std"]], int(d.get("count", 0)))
             except (KeyError, TypeError, ValueError) as err:
-                raise ValueError(f"{path}: bad entry {key} ({err!r})") from None
+                raise InvalidInput(f"{path}: bad entry {key} ({err!r})") from None
             if not (len(s.channels) == len(s.mean) == len(s.std)) or min(s.std, default=1.0) <= 0:
-                raise ValueError(f"{path}: bad entry {key} (channels/mean/std lengths differ or std <= 0)")
+                raise InvalidInput(f"{path}: bad entry {key} (channels/mean/std lengths differ or std <= 0)")
             return s
 
         try:
             mods = {k: stats(v, f"modalities.{k}") for k, v in data["modalities"].items()}
             params = stats(data["params"], "params")
         except (KeyError, AttributeError) as err:
-            raise ValueError(f"{path}: missing key {err}") from None
+            raise InvalidInput(f"{path}: missing key {err}") from None
         return cls(mods, params, list(data.get("recordings", [])), int(data.get("n_windows", 0)),
                    float(data.get("window_s", 0.0)))
 
@@ -144,7 +145,7 @@ class _Moments:
 def compute_norm_stats(dataset: WindowDataset, max_windows: int = 2048, progress: bool = True) -> NormStats:
     """Statistics over at most ``max_windows`` windows of ``dataset`` (the training split), evenly spread."""
     if len(dataset) == 0:
-        raise ValueError("cannot compute normalisation statistics: the training split has no windows")
+        raise InvalidInput("cannot compute normalisation statistics: the training split has no windows")
     k = min(max_windows, len(dataset))
     indices = np.unique(np.linspace(0, len(dataset) - 1, k).round().astype(np.int64))
     acc = {name: _Moments(list(dataset.channel_names(name))) for name in dataset.modality_names}

@@ -34,6 +34,7 @@ from weldfusion.datasets.raw_source import IngestError, block_length
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.schema import ROOT_ATTRS
 from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY
+from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.sensors.electrical import CHANNELS
 
 #: Stream attribute holding the simulated clock offset of a sensor (seconds; recording = own + offset).
@@ -133,7 +134,7 @@ def _export_acoustic(rec: Recording, info: StreamInfo, offset: float, out_dir: P
     if not info.regular:
         raise IngestError(f"{rec.path}: /streams/acoustic has per-sample timestamps; WAV needs a regular rate")
     if subtype not in WAV_SUBTYPES:
-        raise ValueError(f"wav subtype must be one of {WAV_SUBTYPES}, got {subtype!r}")
+        raise InvalidInput(f"wav subtype must be one of {WAV_SUBTYPES}, got {subtype!r}")
     channels = 1 if len(info.sample_shape) == 0 else info.sample_shape[0]
     full = 1.0
     if subtype != "FLOAT":
@@ -210,7 +211,7 @@ def export_raw(
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
-        raise FileExistsError(f"{out_dir}: exists (use --force to replace it)")
+        raise OutputExists(f"{out_dir}: exists (use --force to replace it)")
     tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=False)

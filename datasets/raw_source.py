@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from weldfusion.recipes.errors import InvalidInput, MissingInput
 
 #: Upper bound of one block of samples handed from a reader to the writer (bytes).
 BLOCK_BYTES = 16 << 20
@@ -29,7 +30,7 @@ REGULAR_TOLERANCE = 0.01
 RATE_SNAP_RELATIVE = 1e-6
 
 
-class IngestError(ValueError):
+class IngestError(InvalidInput):
     """Bad raw input; the message is one line naming the file and the problem."""
 
 
@@ -293,7 +294,7 @@ def read_time_csv(path: Path, column: str | None, parser: TimeParser) -> np.ndar
     import pandas as pd
 
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such timestamps file")
+        raise MissingInput(f"{path}: no such timestamps file")
     try:
         head = pd.read_csv(path, nrows=0)
         header = 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 from weldfusion.datasets.schema import LabelInterval, array_to_labels
+from weldfusion.recipes.errors import MissingInput, UnreadableInput
 
 _EPS = 1e-9
 
@@ -83,7 +84,7 @@ class Recording:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no such recording file")
+            raise MissingInput(f"{self.path}: no such recording file")
         self._h5: h5py.File | None = None
         self._pid: int | None = None
         self._timestamps: dict[str, np.ndarray] = {}
@@ -97,7 +98,7 @@ class Recording:
             try:
                 self._h5 = h5py.File(self.path, "r")
             except OSError as err:
-                raise OSError(f"{self.path}: not a readable HDF5 file ({err})") from None
+                raise UnreadableInput(f"{self.path}: not a readable HDF5 file ({err})") from None
             self._pid = os.getpid()
         return self._h5
 

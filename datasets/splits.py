@@ -22,6 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 from weldfusion.datasets.config import DataConfig
+from weldfusion.recipes.errors import InvalidInput, MissingInput, UnreadableInput
 
 H5_SUFFIXES = (".h5", ".hdf5")
 LIST_SUFFIXES = (".txt", ".lst")
@@ -53,10 +54,10 @@ def read_split_list(path: str | os.PathLike) -> list[Path]:
         entry = Path(line)
         entry = entry if entry.is_absolute() else path.parent / entry
         if not entry.is_file():
-            raise FileNotFoundError(f"{path}:{n}: listed recording {line} does not exist")
+            raise MissingInput(f"{path}:{n}: listed recording {line} does not exist")
         out.append(entry)
     if not out:
-        raise ValueError(f"{path}: split list names no recordings")
+        raise InvalidInput(f"{path}: split list names no recordings")
     return out
 
 
@@ -68,7 +69,7 @@ def resolve_files(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     """
     if isinstance(spec, (list, tuple)):
         if not spec:
-            raise ValueError("no recordings given (empty list)")
+            raise InvalidInput("no recordings given (empty list)")
         seen: dict[Path, None] = {}
         for item in spec:
             for p in resolve_files(item):
@@ -79,20 +80,20 @@ def resolve_files(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     if path.is_dir():
         files = sorted(p for suf in H5_SUFFIXES for p in path.glob(f"*{suf}"))
         if not files:
-            raise FileNotFoundError(f"{path}: directory holds no .h5 recordings")
+            raise MissingInput(f"{path}: directory holds no .h5 recordings")
         return files
     if path.is_file():
         if path.suffix.lower() in LIST_SUFFIXES:
             return read_split_list(path)
         if path.suffix.lower() in H5_SUFFIXES:
             return [path]
-        raise ValueError(f"{path}: not a recording (.h5) or split list (.txt)")
+        raise InvalidInput(f"{path}: not a recording (.h5) or split list (.txt)")
     if glob.has_magic(text):
         files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
         if not files:
-            raise FileNotFoundError(f"{text}: glob matched no files")
+            raise MissingInput(f"{text}: glob matched no files")
         return files
-    raise FileNotFoundError(f"{text}: no such file or directory")
+    raise MissingInput(f"{text}: no such file or directory")
 
 
 def scan(files: Sequence[str | os.PathLike]) -> list[RecordingEntry]:
@@ -105,12 +106,12 @@ def scan(files: Sequence[str | os.PathLike]) -> list[RecordingEntry]:
                 attrs = h5.attrs
                 missing = [k for k in ("recording_id", "material_pair", "process") if k not in attrs]
                 if missing:
-                    raise ValueError(f"{f}: not a weldfusion recording (missing root attribute {missing[0]!r})")
+                    raise InvalidInput(f"{f}: not a weldfusion recording (missing root attribute {missing[0]!r})")
                 out.append(RecordingEntry(
                     f, _str(attrs["recording_id"]), _str(attrs["material_pair"]), _str(attrs["process"])
                 ))
         except OSError as err:
-            raise OSError(f"{f}: not a readable HDF5 file ({err})") from None
+            raise UnreadableInput(f"{f}: not a readable HDF5 file ({err})") from None
     return out
 
 
@@ -177,14 +178,14 @@ def check_disjoint(splits: dict[str, Sequence[RecordingEntry]]) -> None:
         for e in entries:
             other = owner.setdefault(e.recording_id, name)
             if other != name:
-                raise ValueError(f"recording {e.recording_id!r} ({e.path}) is in both {other} and {name} splits")
+                raise InvalidInput(f"recording {e.recording_id!r} ({e.path}) is in both {other} and {name} splits")
 
 
 def save_splits(splits: dict[str, Sequence[RecordingEntry | Path]], out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``<out_dir>/<split>.txt`` lists (paths relative to ``out_dir`` where possible)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise FileNotFoundError(f"{out_dir}: output directory does not exist")
+        raise MissingInput(f"{out_dir}: output directory does not exist")
     written = {}
     for name, entries in splits.items():
         lines = []
@@ -206,11 +207,11 @@ def build_splits(cfg: DataConfig, spec: str | os.PathLike | Sequence | None = No
     """
     spec = cfg.path if spec is None else spec
     if spec is None:
-        raise ValueError("data.path is not set (a directory, glob or split-list file of recordings)")
+        raise InvalidInput("data.path is not set (a directory, glob or split-list file of recordings)")
     entries = scan(resolve_files(spec))
     kept = filter_recordings(entries, cfg.filter.pairs, cfg.filter.processes)
     if not kept:
-        raise ValueError(
+        raise InvalidInput(
             f"{os.fspath(spec) if not isinstance(spec, (list, tuple)) else spec}: no recordings left after "
             f"filter pairs={cfg.filter.pairs} processes={cfg.filter.processes} "
             f"(have pairs {sorted({e.material_pair for e in entries})}, "

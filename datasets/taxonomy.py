@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from weldfusion.recipes.errors import InvalidInput
+
 DEFAULT_PHASES: tuple[str, ...] = ("idle", "arc_start", "deposition", "weaving", "parameter_change", "arc_end")
 DEFAULT_DEFECTS: tuple[str, ...] = ("porosity", "lack_of_fusion", "burn_through", "spatter", "undercut", "crack")
 MATERIAL_PAIRS: tuple[str, ...] = ("Al-steel", "Ti-Ni", "Cu-SS")
@@ -31,14 +33,14 @@ class Taxonomy:
         try:
             return self.phases.index(label)
         except ValueError:
-            raise ValueError(f"unknown phase label {label!r}; allowed: {', '.join(self.phases)}") from None
+            raise InvalidInput(f"unknown phase label {label!r}; allowed: {', '.join(self.phases)}") from None
 
     def defect_index(self, label: str) -> int:
         """Class id of defect ``label``; ``ValueError`` naming the allowed labels otherwise."""
         try:
             return self.defects.index(label)
         except ValueError:
-            raise ValueError(f"unknown defect label {label!r}; allowed: {', '.join(self.defects)}") from None
+            raise InvalidInput(f"unknown defect label {label!r}; allowed: {', '.join(self.defects)}") from None
 
 
 DEFAULT_TAXONOMY = Taxonomy()

@@ -51,6 +51,7 @@ from weldfusion.datasets.resample import (
 from weldfusion.datasets.schema import LabelInterval
 from weldfusion.datasets.splits import filter_recordings, resolve_files, scan
 from weldfusion.datasets.window_sources import HDF5Source, MemorySource
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.registry import modalities as declared_modalities
 
 #: ``phase`` of a window that no phase interval overlaps (``torch.nn.CrossEntropyLoss``'s default ignore_index).
@@ -397,17 +398,17 @@ class WindowDataset(Dataset):
         paths = resolve_files(files)
         entries = filter_recordings(scan(paths), cfg.filter.pairs, cfg.filter.processes)
         if not entries:
-            raise ValueError(
+            raise InvalidInput(
                 f"no recordings left after filter pairs={cfg.filter.pairs} processes={cfg.filter.processes} "
                 f"among {len(paths)} file(s) (first: {paths[0]})"
             )
         seen: dict[str, Path] = {}
         for e in entries:
             if e.recording_id in seen:
-                raise ValueError(f"{e.path}: recording_id {e.recording_id!r} also used by {seen[e.recording_id]}")
+                raise InvalidInput(f"{e.path}: recording_id {e.recording_id!r} also used by {seen[e.recording_id]}")
             seen[e.recording_id] = e.path
             if e.material_pair not in cfg.pairs:
-                raise ValueError(
+                raise InvalidInput(
                     f"{e.path}: material pair {e.material_pair!r} not in data.pairs ({', '.join(cfg.pairs)})"
                 )
         recs = [Recording(e.path) for e in entries]
@@ -430,19 +431,19 @@ class WindowDataset(Dataset):
                 continue
             if mod.kind == "image":
                 if not isinstance(wcfg, ImageWindow):
-                    raise ValueError(f"data.modalities.{name}: image modality needs an image window config")
+                    raise InvalidInput(f"data.modalities.{name}: image modality needs an image window config")
                 size = wcfg.size
                 if size is None:
                     shapes = {tuple(r.streams[name].sample_shape[:2]): r.path for r in recs if name in r.streams}
                     if not shapes:
-                        raise ValueError(f"data.modalities.{name}.size: null needs at least one {name} stream")
+                        raise InvalidInput(f"data.modalities.{name}.size: null needs at least one {name} stream")
                     if len(shapes) > 1:
-                        raise ValueError(f"data.modalities.{name}.size: null but frame sizes differ: {shapes}")
+                        raise InvalidInput(f"data.modalities.{name}.size: null but frame sizes differ: {shapes}")
                     size = next(iter(shapes))
                 specs.append(_Spec(name, "image", (wcfg.length, int(size[0]), int(size[1]))))
             else:
                 if not isinstance(wcfg, SignalWindow):
-                    raise ValueError(f"data.modalities.{name}: signal modality needs a signal window config")
+                    raise InvalidInput(f"data.modalities.{name}: signal modality needs a signal window config")
                 if name == "electrical":
                     channels = elec.WINDOW_CHANNELS
                 elif wcfg.channels is not None:
@@ -457,7 +458,7 @@ class WindowDataset(Dataset):
                                 found.setdefault(c, None)
                     channels = tuple(found) or tuple(mod.channels)
                     if not channels:
-                        raise ValueError(
+                        raise InvalidInput(
                             f"no recording has a {name} stream to take channel names from: set "
                             f"data.modalities.{name}.channels (or enabled: false)"
                         )
@@ -465,7 +466,7 @@ class WindowDataset(Dataset):
                 specs.append(_Spec(name, "signal", (len(channels), wcfg.length), channels, envelope))
         unknown = [n for n in vars(windows) if n not in declared]
         if unknown:
-            raise ValueError(f"data.modalities: {unknown[0]!r} is not a declared modality")
+            raise InvalidInput(f"data.modalities: {unknown[0]!r} is not a declared modality")
         return specs
 
     def _build_index(self, recs: list[Recording], entries, progress: bool) -> None:
@@ -485,10 +486,10 @@ class WindowDataset(Dataset):
             phases, defs = rec.phases, rec.defects
             for row in phases:
                 if row.label not in self.taxonomy.phases:
-                    raise ValueError(f"{where}: phase label {row.label!r} not in data.phases")
+                    raise InvalidInput(f"{where}: phase label {row.label!r} not in data.phases")
             for row in defs:
                 if row.label not in self.taxonomy.defects:
-                    raise ValueError(f"{where}: defect label {row.label!r} not in data.defects")
+                    raise InvalidInput(f"{where}: defect label {row.label!r} not in data.defects")
             starts = [s.t_start for s in streams.values()] + [p.start_s for p in (*phases, *defs)]
             ends = [s.t_end for s in streams.values()] + [p.end_s for p in (*phases, *defs)]
             t0 = window_starts((min(starts), max(ends)) if starts else (0.0, 0.0), cfg.window_s, cfg.hop_s)
@@ -592,9 +593,9 @@ class WindowDataset(Dataset):
                 want = self.channel_names(spec.name)
                 if stats is None or tuple(stats.channels) != want:
                     have = None if stats is None else stats.channels
-                    raise ValueError(f"normalisation stats for {spec.name}: channels {have} != dataset's {list(want)}")
+                    raise InvalidInput(f"normalisation stats for {spec.name}: channels {have} != dataset's {list(want)}")
             if tuple(norm.params.channels) != self.info.params:
-                raise ValueError(f"normalisation stats params {norm.params.channels} != {list(self.info.params)}")
+                raise InvalidInput(f"normalisation stats params {norm.params.channels} != {list(self.info.params)}")
         self.norm = norm
         self._norm_arrays = norm_arrays(norm)
         self._cache: dict[int, dict] = {}  # data.cache_windows: item i as first assembled under this norm
@@ -661,7 +662,7 @@ def build_datasets(
     """
     if norm is None:
         if not splits.get("train"):
-            raise ValueError("no training recordings to compute normalisation statistics on")
+            raise InvalidInput("no training recordings to compute normalisation statistics on")
         train = WindowDataset(splits["train"], cfg, progress=progress)
         norm = compute_norm_stats(train, cfg.norm_max_windows, progress=progress)
     out = {}

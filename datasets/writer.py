@@ -27,6 +27,7 @@ from weldfusion.datasets.schema import (
     labels_to_array,
 )
 from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from weldfusion.recipes.errors import MissingInput, OutputExists
 from weldfusion.sensors.registry import get as get_modality
 
 
@@ -122,9 +123,9 @@ class RecordingWriter:
         self.chunk_bytes = chunk_bytes
         self.naive_chunks = naive_chunks
         if self.path.exists() and not overwrite:
-            raise FileExistsError(f"{self.path}: output exists (use --force / overwrite=True to replace it)")
+            raise OutputExists(f"{self.path}: output exists (use --force / overwrite=True to replace it)")
         if not self.path.parent.is_dir():
-            raise FileNotFoundError(f"{self.path}: output directory {self.path.parent} does not exist")
+            raise MissingInput(f"{self.path}: output directory {self.path.parent} does not exist")
         self._tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
         self._h5 = h5py.File(self._tmp, "w", libver=("earliest", "v110"))
         root = self._h5.attrs
@@ -300,7 +301,7 @@ class RecordingWriter:
         self._h5.close()
         if self.path.exists() and not self.overwrite:
             self.abort()
-            raise FileExistsError(f"{self.path}: output appeared while writing; not replaced")
+            raise OutputExists(f"{self.path}: output appeared while writing; not replaced")
         os.replace(self._tmp, self.path)
         self._done = True
         return self.path

@@ -20,7 +20,8 @@ from weldfusion.fusion.losses import WeldFusionLoss
 from weldfusion.fusion.modality_attention import ModalityAttentionFusion
 from weldfusion.fusion.modality_heads import ModalityHeads
 from weldfusion.fusion.model import WeldFusionModel
-from weldfusion.tools.config import ConfigError, from_dict
+from weldfusion.recipes.config import ConfigError, from_dict
+from weldfusion.recipes.errors import InvalidInput
 
 
 def _encoder_settings(cfg: ModelConfig, name: str, config_cls: type) -> dict:
@@ -39,7 +40,7 @@ def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel | torch.nn.
     """The :class:`WeldFusionModel` for data described by ``info`` (or, when ``cfg.arch`` names a
     comparison network, that baseline of ``fusion/baselines/``, with the same output dict)."""
     if not info.modalities:
-        raise ValueError("DataInfo has no modalities")
+        raise InvalidInput("DataInfo has no modalities")
     if cfg.arch != "msstan":  # imported here: the baselines pull in torchvision
         from weldfusion.fusion.baselines.build import build_baseline
 

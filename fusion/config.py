@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from weldfusion.fusion.baselines.config import BASELINE_ARCHS, BaselinesConfig
-from weldfusion.tools.config import ConfigError
+from weldfusion.recipes.config import ConfigError
 
 
 @dataclass

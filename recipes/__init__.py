@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from weldfusion.recipes.errors import MissingInput
+
 
 def path(name: str) -> Path:
     """Path of the shipped recipe ``name`` (with or without ``.yaml``)."""
@@ -9,5 +11,5 @@ def path(name: str) -> Path:
     p = here / (name if name.endswith(".yaml") else f"{name}.yaml")
     if not p.is_file():
         known = ", ".join(sorted(q.stem for q in here.glob("*.yaml")))
-        raise FileNotFoundError(f"{p}: no such recipe (shipped: {known or 'none'})")
+        raise MissingInput(f"{p}: no such recipe (shipped: {known or 'none'})")
     return p

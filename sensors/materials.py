@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS
+from weldfusion.recipes.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class PairSpec:
     def params(self, process: str) -> ProcessParams:
         """Nominal set points for ``process``; ``ValueError`` if the pair has none."""
         if process not in self.processes:
-            raise ValueError(
+            raise InvalidInput(
                 f"pair {self.name}: process {process!r} is not simulated (have: {', '.join(self.processes)})"
             )
         return self.processes[process]
@@ -200,4 +201,4 @@ def get_pair(name: str) -> PairSpec:
     try:
         return PAIRS[name]
     except KeyError:
-        raise ValueError(f"unknown material pair {name!r}; known: {', '.join(PAIRS)}") from None
+        raise InvalidInput(f"unknown material pair {name!r}; known: {', '.join(PAIRS)}") from None

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.stats import poisson
 from weldfusion.datasets.schema import LabelInterval
 from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.materials import PairSpec, ProcessParams, get_pair
 
 #: Rate of the control grid (Hz).
@@ -231,7 +232,7 @@ def _phase_plan(rng: np.random.Generator, duration: float) -> list[LabelInterval
         idle1 -= take * idle1 / (idle0 + idle1 + 1e-12)
         weld = duration - (idle0 + a_start + a_end + idle1)
     if weld < 0.6:
-        raise ValueError(f"run duration {duration:.2f} s is too short to simulate a weld (need >= 3 s)")
+        raise InvalidInput(f"run duration {duration:.2f} s is too short to simulate a weld (need >= 3 s)")
     segments: list[list] = []
     total, prev = 0.0, None
     while total < weld:
@@ -465,7 +466,7 @@ def make_scenario(
     process = process or pair.default_process
     params = pair.params(process)
     if not (np.isfinite(duration_s) and duration_s > 0):
-        raise ValueError(f"run duration must be a positive number of seconds, got {duration_s!r}")
+        raise InvalidInput(f"run duration must be a positive number of seconds, got {duration_s!r}")
     entropy = tuple(int(s) for s in (np.atleast_1d(seed).tolist()))
     rng = stream_rng(entropy, "phases")
     phases = _phase_plan(rng, float(duration_s))

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from weldfusion.datasets.schema import LabelInterval, RecordingMeta
 from weldfusion.datasets.writer import RecordingWriter
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.acoustic import simulate as acoustic_sim
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 from weldfusion.sensors.electrical import simulate as electrical_sim
@@ -73,17 +74,17 @@ class SimConfig:
     def __post_init__(self) -> None:
         lo, hi = self.duration_s
         if not (0 < lo <= hi):
-            raise ValueError(f"duration range must satisfy 0 < min <= max, got {self.duration_s}")
+            raise InvalidInput(f"duration range must satisfy 0 < min <= max, got {self.duration_s}")
         for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate"):
             if not getattr(self, key) > 0:
-                raise ValueError(f"{key} must be > 0 Hz, got {getattr(self, key)}")
+                raise InvalidInput(f"{key} must be > 0 Hz, got {getattr(self, key)}")
         if self.ae_rate < 0 or (self.ae_rate and self.ae_rate < self.acoustic_rate):
-            raise ValueError(f"ae_rate must be 0 (off) or >= acoustic_rate, got {self.ae_rate}")
+            raise InvalidInput(f"ae_rate must be 0 (off) or >= acoustic_rate, got {self.ae_rate}")
         for key in ("missing_prob", "gap_prob"):
             if not 0.0 <= getattr(self, key) <= 1.0:
-                raise ValueError(f"{key} must be in [0, 1], got {getattr(self, key)}")
+                raise InvalidInput(f"{key} must be in [0, 1], got {getattr(self, key)}")
         if self.max_clock_offset_s < 0:
-            raise ValueError("max_clock_offset_s must be >= 0")
+            raise InvalidInput("max_clock_offset_s must be >= 0")
 
 
 @dataclass

@@ -14,8 +14,8 @@ from _training_data import TINY_RECIPE
 from weldfusion.datasets.normalize import compute_norm_stats
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.build import build_model
-from weldfusion.tools.config import to_dict
-from weldfusion.tools.recipe import recipe_from_dict
+from weldfusion.recipes.config import to_dict
+from weldfusion.recipes.tree import recipe_from_dict
 from weldfusion.tools.training.checkpoint import save_checkpoint
 from weldfusion.tools.training.data import norm_to_dict
 from weldfusion.tools.training.loading import info_to_dict

@@ -23,7 +23,7 @@ from weldfusion.fusion.baselines.svm_features import (
 )
 from weldfusion.fusion.build import build_loss, build_model
 from weldfusion.fusion.config import ModelConfig
-from weldfusion.tools.config import ConfigError, from_dict
+from weldfusion.recipes.config import ConfigError, from_dict
 
 ARCHS = ("r2plus1d18", "cnn_lstm", "transformer")
 OUTPUT_KEYS = ("phase_logits", "phase_probs", "defect_logits", "defect_probs", "embedding", "projection",
@@ -134,7 +134,7 @@ def test_arch_is_checked_by_the_config():
 
 @pytest.mark.parametrize("recipe", ["baseline_r2plus1d18", "baseline_cnn_lstm", "baseline_transformer"])
 def test_baseline_recipes_build_and_run(recipe):
-    from weldfusion.tools.recipe import load_recipe
+    from weldfusion.recipes.tree import load_recipe
 
     r = load_recipe(recipe, ["model.baselines.transformer.layers=1"])
     assert r.name == recipe and r.model.arch == recipe.removeprefix("baseline_")

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
+from weldfusion.recipes.config import ConfigError, apply_overrides, from_dict, load, save, to_dict
 from weldfusion.sensors import modality_names
 from weldfusion.tools import cli
-from weldfusion.tools.config import ConfigError, apply_overrides, from_dict, load, save, to_dict
 
 
 @dataclass

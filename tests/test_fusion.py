@@ -184,7 +184,7 @@ def test_refine_eq49():
 
 def test_config_roundtrip_and_errors():
     from weldfusion.fusion.config import COMPONENTS, LossConfig, ModelConfig, disable_component
-    from weldfusion.tools.config import ConfigError, from_dict, to_dict
+    from weldfusion.recipes.config import ConfigError, from_dict, to_dict
 
     cfg = from_dict(ModelConfig, {"fusion": "late", "video": {"keep_ratio": 0.25, "temporal_scales": [1, 3]}})
     assert cfg.video.keep_ratio == 0.25 and cfg.video.temporal_scales == (1, 3) and cfg.fusion == "late"

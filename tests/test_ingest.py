@@ -127,7 +127,7 @@ def test_progress_bar_per_stream(raw, tmp_path, capsys):
 
 
 def test_recipe_taxonomy_checks_the_labels(raw, tmp_path, capsys):
-    pytest.importorskip("weldfusion.tools.recipe", reason="the recipe loader is not there")
+    pytest.importorskip("weldfusion.recipes.tree", reason="the recipe loader is not there")
     (raw / "phases.csv").write_text("start_s,end_s,label\n0.0,0.5,dwell\n0.5,1.0,bead\n")
     (raw / "defects.csv").write_text("start_s,end_s,label\n")
     recipe = tmp_path / "recipe.yaml"

@@ -11,7 +11,7 @@ from model_fixtures import random_batch, single_thread, tiny_config, tiny_info, 
 from weldfusion.fusion.build import build_loss, build_model, similarity_matrix
 from weldfusion.fusion.config import LossConfig, LossWeights
 from weldfusion.fusion.losses import contrastive_loss, semantic_loss
-from weldfusion.tools.config import ConfigError
+from weldfusion.recipes.config import ConfigError
 
 ALL_TERMS = {"phase", "defect", "contrastive", "semantic", "temporal_consistency", "sepconv_l1", "occlusion",
              "reconstruction", "smoothness", "total", "modality"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from weldfusion.tools.config import ConfigError, to_dict
-from weldfusion.tools.recipe import RECIPES_DIR, RecipeConfig, load_recipe, recipe_from_dict, save_recipe
+from weldfusion.recipes.config import ConfigError, to_dict
+from weldfusion.recipes.tree import RECIPES_DIR, RecipeConfig, load_recipe, recipe_from_dict, save_recipe
 
 # the training recipes of this module (transfer/baseline recipes are tested with their tools)
 SHIPPED = [RECIPES_DIR / f"{n}.yaml" for n in ("fusion_all", "al-steel_gmaw", "ti-ni_laser", "cu-ss_gmaw")]

@@ -141,7 +141,7 @@ def test_class_weights_from_training_labels():
 
 
 def test_resume_refuses_a_different_recipe(tmp_path):
-    from weldfusion.tools.recipe import load_recipe
+    from weldfusion.recipes.tree import load_recipe
     from weldfusion.tools.training.run import check_resume_recipe
 
     a = load_recipe("fusion_all")

@@ -9,13 +9,13 @@ import pytest
 import yaml
 from weldfusion.datasets.config import DataConfig
 from weldfusion.datasets.windows import WindowDataset
+from weldfusion.recipes.config import ConfigError, from_dict
+from weldfusion.recipes.training import TrainConfig
 from weldfusion.tools.analysis.transfer import (
     load_transfer_recipe,
     run_plan,
     stage_recipe,
 )
-from weldfusion.tools.config import ConfigError, from_dict
-from weldfusion.tools.training.config import TrainConfig
 from weldfusion.tools.training.data import (
     build_data,
     label_fraction_indices,

@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.staged_output import staged_output
 
@@ -60,8 +61,8 @@ def retrain_recipe(trained, recipe: str | None, overrides: list[str], data: str)
     """The recipe retraining runs start from: ``recipe`` (or the checkpoint's) + overrides, ``data.path = data``."""
     import dataclasses
 
-    from weldfusion.tools.config import ConfigError, apply_overrides, to_dict
-    from weldfusion.tools.recipe import load_recipe, recipe_from_dict
+    from weldfusion.recipes.config import ConfigError, apply_overrides, to_dict
+    from weldfusion.recipes.tree import load_recipe, recipe_from_dict
 
     if recipe is not None:
         base = load_recipe(recipe, overrides)
@@ -100,7 +101,7 @@ def score_checkpoint(path, data: str, split: str, device, batch_size: int | None
     bundle = build_data(trained.recipe.data, spec=data, norm=trained.norm, splits=(split,), progress=progress)
     dataset = bundle.datasets[split]
     if dataset is None or len(dataset) == 0:
-        raise ValueError(f"{data}: no labelled windows in the {split} split for {trained.path}")
+        raise InvalidInput(f"{data}: no labelled windows in the {split} split for {trained.path}")
     info = trained.info
     loader = DataLoader(dataset, batch_size=batch_size or trained.recipe.eval.batch_size, shuffle=False)
     return score_model(trained.model, loader, device, names=info.names, phases=info.phases, defects=info.defects,
@@ -129,25 +130,25 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
 
     retrain_set = A.parse_retrain_components(retrain_components)
     if (recipe is not None or overrides) and not (retrain_leave_one_out or retrain_set):
-        raise ValueError("--recipe / --set configure retraining: give --retrain-leave-one-out or --retrain-components")
+        raise InvalidInput("--recipe / --set configure retraining: give --retrain-leave-one-out or --retrain-components")
     if region_mm <= 0 or key_tolerance_s < 0 or latency_windows < 0:
-        raise ValueError("--region-mm must be > 0, --key-tolerance-s and --latency-windows >= 0")
+        raise InvalidInput("--region-mm must be > 0, --key-tolerance-s and --latency-windows >= 0")
     dev = resolve_device(device)
     trained = load_trained(checkpoint, dev)
     rec, info = trained.recipe, trained.info
     split = split or rec.eval.split
     bsz = batch_size or rec.eval.batch_size
     if bsz < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {bsz}")
+        raise InvalidInput(f"--batch-size must be >= 1, got {bsz}")
     base_recipe = retrain_recipe(trained, recipe, list(overrides), data) if (retrain_leave_one_out or retrain_set) \
         else None
     bundle = build_data(rec.data, spec=data, norm=trained.norm, splits=(split,), progress=progress)
     dataset = bundle.datasets[split]
     if dataset is None or len(dataset) == 0:
-        raise ValueError(f"{data}: no labelled windows in the {split} split of these recordings "
+        raise InvalidInput(f"{data}: no labelled windows in the {split} split of these recordings "
                          "(use --split all for recordings the model was not split on)")
     if info_to_dict(bundle.info) != info_to_dict(info):
-        raise ValueError(f"{data}: windows do not match what {trained.path} was trained on "
+        raise InvalidInput(f"{data}: windows do not match what {trained.path} was trained on "
                          f"(modalities/shapes/classes differ: {bundle.info} vs {info})")
     names, phases, defects, thr = info.names, info.phases, info.defects, trained.thresholds
     amp = bool(rec.train.amp and dev.type == "cuda")
@@ -192,8 +193,8 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
     if base_recipe is not None:
         import dataclasses
 
-        from weldfusion.tools.config import to_dict
-        from weldfusion.tools.recipe import recipe_from_dict
+        from weldfusion.recipes.config import to_dict
+        from weldfusion.recipes.tree import recipe_from_dict
 
         run_root = out / "runs"
         if same_recipe(base_recipe, rec):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.staged_output import staged_output
 
@@ -55,7 +56,7 @@ def collect(dataset, features, batch_size: int = 64, progress: str | None = None
         for k in TEXT_KEYS:
             meta[k].append(np.asarray(batch[k], dtype=object))
     if not xs:
-        raise ValueError("no windows to extract features from (empty data split)")
+        raise InvalidInput("no windows to extract features from (empty data split)")
     return np.concatenate(xs), {k: np.concatenate(v) for k, v in meta.items()}
 
 
@@ -73,9 +74,9 @@ def fit_svm(bundle, *, C: float = 10.0, gamma: str | float = "scale", seed: int 
     from weldfusion.tools.training import metrics as M
 
     if bundle.train is None or len(bundle.train) == 0:
-        raise ValueError("the training split has no labelled windows")
+        raise InvalidInput("the training split has no labelled windows")
     if bundle.val is None or len(bundle.val) == 0:
-        raise ValueError("the validation split is empty (defect thresholds are chosen on it)")
+        raise InvalidInput("the validation split is empty (defect thresholds are chosen on it)")
     features = SVMFeatures(bundle.info)
     x_train, m_train = collect(bundle.train, features, progress="features train" if progress else None)
     t0 = time.perf_counter()
@@ -94,7 +95,7 @@ def latency(run: SVMRun, dataset, n: int = 30, warmup: int = 3) -> dict:
     from torch.utils.data import default_collate
 
     if len(dataset) == 0:
-        raise ValueError("no windows to time")
+        raise InvalidInput("no windows to time")
     times = []
     for k in range(max(n, 1) + warmup):
         batch = default_collate([dataset[k % len(dataset)]])
@@ -148,21 +149,21 @@ def parse_gamma(text: str) -> str | float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"--gamma must be 'scale', 'auto' or a number, got {text!r}") from None
+        raise InvalidInput(f"--gamma must be 'scale', 'auto' or a number, got {text!r}") from None
     if value <= 0:
-        raise ValueError(f"--gamma must be > 0, got {value}")
+        raise InvalidInput(f"--gamma must be > 0, got {value}")
     return value
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from weldfusion.tools.config import to_dict
-    from weldfusion.tools.recipe import load_recipe
+    from weldfusion.recipes.config import to_dict
+    from weldfusion.recipes.tree import load_recipe
     from weldfusion.tools.training.data import build_data
     from weldfusion.tools.training.report import markdown_report
 
     if args.C <= 0:
-        raise ValueError(f"--C must be > 0, got {args.C}")
+        raise InvalidInput(f"--C must be > 0, got {args.C}")
     gamma = parse_gamma(args.gamma)
     overrides = list(args.overrides) + ([f"data.path={args.data}"] if args.data else [])
     recipe = load_recipe(args.recipe, overrides)
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     run = fit_svm(bundle, C=args.C, gamma=gamma, seed=recipe.seed, progress=not args.quiet)
     dataset = bundle.datasets[split]
     if dataset is None or len(dataset) == 0:
-        raise ValueError(f"{recipe.data.path}: no labelled windows in the {split} split")
+        raise InvalidInput(f"{recipe.data.path}: no labelled windows in the {split} split")
     m, _ = evaluate_svm(run, dataset, bundle.info, ece_bins=recipe.eval.ece_bins,
                      latency_windows=recipe.eval.latency_windows, progress=not args.quiet)
     m.update({"recipe": f"{recipe.name} (SVM baseline, C={args.C}, gamma={gamma})", "checkpoint": "(not saved)",

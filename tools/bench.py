@@ -15,6 +15,7 @@ import platform
 import sys
 from pathlib import Path
 
+from weldfusion.recipes.errors import MissingInput
 from weldfusion.tools.errors import run as run_tool
 
 SUBS = ("data", "model", "stream", "baselines")
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             mod.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.json is not None and not args.json.parent.is_dir():
-        raise FileNotFoundError(f"{args.json}: directory {args.json.parent} does not exist")
+        raise MissingInput(f"{args.json}: directory {args.json.parent} does not exist")
     results = []
     for sub in args.subs or available:
         print(f"== bench {sub}", flush=True)

@@ -26,13 +26,13 @@ from __future__ import annotations
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from weldfusion.fusion.build import build_model
+from weldfusion.recipes.tree import load_recipe
 from weldfusion.tools.bench_model import (
     demo_info,
     median_seconds,
     n_params,
     random_batch,
 )
-from weldfusion.tools.recipe import load_recipe
 
 MODELS: dict[str, str] = {
     "fusion_all": "fusion_all",

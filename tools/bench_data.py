@@ -37,6 +37,7 @@ from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.taxonomy import MATERIAL_PAIRS
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.datasets.writer import RecordingWriter
+from weldfusion.recipes.errors import InvalidInput
 
 BATCH = 32
 RATES = {"video": 250.0, "thermal": 50.0, "acoustic": 16_000.0, "electrical": 5_000.0}
@@ -191,7 +192,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     seconds = 4.0 if quick else args.data_seconds
     epochs = 1 if quick else args.data_epochs
     if n_rec < 1 or seconds < 1.0 or epochs < 1:
-        raise ValueError("bench data: --data-recordings >= 1, --data-seconds >= 1 and --data-epochs >= 1 needed")
+        raise InvalidInput("bench data: --data-recordings >= 1, --data-seconds >= 1 and --data-epochs >= 1 needed")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in DataLoader workers; the main process's collate must not wait on a busy pool
     try:

@@ -36,9 +36,9 @@ from torch.utils.data import default_collate
 from weldfusion.datasets.normalize import compute_norm_stats
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.build import build_model
+from weldfusion.recipes.tree import load_recipe
 from weldfusion.sensors.simulate_run import SimConfig, simulate_run, write_run
 from weldfusion.tools.bench_model import median_seconds
-from weldfusion.tools.recipe import load_recipe
 from weldfusion.tools.streaming.build import build_engine
 from weldfusion.tools.streaming.engine import EagerBackend
 from weldfusion.tools.streaming.onnx_backend import OnnxBackend

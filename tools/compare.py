@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.staged_output import staged_output
 
@@ -61,12 +62,12 @@ def model_name(arch: str, recipe_name: str, taken: set[str]) -> str:
 
 def check_same_data(ref, cfg, ref_where: str, where: str) -> None:
     """``ValueError`` naming the first data-config key that would put different windows in the split."""
-    from weldfusion.tools.config import to_dict
+    from weldfusion.recipes.config import to_dict
 
     a, b = to_dict(ref), to_dict(cfg)
     for key in SAME_DATA_KEYS:
         if a[key] != b[key]:
-            raise ValueError(f"{where}: data.{key} differs from {ref_where} ({b[key]!r} vs {a[key]!r}); "
+            raise InvalidInput(f"{where}: data.{key} differs from {ref_where} ({b[key]!r} vs {a[key]!r}); "
                              "runs must share the split to be compared")
 
 
@@ -161,9 +162,9 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
     from weldfusion.tools.training.predict import measure_latency, predict
 
     if latency_windows < 1:
-        raise ValueError(f"--latency-windows must be >= 1, got {latency_windows}")
+        raise InvalidInput(f"--latency-windows must be >= 1, got {latency_windows}")
     if threads is not None and threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {threads}")
+        raise InvalidInput(f"--threads must be >= 1, got {threads}")
     dev = resolve_device(device)
     previous_threads = torch.get_num_threads()
     if threads is not None:
@@ -180,9 +181,9 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
             bundle = build_data(cfg, spec=data, norm=t.norm, splits=(split,), progress=progress)
             dataset = bundle.datasets[split]
             if dataset is None or len(dataset) == 0:
-                raise ValueError(f"{data}: no labelled windows in the {split} split")
+                raise InvalidInput(f"{data}: no labelled windows in the {split} split")
             if info_to_dict(bundle.info) != info_to_dict(t.info):
-                raise ValueError(f"{data}: windows do not match what {t.path} was trained on")
+                raise InvalidInput(f"{data}: windows do not match what {t.path} was trained on")
             name = model_name(t.recipe.model.arch, t.recipe.name, taken)
             taken.add(name)
             loader = DataLoader(dataset, batch_size=t.recipe.eval.batch_size, shuffle=False, num_workers=0)
@@ -190,7 +191,7 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
             if keys is None:
                 keys = window_keys(pred)
             elif window_keys(pred) != keys:
-                raise ValueError(f"{t.path}: scored windows differ from those of {ref.path}")
+                raise InvalidInput(f"{t.path}: scored windows differ from those of {ref.path}")
             m = evaluate_predictions(pred, t.info.phases, t.info.defects, t.thresholds, t.recipe.eval.ece_bins,
                                      t.info.names)
             m["latency"] = measure_latency(t.model, dataset, dev, n=latency_windows, batch_size=32)
@@ -208,7 +209,7 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
             m, pred = evaluate_svm(fitted, bundle.datasets[split], bundle.info, ece_bins=ref.recipe.eval.ece_bins,
                                    latency_windows=latency_windows, progress=progress)
             if window_keys(pred) != keys:
-                raise ValueError(f"{data}: the SVM's scored windows differ from those of {ref.path}")
+                raise InvalidInput(f"{data}: the SVM's scored windows differ from those of {ref.path}")
             m.update({"recipe": f"{ref.recipe.name} data + SVM", "arch": "svm"})
             metrics["svm"] = m
             models.append(summary_row("svm", "svm", f"{ref.recipe.name} (data)", "fitted by compare", None, m))

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from weldfusion.tools.errors import InputError
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run as run_tool
 
 STEPS = ("data", "run", "eval", "ablate")
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     existing = [out / s for s in STEPS if (out / s).exists()]
     if existing and not args.force:
-        raise InputError(f"{existing[0]}: exists from an earlier demo (use --force to replace, or --out elsewhere)")
+        raise InvalidInput(f"{existing[0]}: exists from an earlier demo (use --force to replace, or --out elsewhere)")
     for path in existing:
         shutil.rmtree(path)
     out.mkdir(parents=True, exist_ok=True)

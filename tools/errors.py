@@ -1,8 +1,15 @@
-"""One-line errors for the command-line tools.
+"""How a verb ends: user errors as one line and exit code 2, bugs as a traceback.
 
-Tools raise :class:`InputError` (or ``FileNotFoundError``/``FileExistsError``/``ValueError``
-from the library) for bad input; :func:`run` turns them into ``weldfusion <verb>: error: …``
-on stderr and exit code 2. Set ``WELDFUSION_DEBUG=1`` to see the traceback instead.
+:func:`run` calls a verb's ``main``. It shows as ``weldfusion <verb>: error: <message>`` on stderr,
+with exit code 2:
+
+- a :class:`~weldfusion.recipes.errors.UserError` (bad file, recipe key, option; the message names it);
+- an ``OSError`` raised by the operating system for a named file (``errno`` and ``filename`` set:
+  permission denied, disk full, read-only file system …) — the environment, not the code.
+
+Everything else (``KeyError``, ``ValueError``, ``TypeError`` … from inside the code) is a bug: it
+propagates, Python prints the traceback, and the exit code is 1. ``WELDFUSION_DEBUG=1`` shows the
+traceback of a user error too.
 """
 
 from __future__ import annotations
@@ -11,24 +18,30 @@ import os
 import sys
 from collections.abc import Callable
 
-
-class InputError(Exception):
-    """Bad user input; the message names the file and the problem."""
+from weldfusion.recipes.errors import UserError
 
 
-USER_ERRORS = (InputError, FileNotFoundError, FileExistsError, ValueError, KeyError, OSError)
+def _environment_error(err: BaseException) -> bool:
+    """An OSError from the operating system about a named file (not one raised by our own code)."""
+    return isinstance(err, OSError) and err.errno is not None and err.filename is not None
+
+
+def user_message(err: BaseException) -> str:
+    """The one line shown for a user or environment error."""
+    if _environment_error(err) and not isinstance(err, UserError):
+        return f"{err.filename}: {err.strerror}"
+    return str(err) or type(err).__name__
 
 
 def run(verb: str, main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
-    """Call ``main(argv)``; user errors become one line on stderr and exit code 2."""
+    """Call ``main(argv)``; user and environment errors become one line on stderr and exit code 2."""
     try:
         return int(main(argv) or 0)
     except KeyboardInterrupt:
         print(f"weldfusion {verb}: interrupted", file=sys.stderr)
         return 130
-    except USER_ERRORS as err:
-        if os.environ.get("WELDFUSION_DEBUG"):
+    except (UserError, OSError) as err:
+        if os.environ.get("WELDFUSION_DEBUG") or not (isinstance(err, UserError) or _environment_error(err)):
             raise
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"weldfusion {verb}: error: {msg}", file=sys.stderr)
+        print(f"weldfusion {verb}: error: {user_message(err)}", file=sys.stderr)
         return 2

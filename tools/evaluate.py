@@ -20,6 +20,7 @@ import os
 import sys
 from pathlib import Path
 
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.staged_output import staged_output
 
@@ -81,14 +82,14 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     split = split or ecfg.split
     bsz = batch_size or ecfg.batch_size
     if bsz < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {bsz}")
+        raise InvalidInput(f"--batch-size must be >= 1, got {bsz}")
     bundle = build_data(recipe.data, spec=data, norm=trained.norm, splits=(split,), progress=progress)
     dataset = bundle.datasets[split]
     if dataset is None or len(dataset) == 0:
-        raise ValueError(f"{data}: no labelled windows in the {split} split of these recordings "
+        raise InvalidInput(f"{data}: no labelled windows in the {split} split of these recordings "
                          "(use --split all for recordings the model was not split on)")
     if info_to_dict(bundle.info) != info_to_dict(trained.info):
-        raise ValueError(f"{data}: windows do not match what {trained.path} was trained on "
+        raise InvalidInput(f"{data}: windows do not match what {trained.path} was trained on "
                          f"(modalities/shapes/classes differ: {bundle.info} vs {trained.info})")
     info = trained.info
     loader = DataLoader(dataset, batch_size=bsz, shuffle=False, num_workers=0, pin_memory=dev.type == "cuda")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from weldfusion.tools.errors import InputError
+from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.tools.errors import run as run_tool
 
 #: ONNX Runtime must reproduce the eager probabilities / weights to this absolute tolerance.
@@ -68,17 +68,17 @@ def verify(model, info, path: Path, threads: int = 1, batch: int = 1) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.onnx.suffix != ".onnx":
-        raise InputError(f"{args.onnx}: output must end in .onnx")
+        raise InvalidInput(f"{args.onnx}: output must end in .onnx")
     if args.onnx.exists() and not args.force:
-        raise FileExistsError(f"{args.onnx}: already exists (pass --force to overwrite)")
+        raise OutputExists(f"{args.onnx}: already exists (pass --force to overwrite)")
     if not args.onnx.parent.is_dir():
-        raise FileNotFoundError(f"{args.onnx}: directory {args.onnx.parent} does not exist")
+        raise MissingInput(f"{args.onnx}: directory {args.onnx.parent} does not exist")
     if args.opset < 17:
-        raise InputError(f"--opset must be >= 17, got {args.opset}")
+        raise InvalidInput(f"--opset must be >= 17, got {args.opset}")
     if args.batch < 1:
-        raise InputError(f"--batch must be >= 1, got {args.batch}")
+        raise InvalidInput(f"--batch must be >= 1, got {args.batch}")
     if args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
+        raise InvalidInput(f"--threads must be >= 1, got {args.threads}")
     import torch
     from weldfusion.tools.streaming.onnx_export import export_onnx
     from weldfusion.tools.training.loading import load_trained
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         export_onnx(trained.model, trained.info, tmp, opset=args.opset, batch=args.batch, source=str(trained.path))
         worst = verify(trained.model, trained.info, tmp, threads=args.threads, batch=args.batch)
         if not worst <= ATOL:
-            raise ValueError(f"{args.onnx}: ONNX Runtime differs from PyTorch by {worst:.3g} (> {ATOL}); not written")
+            raise InvalidInput(f"{args.onnx}: ONNX Runtime differs from PyTorch by {worst:.3g} (> {ATOL}); not written")
         tmp.replace(args.onnx)
     finally:
         tmp.unlink(missing_ok=True)

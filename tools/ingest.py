@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     taxonomy = None
     if args.recipe is not None:
-        from weldfusion.tools.recipe import load_recipe
+        from weldfusion.recipes.tree import load_recipe
 
         taxonomy = load_recipe(args.recipe).data.taxonomy
     reports = ingest(args.manifest, args.out, args.force, taxonomy=taxonomy, progress=not args.quiet)

@@ -23,6 +23,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from weldfusion.datasets.reader import Recording, StreamInfo  # noqa: E402
 from weldfusion.datasets.validate import validate  # noqa: E402
+from weldfusion.recipes.errors import MissingInput
 from weldfusion.sensors.registry import modality_names  # noqa: E402
 from weldfusion.tools.errors import run  # noqa: E402
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, help="write a PNG with all streams and labels")
     args = parser.parse_args(argv)
     if args.plot is not None and not args.plot.parent.is_dir():
-        raise FileNotFoundError(f"{args.plot}: directory {args.plot.parent} does not exist")
+        raise MissingInput(f"{args.plot}: directory {args.plot.parent} does not exist")
     problems = validate(args.recording)
     with Recording(args.recording) as rec:
         meta = rec.meta

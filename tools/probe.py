@@ -27,9 +27,9 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.registry import modality_names
 from weldfusion.sensors.scenario import window_labels
-from weldfusion.tools.errors import InputError
 from weldfusion.tools.errors import run as run_tool
 
 WINDOW_S, HOP_S, MIN_OVERLAP = 0.4, 0.2, 0.5
@@ -172,7 +172,7 @@ def window_features(modality: str, seg: np.ndarray, rate: float) -> list[float]:
         return acoustic_features(seg, rate)
     if modality == "electrical":
         return electrical_features(seg, rate)
-    raise InputError(f"probe has no statistics for modality {modality!r}")
+    raise InvalidInput(f"probe has no statistics for modality {modality!r}")
 
 
 # -- data set --------------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def collect(files: list[Path]) -> dict:
                     if vec is not None:
                         dims.setdefault(m, len(vec))
                         if len(vec) != dims[m]:
-                            raise InputError(f"{path}: stream {m} differs in channels from earlier recordings")
+                            raise InvalidInput(f"{path}: stream {m} differs in channels from earlier recordings")
                     feats[m].append(vec)
                     row.append(vec is not None)
                 present.append(row)
@@ -286,7 +286,7 @@ def probe(data: dict, folds: int = 3, seed: int = 0) -> dict:
     keep = data["present"].all(axis=1)
     n_groups = np.unique(data["groups"][keep]).size
     if keep.sum() < 20 or n_groups < folds:
-        raise InputError(f"probe needs >= {folds} recordings with all of {', '.join(mods)} present (have {n_groups})")
+        raise InvalidInput(f"probe needs >= {folds} recordings with all of {', '.join(mods)} present (have {n_groups})")
     groups = data["groups"][keep]
     pair_names = sorted(set(data["pairs"]))
     onehot = (data["pairs"][keep, None] == np.array(pair_names)[None, :]).astype(np.float64)  # (N, P) metadata
@@ -361,12 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     root = Path(args.data)
     if not root.is_dir():
-        raise InputError(f"{root}: not a directory")
+        raise InvalidInput(f"{root}: not a directory")
     files = sorted(root.glob("*.h5"))
     if not files:
-        raise InputError(f"{root}: no *.h5 recordings")
+        raise InvalidInput(f"{root}: no *.h5 recordings")
     if args.folds < 2:
-        raise InputError(f"--folds must be >= 2, got {args.folds}")
+        raise InvalidInput(f"--folds must be >= 2, got {args.folds}")
     with threadpool_limits(1):  # many tiny BLAS calls: threads only contend (50x slower on a shared box)
         result = probe(collect(files), folds=args.folds, seed=args.seed)
     print(format_table(result))

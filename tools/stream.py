@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from weldfusion.tools.errors import InputError
+from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.tools.errors import run as run_tool
 
 _STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
@@ -55,33 +55,33 @@ def parse_stalls(items: list[str]) -> dict[str, list[tuple[float, float]]]:
     for item in items:
         m = _STALL.match(item.strip())
         if not m or float(m.group(3)) <= float(m.group(2)):
-            raise InputError(f"--stall: expected MODALITY:START-END with START < END (seconds), got {item!r}")
+            raise InvalidInput(f"--stall: expected MODALITY:START-END with START < END (seconds), got {item!r}")
         out.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(3))))
     return out
 
 
 def _check_args(args) -> tuple[int, int]:
     if not args.hop_s > 0:
-        raise InputError(f"--hop-s must be > 0, got {args.hop_s}")
+        raise InvalidInput(f"--hop-s must be > 0, got {args.hop_s}")
     if not args.timeout_s > 0:
-        raise InputError(f"--timeout-s must be > 0, got {args.timeout_s}")
+        raise InvalidInput(f"--timeout-s must be > 0, got {args.timeout_s}")
     if args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
+        raise InvalidInput(f"--threads must be >= 1, got {args.threads}")
     try:
         n_on, m_off = (int(v) for v in args.alarm_hops.split(","))
     except ValueError:
-        raise InputError(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
+        raise InvalidInput(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
     if args.out is not None:
         if args.out.suffix not in (".csv", ".jsonl"):
-            raise InputError(f"{args.out}: --out must end in .csv or .jsonl")
+            raise InvalidInput(f"{args.out}: --out must end in .csv or .jsonl")
         if args.out.exists() and not args.force:
-            raise FileExistsError(f"{args.out}: already exists (pass --force to overwrite)")
+            raise OutputExists(f"{args.out}: already exists (pass --force to overwrite)")
         if not args.out.parent.is_dir():
-            raise FileNotFoundError(f"{args.out}: directory {args.out.parent} does not exist")
+            raise MissingInput(f"{args.out}: directory {args.out.parent} does not exist")
     if not args.recording.is_file():
-        raise FileNotFoundError(f"{args.recording}: no such recording file")
+        raise MissingInput(f"{args.recording}: no such recording file")
     if args.onnx is not None and not args.onnx.is_file():
-        raise FileNotFoundError(f"{args.onnx}: no such ONNX file")
+        raise MissingInput(f"{args.onnx}: no such ONNX file")
     return n_on, m_off
 
 
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     with Replay(args.recording, names=info.names, stalls=stalls) as replay:
         missing = [n for n in stalls if n not in replay.names]
         if missing:
-            raise InputError(f"--stall: {missing[0]!r} is not a stream the model reads from {args.recording}")
+            raise InvalidInput(f"--stall: {missing[0]!r} is not a stream the model reads from {args.recording}")
         engine = build_engine(trained, replay, hop_s=args.hop_s, backend=backend, timeout_s=args.timeout_s,
                               alarm_on=args.alarm_on, alarm_off=args.alarm_off, n_on=n_on, m_off=m_off)
         absent = [n for n in info.names if n not in replay.names]

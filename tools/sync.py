@@ -16,6 +16,7 @@ from pathlib import Path
 
 from weldfusion.datasets.manifest import load_manifest, write_stream_offsets
 from weldfusion.datasets.sync import ENVELOPE_RATE, MAX_OFFSET_S, estimate_offsets
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run
 
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if not args.max_offset > 0 or not args.envelope_rate > 0:
-        raise ValueError("--max-offset and --envelope-rate must be > 0")
+        raise InvalidInput("--max-offset and --envelope-rate must be > 0")
     manifest = load_manifest(args.manifest)
     results = estimate_offsets(manifest, args.reference, envelope_rate=args.envelope_rate,
                                max_offset_s=args.max_offset, progress=not args.quiet)

@@ -28,6 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, MATERIAL_PAIRS
+from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.sensors.materials import get_pair
 from weldfusion.sensors.scenario import window_labels
 from weldfusion.sensors.simulate_run import (
@@ -37,7 +38,6 @@ from weldfusion.sensors.simulate_run import (
     simulate_run,
     write_run,
 )
-from weldfusion.tools.errors import InputError
 from weldfusion.tools.errors import run as run_tool
 
 WINDOW_S, HOP_S, MIN_OVERLAP = 0.4, 0.2, 0.5
@@ -54,10 +54,10 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
         process = process.strip() or spec.default_process
         spec.params(process)
         if (spec.name, process) in out:
-            raise InputError(f"--pairs: {item!r} listed twice")
+            raise InvalidInput(f"--pairs: {item!r} listed twice")
         out.append((spec.name, process))
     if not out:
-        raise InputError("--pairs: no material pair given")
+        raise InvalidInput("--pairs: no material pair given")
     return out
 
 
@@ -65,11 +65,11 @@ def parse_duration(text: str) -> tuple[float, float]:
     """``"10"`` -> (10, 10); ``"8-12"`` -> (8, 12) seconds."""
     m = re.fullmatch(r"\s*([0-9.]+)\s*(?:-\s*([0-9.]+)\s*)?", text)
     if not m:
-        raise InputError(f"--duration-s: expected SECONDS or MIN-MAX, got {text!r}")
+        raise InvalidInput(f"--duration-s: expected SECONDS or MIN-MAX, got {text!r}")
     lo = float(m.group(1))
     hi = float(m.group(2)) if m.group(2) else lo
     if not 3.0 <= lo <= hi <= 600.0:
-        raise InputError(f"--duration-s: need 3 <= MIN <= MAX <= 600 s, got {text!r}")
+        raise InvalidInput(f"--duration-s: need 3 <= MIN <= MAX <= 600 s, got {text!r}")
     return lo, hi
 
 
@@ -204,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     pairs = parse_pairs(args.pairs)
     if args.runs < 1:
-        raise InputError(f"--runs must be >= 1, got {args.runs}")
+        raise InvalidInput(f"--runs must be >= 1, got {args.runs}")
     if args.workers < 1:
-        raise InputError(f"--workers must be >= 1, got {args.workers}")
+        raise InvalidInput(f"--workers must be >= 1, got {args.workers}")
     config = SimConfig(
         duration_s=parse_duration(args.duration_s),
         video_rate=args.video_rate,
@@ -219,14 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
+        raise InvalidInput(f"{out}: exists and is not a directory")
     jobs = [(pair, proc, i) for pair, proc in pairs for i in range(args.runs)]
     targets = [out / f"{recording_id(pair, proc, i)}.h5" for pair, proc, i in jobs]
     if not args.force:
         existing = [p for p in [*targets, out / "summary.json"] if p.exists()]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise FileExistsError(f"{existing[0]}: exists{more}; use --force to overwrite")
+            raise OutputExists(f"{existing[0]}: exists{more}; use --force to overwrite")
     out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # heavy imports after argument parsing, so --help is instant
-    from weldfusion.tools.recipe import load_recipe
+    from weldfusion.recipes.tree import load_recipe
     from weldfusion.tools.training import distributed
     from weldfusion.tools.training.run import train_recipe
 

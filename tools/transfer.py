@@ -20,6 +20,7 @@ import os
 import sys
 from pathlib import Path
 
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.staged_output import staged_output
 
@@ -53,9 +54,9 @@ def score_on(trained, data_cfg, data: str, split: str, device, progress: bool) -
     bundle = build_data(data_cfg, spec=data, norm=trained.norm, splits=(split,), progress=progress)
     ds = bundle.datasets[split]
     if ds is None or len(ds) == 0:
-        raise ValueError(f"{data}: no labelled windows of pairs {data_cfg.filter.pairs} in the {split} split")
+        raise InvalidInput(f"{data}: no labelled windows of pairs {data_cfg.filter.pairs} in the {split} split")
     if info_to_dict(bundle.info) != info_to_dict(trained.info):
-        raise ValueError(f"{trained.path}: model was trained on other windows than the transfer recipe makes "
+        raise InvalidInput(f"{trained.path}: model was trained on other windows than the transfer recipe makes "
                          f"({trained.info} vs {bundle.info})")
     info = trained.info
     loader = DataLoader(ds, batch_size=trained.recipe.eval.batch_size, shuffle=False)
@@ -114,7 +115,7 @@ def transfer(recipe: str | os.PathLike, data: str, out: str | os.PathLike, *, ov
     need = [cfg.target_pair] + ([] if pretrained is not None else list(cfg.source_pairs))
     missing = [p for p in need if p not in have]
     if missing:
-        raise ValueError(f"{data}: no recordings of pair {missing[0]!r} (have {', '.join(sorted(have))})")
+        raise InvalidInput(f"{data}: no recordings of pair {missing[0]!r} (have {', '.join(sorted(have))})")
     dev = resolve_device(tr.train.device)
     out = Path(out)
     run_root = out / "runs"

@@ -8,7 +8,7 @@ from weldfusion.fusion.baselines.cnn_lstm import CNNLSTMBaseline
 from weldfusion.fusion.baselines.config import BASELINE_ARCHS
 from weldfusion.fusion.baselines.r2plus1d import R2Plus1D18Baseline
 from weldfusion.fusion.baselines.transformer import TransformerBaseline
-from weldfusion.tools.config import ConfigError
+from weldfusion.recipes.config import ConfigError
 
 
 def build_baseline(cfg, info: DataInfo) -> nn.Module:

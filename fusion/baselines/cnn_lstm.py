@@ -25,6 +25,7 @@ from weldfusion.fusion.baselines.common import (
     batch_presence,
     used_presence_weights,
 )
+from weldfusion.recipes.errors import InvalidInput
 
 
 def frame_cnn(channels: tuple[int, ...]) -> nn.Sequential:
@@ -79,7 +80,7 @@ class CNNLSTMBaseline(nn.Module):
         super().__init__()
         self.names = info.names
         if "video" not in self.names:
-            raise ValueError(f"cnn_lstm needs the video modality (data has: {', '.join(self.names)})")
+            raise InvalidInput(f"cnn_lstm needs the video modality (data has: {', '.join(self.names)})")
         self.use = tuple(n for n in self.names if n in use)
         images = [info.modality(n) for n in self.use if info.modality(n).kind == "image"]
         self.steps = steps or max(m.shape[0] for m in images)

@@ -17,6 +17,7 @@ from weldfusion.fusion.baselines.common import (
     batch_presence,
     used_presence_weights,
 )
+from weldfusion.recipes.errors import InvalidInput
 
 FEATURE_DIM = 512  # width of R(2+1)D-18's last stage
 
@@ -35,7 +36,7 @@ class R2Plus1D18Baseline(nn.Module):
                  dropout: float) -> None:
         super().__init__()
         if "video" not in names:
-            raise ValueError(f"r2plus1d18 needs the video modality (data has: {', '.join(names)})")
+            raise InvalidInput(f"r2plus1d18 needs the video modality (data has: {', '.join(names)})")
         self.names = tuple(names)
         self.video_index = self.names.index("video")
         net = r2plus1d_18(weights=None)

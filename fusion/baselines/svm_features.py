@@ -30,6 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from weldfusion.datasets.info import DataInfo, ModalityShape
+from weldfusion.recipes.errors import InvalidInput
 
 SIGNAL_STATS = ("mean", "std", "p5", "p25", "p50", "p75", "p95", "skew", "kurtosis")
 IMAGE_STATS = ("mean", "std", "p5", "p50", "p95", "motion", "flicker")
@@ -223,9 +224,9 @@ class FeatureSVM:
         """
         classes, counts = np.unique(phase, return_counts=True)
         if len(classes) < 2:
-            raise ValueError("the phase SVM needs at least two phase classes in the training windows")
+            raise InvalidInput("the phase SVM needs at least two phase classes in the training windows")
         if counts.min() < 2:
-            raise ValueError(f"phase class {int(classes[counts.argmin()])} has a single training window; "
+            raise InvalidInput(f"phase class {int(classes[counts.argmin()])} has a single training window; "
                              "the SVM's probability calibration needs at least two per class")
         self.phase = self._calibrated(counts).fit(x, phase)
         self.defects, self.constant_defects = [], []

@@ -25,6 +25,7 @@ from weldfusion.fusion.baselines.common import (
     batch_presence,
     used_presence_weights,
 )
+from weldfusion.recipes.errors import InvalidInput
 
 
 class ImageTokens(nn.Module):
@@ -90,7 +91,7 @@ class TransformerBaseline(nn.Module):
                  projection_dim: int, head_dropout: float, modality_dropout: float = 0.0) -> None:
         super().__init__()
         if dim % heads:
-            raise ValueError(f"model.dim ({dim}) must be a multiple of the transformer heads ({heads})")
+            raise InvalidInput(f"model.dim ({dim}) must be a multiple of the transformer heads ({heads})")
         self.names = info.names
         self.tokens = nn.ModuleDict({m.name: tokenizer(m, dim, video_tubelet, thermal_tubelet, signal_token_ms,
                                                        info.window_s) for m in info.modalities})

@@ -33,6 +33,7 @@ from weldfusion.fusion.msstan.occlusion import OcclusionMask
 from weldfusion.fusion.msstan.patch_embed import ConvStages, PatchEmbed
 from weldfusion.fusion.msstan.spatial_attention import SpatialAttention
 from weldfusion.fusion.msstan.temporal_attention import TemporalAttention
+from weldfusion.recipes.errors import InvalidInput
 
 
 def temporal_consistency(f: Tensor) -> Tensor:
@@ -99,7 +100,7 @@ class MSSTAN(nn.Module):
                        if motion_magnification else None)
         self.temporal = MultiScaleTemporal(d, temporal_scales, separable_temporal, multiscale_temporal)
         if knowledge_guidance and not param_index:
-            raise ValueError("knowledge_guidance needs the columns of heat_input, current, travel_speed in params")
+            raise InvalidInput("knowledge_guidance needs the columns of heat_input, current, travel_speed in params")
         self.knowledge = KnowledgePrior(d, param_index, n_pairs, pair_embed_dim) if knowledge_guidance else None
         self.spatial_attn = SpatialAttention(d, spatial_attention, spatial_peak)
         self.temporal_attn = TemporalAttention(d, temporal_attention)
@@ -197,7 +198,7 @@ class MSSTANEncoder(Encoder):
         if config.get("knowledge_guidance", True):
             missing = [p for p in KNOWLEDGE_PARAMS if p not in info.params]
             if missing:
-                raise ValueError(f"{shape.name}: knowledge_guidance needs params {missing} "
+                raise InvalidInput(f"{shape.name}: knowledge_guidance needs params {missing} "
                                  f"(data has {list(info.params)})")
             param_index = tuple(info.params.index(p) for p in KNOWLEDGE_PARAMS)
         self.frame_shape = tuple(shape.shape)

@@ -21,6 +21,7 @@ import numpy as np
 import soundfile as sf
 from weldfusion.datasets.manifest import ChannelSpec
 from weldfusion.datasets.raw_source import IngestError, RawSource, block_length, resolve_timebase
+from weldfusion.recipes.errors import MissingInput
 
 UNITS = "Pa"
 FULL_SCALE_UNITS = "FS"  # uncalibrated integer PCM: fraction of full scale
@@ -49,7 +50,7 @@ def check_wav_sizes(path: Path) -> None:
 
 def _open(path: Path) -> sf.SoundFile:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such audio file")
+        raise MissingInput(f"{path}: no such audio file")
     try:
         return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:

@@ -31,6 +31,7 @@ from weldfusion.datasets.raw_source import (
     block_length,
     max_deviation,
 )
+from weldfusion.recipes.errors import MissingInput
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 
 
@@ -86,7 +87,7 @@ class CsvLog:
     def __init__(self, path: Path, where: str, channels: dict[str, ChannelSpec], time_column: str | None,
                  parser: TimeParser, delimiter: str | None, decimal: str) -> None:
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
+            raise MissingInput(f"{path}: no such file")
         self.path, self.where, self.parser = path, where, parser
         self.channels = check_mapping(where, channels)
         self.kw = {"sep": delimiter or ",", "decimal": decimal}
@@ -203,7 +204,7 @@ def open_tdms(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None
     from nptdms import TdmsFile
 
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingInput(f"{path}: no such file")
     mapping = check_mapping(where, channels)
     try:
         with TdmsFile.open(path) as tdms:

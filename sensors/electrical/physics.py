@@ -10,6 +10,7 @@ speed clipped at :data:`MIN_TRAVEL_MM_S` so that a stationary torch gives a fini
 from __future__ import annotations
 
 import numpy as np
+from weldfusion.recipes.errors import InvalidInput
 
 #: Thermal (process) efficiency eta by process: share of the electrical (or beam) power that enters
 #: the work piece. GMAW 0.8, TIG 0.6, laser 0.7 (absorbed share of the beam power), FSW 0.9.
@@ -24,7 +25,7 @@ def process_efficiency(process: str) -> float:
     try:
         return PROCESS_EFFICIENCY[process]
     except KeyError:
-        raise ValueError(
+        raise InvalidInput(
             f"unknown process {process!r}; known: {', '.join(PROCESS_EFFICIENCY)}"
         ) from None
 

@@ -26,6 +26,7 @@ from weldfusion.datasets.raw_source import (
     resolve_timebase,
     scale_offset,
 )
+from weldfusion.recipes.errors import MissingInput
 from weldfusion.sensors.video.io import image_sequence_blocks, read_image
 
 UNITS = "degC"
@@ -64,7 +65,7 @@ def open_images(files: list[Path], scale: float | None, offset: float | None) ->
 
 def _csv_matrix(path: Path, delimiter: str | None) -> np.ndarray:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingInput(f"{path}: no such file")
     try:
         with path.open() as fh:
             line = fh.readline()
@@ -112,7 +113,7 @@ def _check_stack(path: Path, shape: tuple[int, ...], dtype: np.dtype, scale, off
 def open_npy(path: Path, scale: float | None, offset: float | None) -> RawSource:
     """A ``.npy`` stack (N, H, W), memory-mapped and converted block by block."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingInput(f"{path}: no such file")
     try:
         stack = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
@@ -161,7 +162,7 @@ def _npz_header(fh) -> tuple[tuple[int, ...], np.dtype, bool]:
 def open_npz(path: Path, key: str | None, scale: float | None, offset: float | None) -> RawSource:
     """One member of a ``.npz`` (N, H, W), streamed from the zip archive block by block."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingInput(f"{path}: no such file")
     member = _npz_member(path, key)
     try:
         with zipfile.ZipFile(path) as zf, zf.open(member + ".npy") as fh:

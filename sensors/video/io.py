@@ -25,6 +25,7 @@ from weldfusion.datasets.raw_source import IngestError, RawSource, block_length,
 # problem itself in one line, so keep FFmpeg quiet unless the user asked otherwise.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
+from weldfusion.recipes.errors import MissingInput
 
 CONTAINER_FORMATS = ("mp4", "avi", "mkv", "mov")
 IMAGE_FORMATS = ("png", "jpeg", "tiff")
@@ -37,7 +38,7 @@ def read_image(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such image file")
+            raise MissingInput(f"{path}: no such image file")
         raise IngestError(f"{path}: unreadable image (damaged or not a PNG/JPEG/TIFF file)")
     if image.ndim == 3 and image.shape[2] == 4:  # drop alpha
         image = image[:, :, :3]
@@ -80,7 +81,7 @@ def image_sequence_blocks(
 
 def _open_capture(path: Path) -> cv2.VideoCapture:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such video file")
+        raise MissingInput(f"{path}: no such video file")
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise IngestError(f"{path}: unreadable video (cannot be opened: damaged, truncated or unsupported codec)")

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from weldfusion.fusion.config import COMPONENTS, disable_component
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.training.evaluation import task_metrics
 from weldfusion.tools.training.predict import measure_latency, predict
 
@@ -259,7 +260,7 @@ def parse_retrain_components(spec: str | None) -> tuple[str, ...]:
     names = tuple(s.strip() for s in spec.split(",") if s.strip())
     bad = [n for n in names if n not in COMPONENTS]
     if bad or not names:
-        raise ValueError(f"--retrain-components: unknown component {bad[0] if bad else spec!r} "
+        raise InvalidInput(f"--retrain-components: unknown component {bad[0] if bad else spec!r} "
                          f"(known: needed, all, {', '.join(COMPONENTS)})")
     return names
 

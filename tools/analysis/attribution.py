@@ -37,6 +37,7 @@ from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.resample import nearest_indices
 from weldfusion.datasets.schema import LabelInterval
 from weldfusion.datasets.splits import scan
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.training.predict import to_device
 
 #: image modality -> (truth dataset in /truth, its mm-per-pixel attribute)
@@ -218,7 +219,7 @@ def collect_attribution(model: torch.nn.Module, loader: Iterable[dict], device: 
         phases, defects: class names (order of the ``phase`` / ``defects`` tensors).
     """
     if region_mm <= 0 or key_tolerance_s < 0:
-        raise ValueError(f"region_mm must be > 0 and key_tolerance_s >= 0, got {region_mm}, {key_tolerance_s}")
+        raise InvalidInput(f"region_mm must be > 0 and key_tolerance_s >= 0, got {region_mm}, {key_tolerance_s}")
     paths = {e.recording_id: e.path for e in scan(files)}
     truths: dict[str, _Truth] = {}
     nets = _msstan_nets(model)
@@ -241,7 +242,7 @@ def collect_attribution(model: torch.nn.Module, loader: Iterable[dict], device: 
             for b, rid in enumerate(batch["recording_id"]):
                 if rid not in truths:
                     if rid not in paths:
-                        raise ValueError(f"window of recording {rid!r} but no such file among the recordings given")
+                        raise InvalidInput(f"window of recording {rid!r} but no such file among the recordings given")
                     truths[rid] = _load_truth(paths[rid])
                 truth = truths[rid]
                 for m, net in nets.items():
@@ -308,7 +309,7 @@ def collect_attribution(model: torch.nn.Module, loader: Iterable[dict], device: 
     result["keyframe_focus"] = result["temporal"][lead_t]["keyframe_focus"] if lead_t else None
     result["headline_modality"] = {"background_noise": lead, "keyframe_focus": lead_t}
     if not weights:
-        raise ValueError("no windows to attribute (empty data split)")
+        raise InvalidInput("no windows to attribute (empty data split)")
     result.update(modality_weights_by_class(np.concatenate(weights), np.concatenate(present_all),
                                             np.concatenate(phase_all), np.concatenate(defect_all),
                                             modalities, phases, defects))

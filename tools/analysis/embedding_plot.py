@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from weldfusion.recipes.errors import InvalidInput
 
 COLORS = ("#3b75af", "#ef8636", "#519e3e", "#c53a32", "#8d69b8", "#84584e")
 
@@ -30,7 +31,7 @@ def project(embedding: np.ndarray, method: str = "pca", seed: int = 0) -> np.nda
 
     x = np.asarray(embedding, dtype=np.float64)
     if x.ndim != 2 or len(x) < 3:
-        raise ValueError(f"need at least 3 embeddings (N, E) to project, got shape {x.shape}")
+        raise InvalidInput(f"need at least 3 embeddings (N, E) to project, got shape {x.shape}")
     x = StandardScaler().fit_transform(x)
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(x)

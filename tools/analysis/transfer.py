@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from weldfusion.datasets.taxonomy import MATERIAL_PAIRS
-from weldfusion.tools.config import ConfigError, apply_overrides, from_dict, to_dict
-from weldfusion.tools.recipe import RecipeConfig, read_recipe_data, recipe_from_dict, resolve_recipe_path
+from weldfusion.recipes.config import ConfigError, apply_overrides, from_dict, to_dict
+from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.tree import RecipeConfig, read_recipe_data, recipe_from_dict, resolve_recipe_path
 
 STAGES = ("pretrain", "finetune", "scratch")
 
@@ -106,7 +107,7 @@ def stage_recipe(tr: TransferRecipe, stage: str, data: str, *, fraction: float =
     Raises ``ConfigError`` naming ``transfer.<stage>`` when the stage's partial tree is invalid.
     """
     if stage not in STAGES:
-        raise ValueError(f"unknown transfer stage {stage!r} (stages: {', '.join(STAGES)})")
+        raise InvalidInput(f"unknown transfer stage {stage!r} (stages: {', '.join(STAGES)})")
     cfg = tr.transfer
     tree = _merge(to_dict(recipe_part(tr)), getattr(cfg, stage))
     tree["data"]["path"] = str(data)

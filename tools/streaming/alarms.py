@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from weldfusion.recipes.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ def _per_class(value: float | Sequence[float], n: int, what: str) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     out = np.full(n, float(arr)) if arr.ndim == 0 else arr
     if out.shape != (n,):
-        raise ValueError(f"{what}: {len(out)} values for {n} defect classes")
+        raise InvalidInput(f"{what}: {len(out)} values for {n} defect classes")
     if np.any((out <= 0) | (out >= 1)):
-        raise ValueError(f"{what} must lie in (0, 1), got {out.tolist()}")
+        raise InvalidInput(f"{what} must lie in (0, 1), got {out.tolist()}")
     return out
 
 
@@ -63,9 +64,9 @@ class DefectAlarms:
         self.p_on = _per_class(p_on, len(self.names), "alarm p_on")
         self.p_off = _per_class(p_off, len(self.names), "alarm p_off")
         if np.any(self.p_off > self.p_on):
-            raise ValueError(f"alarm p_off {self.p_off.tolist()} must not exceed p_on {self.p_on.tolist()}")
+            raise InvalidInput(f"alarm p_off {self.p_off.tolist()} must not exceed p_on {self.p_on.tolist()}")
         if n_on < 1 or m_off < 1:
-            raise ValueError(f"alarm hop counts must be >= 1, got n_on={n_on}, m_off={m_off}")
+            raise InvalidInput(f"alarm hop counts must be >= 1, got n_on={n_on}, m_off={m_off}")
         self.n_on, self.m_off = n_on, m_off
         d = len(self.names)
         self.is_open = np.zeros(d, dtype=bool)

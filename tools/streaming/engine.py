@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from weldfusion.fusion.refine import PredictionRefiner
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
 from weldfusion.tools.streaming.presence import PresenceMonitor, SensorEvent
 from weldfusion.tools.streaming.replay import Packet
@@ -169,7 +170,7 @@ class StreamEngine:
                  hop_s: float, origin_s: float = 0.0, timeout_s: float = 0.25, refine_window: int = 3,
                  refine_decay: float = 0.6, alarms: DefectAlarms | None = None, headers: dict | None = None) -> None:
         if not hop_s > 0:
-            raise ValueError(f"hop_s must be > 0, got {hop_s}")
+            raise InvalidInput(f"hop_s must be > 0, got {hop_s}")
         self.backend = backend
         self.assembler = assembler
         self.phases, self.defects = tuple(phases), tuple(defects)

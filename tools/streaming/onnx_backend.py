@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from weldfusion.recipes.errors import MissingInput
 from weldfusion.tools.streaming.onnx_export import INPUT_EXTRA, OUTPUTS
 
 
@@ -30,7 +31,7 @@ class OnnxBackend:
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no such ONNX file")
+            raise MissingInput(f"{self.path}: no such ONNX file")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1

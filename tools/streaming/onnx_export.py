@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from weldfusion.recipes.errors import InvalidInput
 
 INPUT_EXTRA = ("present", "params", "pair")
 OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
@@ -73,7 +74,7 @@ class ConvSpectrogram(nn.Module):
         """Replacement of a ``torchaudio.transforms.Spectrogram``; ``ValueError`` for settings it does not cover."""
         if not (spec.center and spec.pad_mode == "reflect" and spec.onesided and not spec.normalized
                 and spec.pad == 0 and spec.power in (1.0, 2.0)):
-            raise ValueError("cannot export this spectrogram (needs center, reflect padding, onesided, "
+            raise InvalidInput("cannot export this spectrogram (needs center, reflect padding, onesided, "
                              "not normalised, pad 0, power 1 or 2)")
         return cls(spec.n_fft, spec.hop_length, spec.window, float(spec.power))
 
@@ -176,12 +177,12 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
     import onnx
 
     if opset < 17:
-        raise ValueError(f"opset must be >= 17 (ONNX STFT-free graph with LayerNormalization), got {opset}")
+        raise InvalidInput(f"opset must be >= 17 (ONNX STFT-free graph with LayerNormalization), got {opset}")
     path = Path(path)
     wrapper = ExportWrapper(exportable_copy(model)).eval()
     names = [*info.names, *INPUT_EXTRA]
     if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
+        raise InvalidInput(f"batch must be >= 1, got {batch}")
     example = example_inputs(info, batch=batch)
     args = tuple(torch.from_numpy(example[k]) for k in names)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -198,7 +199,7 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
                     output_names=list(OUTPUTS), do_constant_folding=True)
             except torch.onnx.errors.OnnxExporterError as err:  # the message holds the whole graph
                 first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
-                raise ValueError(f"{path}: the model cannot be exported to ONNX ({first})") from None
+                raise InvalidInput(f"{path}: the model cannot be exported to ONNX ({first})") from None
         proto = onnx.load(str(tmp))
         meta = {"weldfusion.modalities": json.dumps(list(info.names)), "weldfusion.phases": json.dumps(list(info.phases)),
                 "weldfusion.defects": json.dumps(list(info.defects)), "weldfusion.window_s": str(info.window_s),

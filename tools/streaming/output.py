@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent
 from weldfusion.tools.streaming.engine import HopResult
 from weldfusion.tools.streaming.presence import SensorEvent
@@ -67,7 +68,7 @@ class RowWriter:
 
     def __init__(self, path: Path, phases: tuple[str, ...], defects: tuple[str, ...], names: tuple[str, ...]) -> None:
         if path.suffix not in FORMATS:
-            raise ValueError(f"{path}: output must end in .csv or .jsonl")
+            raise InvalidInput(f"{path}: output must end in .csv or .jsonl")
         self.path, self.phases, self.defects, self.names = path, phases, defects, names
         self.tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         self._fh: TextIO = open(self.tmp, "w", newline="")  # noqa: SIM115 - closed in commit/abort

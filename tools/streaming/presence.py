@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from weldfusion.recipes.errors import InvalidInput
+
 OK, MISSING, ENDED = "ok", "missing", "ended"
 
 
@@ -44,7 +46,7 @@ class PresenceMonitor:
         timeouts = timeout_s if isinstance(timeout_s, dict) else {n: timeout_s for n in self.names}
         for n in self.names:
             if not timeouts.get(n, 0) > 0:
-                raise ValueError(f"timeout of {n} must be > 0 s, got {timeouts.get(n)}")
+                raise InvalidInput(f"timeout of {n} must be > 0 s, got {timeouts.get(n)}")
         self.timeout_s = {n: float(timeouts[n]) for n in self.names}
         self._last = {n: float(start_s) for n in self.names}
         self._ended: set[str] = set()

@@ -28,6 +28,7 @@ from typing import Self
 
 import numpy as np
 from weldfusion.datasets.reader import Recording
+from weldfusion.recipes.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Packet:
 def _intervals(value: Sequence | np.ndarray) -> np.ndarray:
     out = np.asarray(value, dtype=np.float64).reshape(-1, 2)
     if len(out) and np.any(out[:, 1] <= out[:, 0]):
-        raise ValueError(f"stall intervals must have start < end, got {out.tolist()}")
+        raise InvalidInput(f"stall intervals must have start < end, got {out.tolist()}")
     return out
 
 
@@ -93,14 +94,14 @@ class Replay:
                  stalls: dict[str, Sequence] | None = None, deliver_gaps: bool = False, read_s: float = 0.5) -> None:
         self.path = Path(path)
         if not packet_s > 0:
-            raise ValueError(f"packet_s must be > 0, got {packet_s}")
+            raise InvalidInput(f"packet_s must be > 0, got {packet_s}")
         self.rec = Recording(self.path)
         streams = self.rec.streams
         self.names = tuple(n for n in (names if names is not None else streams) if n in streams and streams[n].n > 0)
         stalls = dict(stalls or {})
         unknown = [n for n in stalls if n not in streams]
         if unknown:
-            raise ValueError(f"{self.path}: cannot stall {unknown[0]!r}: no such stream "
+            raise InvalidInput(f"{self.path}: cannot stall {unknown[0]!r}: no such stream "
                              f"(have: {', '.join(streams)})")
         self._stalls = {n: _intervals(v) for n, v in stalls.items()}
         self.deliver_gaps = deliver_gaps

@@ -30,6 +30,7 @@ from weldfusion.datasets.windows import (
     specs_from_info,
     window_tensors,
 )
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.replay import StreamHeader
 from weldfusion.tools.streaming.ring_buffer import RingBuffer
 
@@ -75,7 +76,7 @@ class WindowAssembler:
             if head is None:
                 continue
             if (spec.kind == "image") != (head.kind == "image"):
-                raise ValueError(f"{where}: stream {spec.name} delivers {head.kind} samples, the model expects "
+                raise InvalidInput(f"{where}: stream {spec.name} delivers {head.kind} samples, the model expects "
                                  f"{spec.kind} windows")
             margin = 0.0 if spec.kind == "image" else signal_margin_s(head.rate, spec.length / self.window_s)
             if spec.kind == "signal":
@@ -93,7 +94,7 @@ class WindowAssembler:
         ``meta`` (recording attributes with ``material_pair`` and ``process``)."""
         pair, process = meta.get("material_pair"), meta.get("process")
         if pair not in info.pairs:
-            raise ValueError(f"{where}: material pair {pair!r} is not one the model knows ({', '.join(info.pairs)})")
+            raise InvalidInput(f"{where}: material pair {pair!r} is not one the model knows ({', '.join(info.pairs)})")
         specs = specs_from_info(info, data_cfg)
         enabled = {s.name: getattr(data_cfg.modalities, s.name).enabled
                    for s in specs if getattr(data_cfg.modalities, s.name, None) is not None}

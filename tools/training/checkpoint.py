@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from weldfusion.recipes.errors import InvalidInput, MissingInput
 
 FORMAT = "weldfusion-checkpoint"
 FORMAT_VERSION = 1
@@ -74,15 +75,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """Load a checkpoint with ``weights_only=True``; one-line ``ValueError`` if the file is not one of ours."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint file")
+        raise MissingInput(f"{path}: no such checkpoint file")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad input file
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{path}: not a readable weldfusion checkpoint ({first})") from None
+        raise InvalidInput(f"{path}: not a readable weldfusion checkpoint ({first})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a weldfusion checkpoint (missing format={FORMAT!r})")
+        raise InvalidInput(f"{path}: not a weldfusion checkpoint (missing format={FORMAT!r})")
     if state.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: checkpoint format version {state.get('format_version')} is not supported "
+        raise InvalidInput(f"{path}: checkpoint format version {state.get('format_version')} is not supported "
                          f"(expected {FORMAT_VERSION})")
     return state

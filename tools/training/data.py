@@ -25,6 +25,7 @@ from weldfusion.datasets.info import DataInfo
 from weldfusion.datasets.normalize import ChannelStats, NormStats, compute_norm_stats
 from weldfusion.datasets.splits import build_splits, resolve_files, scan
 from weldfusion.datasets.windows import IGNORE_PHASE, WindowDataset
+from weldfusion.recipes.errors import InvalidInput
 
 SPLITS = ("train", "val", "test")
 
@@ -99,9 +100,9 @@ def label_fraction_indices(ds: WindowDataset, fraction: float, unit: str = "reco
     of a larger one (nested) and the same call always gives the same subset.
     """
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
+        raise InvalidInput(f"label fraction must be in (0, 1], got {fraction}")
     if unit not in ("recordings", "windows"):
-        raise ValueError(f"label fraction unit must be recordings or windows, got {unit!r}")
+        raise InvalidInput(f"label fraction unit must be recordings or windows, got {unit!r}")
     keep = labelled_indices(ds)
     if fraction >= 1.0 or len(keep) == 0:
         return keep
@@ -142,7 +143,7 @@ def class_weights(phase: np.ndarray, defects: np.ndarray, n_phases: int, mode: s
         return None, None
     power = {"inverse": 1.0, "sqrt_inverse": 0.5}.get(mode)
     if power is None:
-        raise ValueError(f"class weighting must be none, inverse or sqrt_inverse, got {mode!r}")
+        raise InvalidInput(f"class weighting must be none, inverse or sqrt_inverse, got {mode!r}")
     phase = phase[phase != IGNORE_PHASE]
     counts = np.bincount(phase, minlength=n_phases).astype(np.float64)
     freq = counts / max(counts.sum(), 1.0)
@@ -177,7 +178,7 @@ def build_data(cfg: DataConfig, *, spec: str | os.PathLike | Sequence | None = N
     files = split_files(cfg, spec, "all" if tuple(splits) == ("all",) else None)
     if norm is None:
         if not files.get("train"):
-            raise ValueError(f"{spec or cfg.path}: no training recordings to compute normalisation statistics on")
+            raise InvalidInput(f"{spec or cfg.path}: no training recordings to compute normalisation statistics on")
         raw_train = WindowDataset(files["train"], cfg, progress=progress)
         norm = compute_norm_stats(raw_train, cfg.norm_max_windows, progress=progress)
     windows: dict[str, WindowDataset | None] = {}

@@ -16,6 +16,7 @@ from datetime import timedelta
 import numpy as np
 import torch
 import torch.distributed as dist
+from weldfusion.recipes.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name not in ("cpu", "cuda"):
-        raise ValueError(f"device must be cpu, cuda or auto, got {name!r}")
+        raise InvalidInput(f"device must be cpu, cuda or auto, got {name!r}")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device cuda requested but torch sees no CUDA GPU")
+        raise InvalidInput("device cuda requested but torch sees no CUDA GPU")
     return torch.device(name)
 
 

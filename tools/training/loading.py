@@ -17,7 +17,8 @@ from torch import nn
 from weldfusion.datasets.info import DataInfo
 from weldfusion.datasets.normalize import NormStats
 from weldfusion.fusion.build import build_model
-from weldfusion.tools.config import from_dict, to_dict
+from weldfusion.recipes.config import from_dict, to_dict
+from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.tools.training.checkpoint import load_checkpoint
 from weldfusion.tools.training.data import norm_from_dict
 
@@ -51,7 +52,7 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     if path.is_dir():
         best = path / "best.pt"
         if not best.is_file():
-            raise FileNotFoundError(f"{path}: run folder has no best.pt")
+            raise MissingInput(f"{path}: run folder has no best.pt")
         return best
     return path
 
@@ -87,13 +88,13 @@ def upgrade_state(state: dict, model: torch.nn.Module) -> dict:
 
 def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") -> Trained:
     """The model of checkpoint ``path`` (a ``.pt`` file or a run folder -> its ``best.pt``), in eval mode."""
-    from weldfusion.tools.recipe import recipe_from_dict  # the recipe module imports the training configs
+    from weldfusion.recipes.tree import recipe_from_dict  # the recipe module imports the training configs
 
     path = checkpoint_path(path)
     ck = load_checkpoint(path, map_location="cpu")
     missing = [k for k in ("config", "info", "norm", "model") if k not in ck]
     if missing:
-        raise ValueError(f"{path}: checkpoint lacks {missing[0]!r} (not written by weldfusion train)")
+        raise InvalidInput(f"{path}: checkpoint lacks {missing[0]!r} (not written by weldfusion train)")
     recipe = recipe_from_dict(upgrade_config(ck["config"]))
     info = info_from_dict(ck["info"])
     model = build_model(recipe.model, info)
@@ -101,7 +102,7 @@ def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         model.load_state_dict(upgrade_state(ck["model"], model))
     except RuntimeError as err:
         detail = " ".join(line.strip() for line in str(err).splitlines()[1:2])[:300]
-        raise ValueError(f"{path}: weights do not fit the model of its recipe ({detail})") from None
+        raise InvalidInput(f"{path}: weights do not fit the model of its recipe ({detail})") from None
     model.to(device).eval()
     thresholds = [float(t) for t in ck.get("thresholds", [0.5] * len(info.defects))]
     return Trained(model, recipe, info, norm_from_dict(ck["norm"]), thresholds, ck, path)

@@ -11,6 +11,7 @@ import math
 
 import torch
 from torch import nn
+from weldfusion.recipes.errors import InvalidInput
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -30,9 +31,9 @@ def build_optimizer(model: nn.Module, lr: float, weight_decay: float, betas: tup
                     eps: float = 1e-8) -> torch.optim.AdamW:
     """AdamW over ``model``'s trainable parameters (see :func:`param_groups`)."""
     if lr <= 0:
-        raise ValueError(f"learning rate must be > 0, got {lr}")
+        raise InvalidInput(f"learning rate must be > 0, got {lr}")
     if weight_decay < 0:
-        raise ValueError(f"weight decay must be >= 0, got {weight_decay}")
+        raise InvalidInput(f"weight decay must be >= 0, got {weight_decay}")
     return torch.optim.AdamW(param_groups(model, weight_decay), lr=lr, betas=betas, eps=eps)
 
 
@@ -45,11 +46,11 @@ class WarmupCosine:
 
     def __init__(self, warmup: int, total: int, min_ratio: float = 0.0) -> None:
         if total <= 0:
-            raise ValueError(f"schedule needs total steps > 0, got {total}")
+            raise InvalidInput(f"schedule needs total steps > 0, got {total}")
         if not 0 <= warmup <= total:
-            raise ValueError(f"warm-up steps must be in [0, {total}], got {warmup}")
+            raise InvalidInput(f"warm-up steps must be in [0, {total}], got {warmup}")
         if not 0.0 <= min_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_ratio}")
+            raise InvalidInput(f"min_lr_ratio must be in [0, 1], got {min_ratio}")
         self.warmup, self.total, self.min_ratio = warmup, total, min_ratio
 
     def __call__(self, step: int) -> float:

@@ -14,6 +14,7 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 from tqdm import tqdm
+from weldfusion.recipes.errors import InvalidInput
 
 ARRAY_KEYS = ("phase_probs", "defect_probs", "phase", "defects", "pair", "t0")
 TEXT_KEYS = ("recording_id", "material_pair", "process")
@@ -74,7 +75,7 @@ def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device
         model.train(was_training)
     result = {k: np.concatenate(v, axis=0) for k, v in out.items() if v}
     if not result:
-        raise ValueError("no windows to predict on (empty data split)")
+        raise InvalidInput("no windows to predict on (empty data split)")
     if loss_fn is not None:
         result["loss_sum"] = np.array([loss_sum])
         result["loss_count"] = np.array([count])
@@ -95,7 +96,7 @@ def measure_latency(model: torch.nn.Module, dataset, device: torch.device, n: in
     from torch.utils.data import default_collate
 
     if len(dataset) == 0:
-        raise ValueError("no windows to time")
+        raise InvalidInput("no windows to time")
     was_training = model.training
     model.eval()
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)

@@ -15,8 +15,9 @@ import torch
 from weldfusion.datasets.normalize import NormStats
 from weldfusion.datasets.splits import save_splits
 from weldfusion.fusion.build import build_loss, build_model
-from weldfusion.tools.config import to_dict
-from weldfusion.tools.recipe import RecipeConfig, load_recipe, save_recipe
+from weldfusion.recipes.config import to_dict
+from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
+from weldfusion.recipes.tree import RecipeConfig, load_recipe, save_recipe
 from weldfusion.tools.training.checkpoint import load_checkpoint
 from weldfusion.tools.training.data import build_data, class_weights, norm_to_dict
 from weldfusion.tools.training.distributed import Dist, resolve_device
@@ -41,7 +42,7 @@ def check_resume_recipe(recipe: RecipeConfig, saved: RecipeConfig, where: Path) 
     a, b = _flat(to_dict(recipe)), _flat(to_dict(saved))
     for key in sorted(set(a) | set(b)):
         if key not in RESUME_MAY_DIFFER and a.get(key) != b.get(key):
-            raise ValueError(f"{where}: cannot resume, the recipe differs at {key} "
+            raise InvalidInput(f"{where}: cannot resume, the recipe differs at {key} "
                              f"({a.get(key)!r} here, {b.get(key)!r} in the run)")
 
 
@@ -81,14 +82,14 @@ def train_recipe(recipe: RecipeConfig, run_dir: str | os.PathLike, *, resume: bo
     norm = None
     if resume:
         if not (run_dir / "last.pt").is_file():
-            raise FileNotFoundError(f"{run_dir}: nothing to resume (no last.pt)")
+            raise MissingInput(f"{run_dir}: nothing to resume (no last.pt)")
         saved = load_recipe(run_dir / "config.yaml")
         check_resume_recipe(recipe, saved, run_dir / "config.yaml")
         recipe = dataclasses.replace(saved, train=dataclasses.replace(
             saved.train, device=recipe.train.device, num_workers=recipe.train.num_workers))
         norm = NormStats.load(run_dir / "norm_stats.json")
     elif has_checkpoint(run_dir):
-        raise FileExistsError(f"{run_dir}: already holds a checkpoint; pass --resume to continue that run "
+        raise OutputExists(f"{run_dir}: already holds a checkpoint; pass --resume to continue that run "
                               "or choose another --out")
 
     if norm is None and ctx.enabled:  # rank 0 computes the statistics, the others receive them
@@ -99,7 +100,7 @@ def train_recipe(recipe: RecipeConfig, run_dir: str | os.PathLike, *, resume: bo
         bundle = bundle.with_label_fraction(recipe.train.label_fraction, recipe.train.label_fraction_unit,
                                             recipe.train.label_fraction_seed)
     if bundle.val is None or len(bundle.val) == 0:
-        raise ValueError(f"{recipe.data.path}: the validation split is empty "
+        raise InvalidInput(f"{recipe.data.path}: the validation split is empty "
                          f"(data.split.val = {recipe.data.split.val})")
     if not resume:
         phase, defects = bundle.targets("train")

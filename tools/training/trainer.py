@@ -1,7 +1,7 @@
 """The training loop: AdamW + warm-up/cosine, clipping, AMP on CUDA, early stopping, exact resume, DDP.
 
 :func:`fit` takes built objects (a model, a loss callable, train/val datasets) and a
-:class:`~weldfusion.tools.training.config.TrainConfig`; it knows nothing about recipes, so the
+:class:`~weldfusion.recipes.training.TrainConfig`; it knows nothing about recipes, so the
 ablation, transfer and baseline tools reuse it with their own models and data.
 
 Files written by rank 0 in ``run_dir``:
@@ -42,9 +42,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
+from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.training import TrainConfig
 from weldfusion.tools.training import metrics as M
 from weldfusion.tools.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from weldfusion.tools.training.config import TrainConfig
 from weldfusion.tools.training.distributed import Dist
 from weldfusion.tools.training.optim import build_optimizer, build_scheduler
 from weldfusion.tools.training.plots import plot_curves
@@ -148,7 +149,7 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
     device = ctx.device
     use_amp = bool(cfg.amp and device.type == "cuda")
     if cfg.batch_size % ctx.world_size:
-        raise ValueError(f"train.batch_size {cfg.batch_size} is not divisible by the {ctx.world_size} DDP processes")
+        raise InvalidInput(f"train.batch_size {cfg.batch_size} is not divisible by the {ctx.world_size} DDP processes")
     local_batch = cfg.batch_size // ctx.world_size
 
     model.to(device)
@@ -163,7 +164,7 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
                                drop_last=True)
     steps_per_epoch = sampler.num_samples // local_batch
     if steps_per_epoch == 0:
-        raise ValueError(f"training split has {len(train_set)} windows, fewer than one batch of {cfg.batch_size}")
+        raise InvalidInput(f"training split has {len(train_set)} windows, fewer than one batch of {cfg.batch_size}")
     total_steps = cfg.epochs * steps_per_epoch
     warmup = min(total_steps, int(round(cfg.warmup_epochs * steps_per_epoch)))
     optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay, betas=tuple(cfg.betas))
@@ -199,7 +200,7 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
     if resume:
         ck = load_checkpoint(run_dir / "last.pt", map_location="cpu")
         if ck.get("world_size") != ctx.world_size:
-            raise ValueError(f"{run_dir / 'last.pt'}: saved by {ck.get('world_size')} processes, "
+            raise InvalidInput(f"{run_dir / 'last.pt'}: saved by {ck.get('world_size')} processes, "
                              f"cannot resume with {ctx.world_size}")
         model.load_state_dict(ck["model"])
         optimizer.load_state_dict(ck["optimizer"])

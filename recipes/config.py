@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from weldfusion.recipes.errors import InvalidInput, MissingInput
 
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInput):
     """A recipe key is unknown or has the wrong type; the message names the dotted key."""
 
 
@@ -174,7 +175,7 @@ def load(cls: type[T], path: str | Path, overrides: list[str] = ()) -> T:
     """Read a YAML recipe with ``yaml.safe_load``, apply overrides, build ``cls``."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such recipe file")
+        raise MissingInput(f"{path}: no such recipe file")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:

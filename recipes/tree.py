@@ -2,13 +2,13 @@
 
 ``RecipeConfig`` = ``name``, ``seed`` and the sections ``data`` (:class:`~weldfusion.datasets.config.DataConfig`),
 ``model`` (:class:`~weldfusion.fusion.config.ModelConfig`), ``loss``
-(:class:`~weldfusion.fusion.config.LossConfig`), ``train`` (:class:`~weldfusion.tools.training.config.TrainConfig`)
-and ``eval`` (:class:`~weldfusion.tools.training.config.EvalConfig`).
+(:class:`~weldfusion.fusion.config.LossConfig`), ``train`` (:class:`~weldfusion.recipes.training.TrainConfig`)
+and ``eval`` (:class:`~weldfusion.recipes.training.EvalConfig`).
 
 A recipe file may start from another with a top-level ``base: other.yaml`` (path relative to the
 recipe, or the name of a packaged recipe); its mappings are merged key by key, the recipe winning.
 ``--set a.b=c`` overrides are applied after the merge. Unknown keys and wrong types raise
-:class:`~weldfusion.tools.config.ConfigError` naming the dotted key. The fully resolved tree is
+:class:`~weldfusion.recipes.config.ConfigError` naming the dotted key. The fully resolved tree is
 saved as ``RUN_DIR/config.yaml`` and inside every checkpoint.
 """
 
@@ -20,8 +20,9 @@ from pathlib import Path
 import yaml
 from weldfusion.datasets.config import DataConfig
 from weldfusion.fusion.config import LossConfig, ModelConfig
-from weldfusion.tools.config import ConfigError, apply_overrides, from_dict, save, to_dict
-from weldfusion.tools.training.config import EvalConfig, TrainConfig
+from weldfusion.recipes.config import ConfigError, apply_overrides, from_dict, save, to_dict
+from weldfusion.recipes.errors import MissingInput
+from weldfusion.recipes.training import EvalConfig, TrainConfig
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -48,7 +49,7 @@ def resolve_recipe_path(path: str | Path, relative_to: Path | None = None) -> Pa
     for c in candidates:
         if c.is_file():
             return c
-    raise FileNotFoundError(f"{path}: no such recipe file (nor a packaged recipe {stem!r} in {RECIPES_DIR})")
+    raise MissingInput(f"{path}: no such recipe file (nor a packaged recipe {stem!r} in {RECIPES_DIR})")
 
 
 def _merge(base: dict, top: dict) -> dict:
