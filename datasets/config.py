@@ -1,5 +1,6 @@
 """Typed configuration of the windowed dataset (the ``data:`` section of a recipe).
 
+The per-modality window settings are declared by each sensor (``sensors/<name>/window.py``).
 Only builders read this tree (:meth:`weldfusion.datasets.windows.WindowDataset.from_config`,
 :func:`weldfusion.datasets.splits.build_splits`); the dataset itself takes plain arguments
 derived from it. Defaults are the demo defaults: 0.4 s windows every 0.2 s, video 16 frames of
@@ -11,109 +12,36 @@ sample ``k`` sits at ``t0 + k * window_s / length`` (see :mod:`weldfusion.datase
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
-from weldfusion.datasets.taxonomy import (
+from weldfusion.recipes.taxonomy import (
     DEFAULT_DEFECTS,
     DEFAULT_PHASES,
     MATERIAL_PAIRS,
     Taxonomy,
 )
+from weldfusion.sensors.registry import modality_names, window_config
 
 
-@dataclass
-class ImageWindow:
-    """An image modality inside a window: ``length`` frames of ``size`` (H, W) pixels.
-
-    ``size=None`` keeps the stored frame size (all recordings must then agree). Colour frames
-    become grey; other sizes are resized with ``cv2.INTER_AREA``.
-    """
-
-    length: int = 16
-    size: tuple[int, int] | None = (64, 64)
-    enabled: bool = True
-
-    def __post_init__(self) -> None:
-        if self.length < 1:
-            raise ValueError(f"length must be >= 1, got {self.length}")
-        if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
-            raise ValueError(f"size must be (H, W) with H, W >= 1, got {self.size}")
-
-
-@dataclass
-class VideoWindow(ImageWindow):
-    length: int = 16
-    size: tuple[int, int] | None = (64, 64)
-
-
-@dataclass
-class ThermalWindow(ImageWindow):
-    length: int = 8
-    size: tuple[int, int] | None = (40, 64)
-
-
-@dataclass
-class SignalWindow:
-    """A signal modality inside a window: ``length`` samples per channel, (C, length).
-
-    Attributes:
-        channels: channel names in tensor order; ``None`` = every channel found in the data set's
-            files (order of first appearance; taken from the normalisation statistics when given).
-            A listed channel that a recording lacks is delivered as zeros.
-        envelope_channels: channels delivered as an RMS envelope (root mean square of the native
-            samples in each output sample's bin) instead of the anti-aliased waveform. Meant for
-            acoustic emission recorded at MHz rates, whose 100 kHz+ content an anti-aliasing
-            filter down to the window rate would remove entirely.
-    """
-
-    length: int = 800
-    enabled: bool = True
-    channels: list[str] | None = None
-    envelope_channels: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.length < 1:
-            raise ValueError(f"length must be >= 1, got {self.length}")
-
-
-@dataclass
-class AcousticWindow(SignalWindow):
-    length: int = 6400
-    envelope_channels: list[str] = field(default_factory=lambda: ["ae"])
-
-
-@dataclass
-class ElectricalWindow(SignalWindow):
-    """Electrical window: 4 stored channels + derived power, heat_input, short_circuit (7 in all).
-
-    ``short_circuit_v``: a native sample with voltage below this many volts is in short circuit;
-    the window channel is the share of each output sample's bin in short circuit (0..1).
-    ``channels`` is fixed by the derivation and must stay ``None``.
-    """
-
-    length: int = 800
-    short_circuit_v: float = 10.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.channels is not None:
-            raise ValueError("electrical channels are fixed (4 stored + power, heat_input, short_circuit)")
-        if self.envelope_channels:
-            raise ValueError("electrical channels cannot be envelopes")
-
-
-@dataclass
-class WindowModalities:
-    """Per-modality window settings.
+def _window_modalities() -> type:
+    """The ``data.modalities`` section: one field per declared sensor, typed by the window config
+    class that sensor declares (``sensors/<name>/window.py``), defaulting to that class's defaults.
 
     A modality's tensor and presence-mask column exist iff its entry is not ``None`` (``video: null``
     in YAML removes it from the data); ``enabled: false`` keeps the column but masks it absent.
     """
+    fields = []
+    for name in modality_names():
+        cls = window_config(name)
+        fields.append((name, cls | None, field(default_factory=cls)))
+    cls = make_dataclass("WindowModalities", fields)
+    cls.__module__ = __name__
+    cls.__doc__ = _window_modalities.__doc__
+    return cls
 
-    video: VideoWindow | None = field(default_factory=VideoWindow)
-    thermal: ThermalWindow | None = field(default_factory=ThermalWindow)
-    acoustic: AcousticWindow | None = field(default_factory=AcousticWindow)
-    electrical: ElectricalWindow | None = field(default_factory=ElectricalWindow)
+
+#: Per-modality window settings, in canonical modality order (see :func:`_window_modalities`).
+WindowModalities = _window_modalities()
 
 
 @dataclass

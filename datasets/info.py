@@ -31,7 +31,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PARAM_NAMES: tuple[str, ...] = ("current", "voltage", "travel_speed", "heat_input")
+from weldfusion.sensors.registry import window_params
+
+#: Names of the ``params`` columns: the window parameters the declared sensors provide
+#: (``Modality.params``; today electrical's current, voltage, travel_speed, heat_input).
+PARAM_NAMES: tuple[str, ...] = window_params()
 
 
 @dataclass(frozen=True)

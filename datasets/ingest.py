@@ -4,7 +4,7 @@
 (``weldfusion.sensors.<modality>.io.open_source``; headers, time columns and label CSVs are all
 checked before anything is written), then copies each stream through
 :meth:`RecordingWriter.create_stream` + ``append`` in blocks of at most
-:data:`~weldfusion.datasets.raw_source.BLOCK_BYTES`, adding the stream's ``time_offset_s``.
+:data:`~weldfusion.sensors.raw_source.BLOCK_BYTES`, adding the stream's ``time_offset_s``.
 The result is written beside the target, validated with :func:`weldfusion.datasets.validate.validate`
 and only then renamed onto ``out_path``: on any error nothing is left behind and an existing
 output file is untouched.
@@ -12,7 +12,6 @@ output file is untouched.
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +19,14 @@ from pathlib import Path
 from tqdm import tqdm
 from weldfusion.datasets.label_io import read_labels
 from weldfusion.datasets.manifest import Manifest, load_manifest
-from weldfusion.datasets.raw_source import IngestError, RawSource
-from weldfusion.datasets.schema import LabelInterval, RecordingMeta
-from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.validate import validate
 from weldfusion.datasets.writer import RecordingWriter
 from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
+from weldfusion.sensors.raw_source import IngestError, RawSource
 from weldfusion.sensors.registry import get as get_modality
+from weldfusion.sensors.registry import part as sensor_part
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,9 @@ class StreamReport:
 
 def open_source(manifest: Manifest, name: str) -> RawSource:
     """The reader of modality ``name`` (``weldfusion.sensors.<name>.io.open_source``) applied to the manifest."""
-    try:
-        module = importlib.import_module(f"weldfusion.sensors.{name}.io")
-    except ModuleNotFoundError as err:
-        if err.name != f"weldfusion.sensors.{name}.io":
-            raise
-        raise IngestError(f"{manifest.path}: streams.{name}: no reader for this modality") from None
+    module = sensor_part(name, "io")
+    if module is None:
+        raise IngestError(f"{manifest.path}: streams.{name}: no reader for this modality")
     return module.open_source(manifest, name)
 
 

@@ -12,11 +12,10 @@ import math
 import os
 from pathlib import Path
 
-from weldfusion.datasets.raw_source import IngestError
-from weldfusion.datasets.schema import LabelInterval
-from weldfusion.datasets.taxonomy import Taxonomy
 from weldfusion.datasets.validate import LABEL_SPAN_TOLERANCE_S
 from weldfusion.recipes.errors import MissingInput
+from weldfusion.recipes.taxonomy import LabelInterval, Taxonomy
+from weldfusion.sensors.raw_source import IngestError
 
 COLUMNS = ("start_s", "end_s", "label")
 

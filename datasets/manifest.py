@@ -33,92 +33,30 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import yaml
-from weldfusion.datasets.raw_source import IngestError, natural_key
 from weldfusion.datasets.schema import ROOT_ATTRS
-from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 from weldfusion.recipes.config import ConfigError, from_dict
 from weldfusion.recipes.errors import MissingInput
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from weldfusion.sensors.raw_source import IngestError, natural_key
+from weldfusion.sensors.registry import get as get_modality
 from weldfusion.sensors.registry import modality_names
+from weldfusion.sensors.stream_spec import COMMON_KEYS, EXTENSIONS, ChannelSpec, StreamSpec
 
-VIDEO_FORMATS = ("mp4", "avi", "mkv", "mov", "png", "jpeg", "tiff")
-THERMAL_FORMATS = ("tiff", "png", "npy", "npz", "csv")
-ACOUSTIC_FORMATS = ("wav", "flac")
-ELECTRICAL_FORMATS = ("csv", "tdms")
-FORMATS = {"video": VIDEO_FORMATS, "thermal": THERMAL_FORMATS, "acoustic": ACOUSTIC_FORMATS,
-           "electrical": ELECTRICAL_FORMATS}
-EXTENSIONS = {".mp4": "mp4", ".avi": "avi", ".mkv": "mkv", ".mov": "mov", ".png": "png", ".jpg": "jpeg",
-              ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".npy": "npy", ".npz": "npz", ".csv": "csv",
-              ".wav": "wav", ".flac": "flac", ".tdms": "tdms"}
 
-_COMMON = {"path", "format", "rate", "start_time_s", "time_offset_s", "sensor", "gaps"}
-#: Stream keys each modality understands (anything else is an error, never silently ignored).
-ALLOWED_KEYS: dict[str, set[str]] = {
-    "video": _COMMON | {"timestamps", "time_column", "time_unit", "time_format", "color"},
-    "thermal": _COMMON | {"timestamps", "time_column", "time_unit", "time_format", "scale", "offset", "key",
-                          "delimiter"},
-    "acoustic": _COMMON | {"scale", "offset", "units", "channels"},
-    "electrical": _COMMON | {"time_column", "time_unit", "time_format", "channels", "delimiter", "decimal",
-                             "group"},
-}
+def stream_formats(name: str) -> tuple[str, ...] | None:
+    """Raw formats the ``name`` sensor reads (its ``Modality.formats``; None = not declared, any)."""
+    return get_modality(name).formats or None
+
+
+def stream_keys(name: str) -> set[str]:
+    """Manifest stream keys the ``name`` sensor understands (anything else is an error, never ignored)."""
+    return set(COMMON_KEYS) | set(get_modality(name).stream_keys)
 
 
 class ManifestError(IngestError):
     """Bad manifest; the message names the manifest file and the key."""
-
-
-@dataclass
-class ChannelSpec:
-    """Where one channel comes from: a ``column`` (name, or index for WAV/TDMS) or a constant ``value``.
-
-    The stored value is ``raw * scale + offset`` in ``units`` (acoustic channels; electrical channels
-    are always stored in their canonical units).
-    """
-
-    column: str | int | None = None
-    value: float | None = None
-    scale: float = 1.0
-    offset: float = 0.0
-    units: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.column is None) == (self.value is None):
-            raise ValueError("give exactly one of 'column' or 'value'")
-
-
-@dataclass
-class StreamSpec:
-    """One stream of the manifest (see the module docstring for the meaning of each key)."""
-
-    path: str
-    format: str | None = None
-    rate: float | None = None
-    start_time_s: float = 0.0
-    time_offset_s: float = 0.0
-    timestamps: str | None = None
-    time_column: str | None = None
-    time_unit: Literal["s", "ms", "us", "ns"] = "s"
-    time_format: str | None = None
-    scale: float | None = None
-    offset: float | None = None
-    units: str | None = None
-    channels: dict[str, str | int | ChannelSpec] | None = None
-    color: bool = False
-    key: str | None = None
-    group: str | None = None
-    delimiter: str | None = None
-    decimal: str = "."
-    sensor: str = ""
-    gaps: list[tuple[float, float]] | None = None
-
-    def __post_init__(self) -> None:
-        if self.rate is not None and not self.rate > 0:
-            raise ValueError(f"rate must be > 0 Hz, got {self.rate}")
-        for gap in self.gaps or []:
-            if not gap[1] > gap[0]:
-                raise ValueError(f"every gap needs start < end, got {list(gap)}")
 
 
 @dataclass
@@ -174,7 +112,7 @@ class Manifest:
     def stream_format(self, name: str) -> str:
         """The stream's format: the ``format`` key, else from the path's (or its files') extension."""
         spec = self.streams[name]
-        allowed = FORMATS.get(name)
+        allowed = stream_formats(name)
         if spec.format is not None:
             fmt = spec.format.lower()
         else:
@@ -249,7 +187,7 @@ def _prepare_stream(manifest_path: Path, name: str, raw) -> dict:
     where = f"streams.{name}"
     if not isinstance(raw, dict):
         raise ManifestError(f"{manifest_path}: {where}: expected a mapping, got {raw!r}")
-    allowed = ALLOWED_KEYS.get(name, _init_fields(StreamSpec))
+    allowed = stream_keys(name)
     for key in raw:
         if key in _init_fields(StreamSpec) and key not in allowed:
             raise ManifestError(f"{manifest_path}: {where}.{key}: not used by {name} streams "

@@ -30,12 +30,12 @@ import soundfile as sf
 import yaml
 from tqdm import tqdm
 from weldfusion.datasets.label_io import write_labels
-from weldfusion.datasets.raw_source import IngestError, block_length
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.schema import ROOT_ATTRS
-from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY
 from weldfusion.recipes.errors import InvalidInput, OutputExists
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY
 from weldfusion.sensors.electrical import CHANNELS
+from weldfusion.sensors.raw_source import IngestError, block_length
 
 #: Stream attribute holding the simulated clock offset of a sensor (seconds; recording = own + offset).
 CLOCK_OFFSET_ATTR = "sim_clock_offset_s"

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from weldfusion.datasets.schema import LabelInterval, array_to_labels
+from weldfusion.datasets.schema import TIME_EPS, array_to_labels
 from weldfusion.recipes.errors import MissingInput, UnreadableInput
-
-_EPS = 1e-9
+from weldfusion.recipes.taxonomy import LabelInterval
 
 
 @dataclass(frozen=True)
@@ -211,12 +210,12 @@ class Recording:
         """Sample indices [i0, i1) of the samples with ``t0 <= t < t1`` (clipped to the stream)."""
         info = self.streams[name]
         if info.regular:
-            i0 = math.ceil((t0 - info.starting_time) * info.rate - _EPS)
-            i1 = math.ceil((t1 - info.starting_time) * info.rate - _EPS)
+            i0 = math.ceil((t0 - info.starting_time) * info.rate - TIME_EPS)
+            i1 = math.ceil((t1 - info.starting_time) * info.rate - TIME_EPS)
         else:
             ts = self.timestamps(name)
-            i0 = int(np.searchsorted(ts, t0 - _EPS, side="left"))
-            i1 = int(np.searchsorted(ts, t1 - _EPS, side="left"))
+            i0 = int(np.searchsorted(ts, t0 - TIME_EPS, side="left"))
+            i1 = int(np.searchsorted(ts, t1 - TIME_EPS, side="left"))
         i0 = min(max(i0, 0), info.n)
         i1 = min(max(i1, i0), info.n)
         return i0, i1

@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
+from weldfusion.recipes.taxonomy import LabelInterval
+
+#: Tolerance (s) of every comparison of times on the recording clock (sample grids, window
+#: starts, gap edges, stream ends): times that differ by less are the same instant.
+TIME_EPS = 1e-9
 
 FORMAT = "weldfusion-recording"
 FORMAT_VERSION = 1
@@ -68,15 +73,6 @@ class RecordingMeta:
             value = getattr(self, key)
             if not isinstance(value, str) or not value:
                 raise ValueError(f"recording metadata: {key} must be a non-empty string, got {value!r}")
-
-
-@dataclass(frozen=True)
-class LabelInterval:
-    """A labelled time interval [start_s, end_s) on the recording clock."""
-
-    start_s: float
-    end_s: float
-    label: str
 
 
 def chunk_shape(

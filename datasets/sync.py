@@ -31,8 +31,12 @@ from scipy.ndimage import uniform_filter1d
 from scipy.optimize import nnls
 from scipy.signal import correlate, correlation_lags, find_peaks, lfilter
 from tqdm import tqdm
+from weldfusion.datasets.ingest import open_source
 from weldfusion.datasets.manifest import Manifest
-from weldfusion.datasets.raw_source import IngestError, RawSource
+from weldfusion.sensors.raw_source import IngestError, RawSource
+from weldfusion.sensors.registry import get as get_modality
+from weldfusion.sensors.registry import params_sensor
+from weldfusion.sensors.registry import part as sensor_part
 
 #: Default rate (Hz) of the common event envelope.
 ENVELOPE_RATE = 1000.0
@@ -78,15 +82,13 @@ class SyncResult:
 
 
 def _reduce(name: str, source: RawSource, block: np.ndarray) -> np.ndarray:
-    """Per-sample activity (k,) float64 of one block."""
-    if block.ndim >= 3 or name in ("video", "thermal"):
+    """Per-sample activity (k,) float64 of one block: the sensor's own feature
+    (``sensors/<name>/sync.py``), else mean brightness of frames or sound energy of signals."""
+    feature = sensor_part(name, "sync")
+    if feature is not None:
+        return feature.activity(block, source.channel_names or (), str(source.path))
+    if block.ndim >= 3 or get_modality(name).kind == "image":
         return block.reshape(len(block), -1).astype(np.float64).mean(axis=1)
-    if name == "electrical":
-        names = list(source.channel_names or ())
-        if "current" not in names or "voltage" not in names:
-            raise IngestError(f"{source.path}: sync needs 'current' and 'voltage' channels")
-        b = block.astype(np.float64)
-        return np.abs(b[:, names.index("current")] * b[:, names.index("voltage")])
     b = block.astype(np.float64).reshape(len(block), -1)
     return (b * b).sum(axis=1)  # sound energy
 
@@ -276,7 +278,7 @@ def estimate_lag(stream: Envelope, reference: Envelope, max_offset_s: float = MA
 
 def estimate_offsets(
     manifest: Manifest,
-    reference: str = "electrical",
+    reference: str | None = None,
     *,
     envelope_rate: float = ENVELOPE_RATE,
     max_offset_s: float = MAX_OFFSET_S,
@@ -284,10 +286,12 @@ def estimate_offsets(
 ) -> dict[str, SyncResult]:
     """Offsets (manifest ``time_offset_s``) of every stream so that it lines up with ``reference``.
 
-    The reference keeps its own ``time_offset_s`` (confidence 1).
+    The reference keeps its own ``time_offset_s`` (confidence 1). ``reference=None``: the stream of
+    the sensor that provides the window parameters (the process data), else the manifest's first.
     """
-    from weldfusion.datasets.ingest import open_source
-
+    if reference is None:
+        provider = params_sensor()
+        reference = provider if provider in manifest.streams else next(iter(manifest.streams))
     if reference not in manifest.streams:
         raise IngestError(f"{manifest.path}: reference stream {reference!r} is not in the manifest "
                           f"(streams: {', '.join(manifest.streams)})")

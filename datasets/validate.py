@@ -8,7 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 from weldfusion.datasets.schema import FORMAT, FORMAT_VERSION, LABEL_TABLES, ROOT_ATTRS
-from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY
 from weldfusion.sensors.registry import modalities
 
 #: Labels may stick out of the recorded span by this much (seconds) before it is an error.

@@ -2,18 +2,14 @@
 
 Windows: for every recording, windows of ``window_s`` seconds start every ``hop_s`` seconds from
 the start of the recording's span (earliest start to latest end over its streams and label
-intervals); a window is kept when it fits inside the span. Each configured modality is resampled
-onto the window (:mod:`weldfusion.datasets.resample`: sample ``k`` sits at
-``t0 + k * window_s / length``).
+intervals); a window is kept when it fits inside the span. Labels follow the rules of
+:mod:`weldfusion.datasets.labels`; each configured modality is assembled by
+:mod:`weldfusion.datasets.assembly` (the code the live engine uses too).
 
 Masks: a modality is present in a window unless it is disabled in the config, the recording has
 no such stream, or more than ``gap_threshold`` of the window lies in the stream's gaps or outside
 its samples. An absent modality is a zero tensor of the configured shape. Inside a present
 modality, samples that fall into a gap (or outside the stream) are set to 0 after normalisation.
-
-Labels: ``phase`` = the phase with the largest overlap with the window (ties: taxonomy order;
-:data:`IGNORE_PHASE` when no phase interval overlaps); ``defects`` multi-hot with the overlap
-rule of :class:`weldfusion.datasets.config.DataConfig` (``defect_overlap_threshold``).
 
 Items follow the batch contract of :mod:`weldfusion.datasets.info` (one window, no batch axis),
 so ``torch.utils.data.default_collate`` batches them. Building the index reads only metadata,
@@ -27,73 +23,35 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
-from weldfusion.datasets import electrical_features as elec
-from weldfusion.datasets.config import DataConfig, ImageWindow, SignalWindow
+from weldfusion.datasets.assembly import (
+    ModalityWindowData,
+    RawWindow,
+    WindowSpec,
+    derived_channels,
+    load_modality,
+    norm_arrays,
+    signal_columns,
+    window_tensors,
+)
+from weldfusion.datasets.config import DataConfig
 from weldfusion.datasets.info import DataInfo, ModalityShape
+from weldfusion.datasets.labels import IGNORE_PHASE, defect_labels, phase_labels, recording_span, window_starts
 from weldfusion.datasets.normalize import NormStats, compute_norm_stats
 from weldfusion.datasets.reader import Recording, StreamInfo
-from weldfusion.datasets.resample import (
-    bin_mean,
-    bin_rms,
-    nearest_indices,
-    resample_signal,
-    resize_frames,
-    signal_margin_s,
-    to_grey,
-    window_grid,
-)
-from weldfusion.datasets.schema import LabelInterval
+from weldfusion.datasets.resample import nearest_indices
+from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.datasets.splits import filter_recordings, resolve_files, scan
 from weldfusion.datasets.window_sources import HDF5Source, MemorySource
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.registry import modalities as declared_modalities
+from weldfusion.sensors.window import ImageWindow, SignalWindow
 
-#: ``phase`` of a window that no phase interval overlaps (``torch.nn.CrossEntropyLoss``'s default ignore_index).
-IGNORE_PHASE = -100
-_EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """One configured modality inside a window."""
-
-    name: str
-    kind: str  # "image" | "signal"
-    shape: tuple[int, ...]  # (T, H, W) | (C, S)
-    channels: tuple[str, ...] = ()
-    envelope: tuple[bool, ...] = ()  # signals: per channel, RMS envelope instead of waveform
-
-    @property
-    def length(self) -> int:
-        return self.shape[0] if self.kind == "image" else self.shape[1]
-
-
-@dataclass
-class ModalityWindowData:
-    """Un-normalised window of one present modality.
-
-    ``data``: (T, H, W) float32 for images, (C, S) float32 for signals; ``valid``: (T,) / (S,) bool,
-    False for samples in a gap or outside the stream.
-    """
-
-    data: np.ndarray
-    valid: np.ndarray
-
-
-@dataclass
-class RawWindow:
-    """A window before normalisation: ``modalities[name]`` is None when absent; ``params`` (4,) or None."""
-
-    recording_id: str
-    t0: float
-    modalities: dict[str, ModalityWindowData | None]
-    params: np.ndarray | None
+__all__ = ["IGNORE_PHASE", "WindowDataset", "build_datasets"]
 
 
 @dataclass
@@ -111,94 +69,11 @@ class _RecordingEntry:
         return self.source.rec
 
 
-def _merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
-def window_starts(span: tuple[float, float], window_s: float, hop_s: float) -> np.ndarray:
-    """Start times (N,) of the windows that fit in ``span``: ``span[0] + i * hop_s``."""
-    length = span[1] - span[0]
-    if length + _EPS < window_s:
-        return np.zeros(0)
-    n = int(np.floor((length - window_s) / hop_s + 1e-6)) + 1
-    return np.round(span[0] + np.arange(n, dtype=np.float64) * hop_s, 9)  # 0.6, not 0.6000000000000001
-
-
-def phase_labels(
-    phases: Sequence[LabelInterval], t0: np.ndarray, window_s: float, names: Sequence[str]
-) -> np.ndarray:
-    """Majority phase (N,) int64 of windows starting at ``t0``; :data:`IGNORE_PHASE` when none overlaps."""
-    overlap = np.zeros((len(t0), len(names)))
-    for p in phases:
-        k = names.index(p.label)
-        overlap[:, k] += np.clip(np.minimum(t0 + window_s, p.end_s) - np.maximum(t0, p.start_s), 0.0, None)
-    out = overlap.argmax(axis=1)  # first maximum -> ties go to taxonomy order
-    out[overlap.max(axis=1, initial=0.0) <= _EPS] = IGNORE_PHASE
-    return out.astype(np.int64)
-
-
-def defect_labels(
-    defects: Sequence[LabelInterval], t0: np.ndarray, window_s: float, names: Sequence[str], threshold: float
-) -> np.ndarray:
-    """Multi-hot (N, D) float32: defect ``d`` is positive when one of its (merged) intervals overlaps
-    the window by ``>= threshold * min(window_s, interval length)``, or its intervals together cover
-    ``>= threshold * window_s``."""
-    out = np.zeros((len(t0), len(names)), dtype=np.float32)
-    by_label: dict[str, list[tuple[float, float]]] = {}
-    for d in defects:
-        by_label.setdefault(d.label, []).append((d.start_s, d.end_s))
-    for label, intervals in by_label.items():
-        k = names.index(label)
-        total = np.zeros(len(t0))
-        hit = np.zeros(len(t0), dtype=bool)
-        for a, b in _merge(intervals):
-            ov = np.clip(np.minimum(t0 + window_s, b) - np.maximum(t0, a), 0.0, None)
-            total += ov
-            hit |= (ov > 0) & (ov >= threshold * min(window_s, b - a) - _EPS)
-        hit |= (total > 0) & (total >= threshold * window_s - _EPS)
-        out[hit, k] = 1.0
-    return out
-
-
-def _valid_mask(info: StreamInfo, grid: np.ndarray) -> np.ndarray:
-    """(L,) bool: grid times inside the stream's samples and outside its gaps."""
-    valid = (grid >= info.t_start - _EPS) & (grid < info.t_end - _EPS)
-    for g0, g1 in info.gaps:
-        valid &= ~((grid >= g0) & (grid < g1))
-    return valid
-
-
-# -- window assembly shared by the offline dataset and the live stream (tools/streaming) -------------
-class StreamReader(Protocol):
-    """Samples of one stream by absolute sample index: a recording file, or a live ring buffer.
-
-    ``info`` describes the stream as far as it is known (``n``, ``t_end`` and ``gaps`` grow while a
-    live stream is being received); ``rate`` is its nominal sample rate in Hz. Index semantics
-    are those of :meth:`weldfusion.datasets.reader.Recording.index_range`.
-    """
-
-    info: StreamInfo
-    rate: float
-
-    def index_range(self, t0: float, t1: float) -> tuple[int, int]: ...
-
-    def times(self, i0: int, i1: int) -> np.ndarray: ...
-
-    def nearest_rows(self, grid: np.ndarray) -> np.ndarray: ...
-
-    def read_slice(self, i0: int, i1: int) -> np.ndarray: ...
-
-    def read_rows(self, rows: np.ndarray) -> np.ndarray: ...
-
-
 class _FileStream:
-    """:class:`StreamReader` over one stream of a recording (metadata from ``rec``, rows from ``source``)."""
+    """:class:`~weldfusion.datasets.assembly.StreamReader` over one stream of a recording.
+
+    Metadata comes from ``rec``, rows from ``source``.
+    """
 
     def __init__(self, entry: _RecordingEntry, name: str) -> None:
         self.info = entry.streams[name]
@@ -222,143 +97,6 @@ class _FileStream:
 
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
         return self._source.read_rows(self._name, rows)
-
-
-def specs_from_info(info: DataInfo, cfg: DataConfig) -> list[_Spec]:
-    """Window specs of the modalities of ``info`` (a trained model's data) with the settings of ``cfg``."""
-    specs = []
-    for m in info.modalities:
-        if m.kind == "image":
-            specs.append(_Spec(m.name, "image", tuple(m.shape)))
-        else:
-            wcfg = getattr(cfg.modalities, m.name, None)
-            env_names = wcfg.envelope_channels if wcfg is not None else []
-            specs.append(_Spec(m.name, "signal", tuple(m.shape), tuple(m.channel_names),
-                               tuple(c in env_names for c in m.channel_names)))
-    return specs
-
-
-def signal_columns(spec: _Spec, stored: Sequence[str], where: str) -> list[int | None]:
-    """Stream column of each window channel of a signal ``spec`` (None: the stream lacks it -> zeros)."""
-    stored = list(stored)
-    if spec.name == "electrical":
-        return list(elec.stored_channel_order(stored, where))
-    return [stored.index(c) if c in stored else None for c in spec.channels]
-
-
-def load_image(stream: StreamReader, spec: _Spec, t0: float, window_s: float) -> ModalityWindowData | None:
-    """Un-normalised image window (T, H, W) starting at ``t0``: the stored frame nearest each grid time."""
-    info = stream.info
-    grid = window_grid(t0, window_s, spec.length)
-    valid = _valid_mask(info, grid)
-    if not valid.any():
-        return None
-    if info.regular:
-        idx = np.clip(np.floor((grid - info.starting_time) * info.rate + 0.5), 0, info.n - 1).astype(np.int64)
-    else:
-        idx = stream.nearest_rows(grid)
-    rows, inverse = np.unique(idx, return_inverse=True)
-    frames = stream.read_rows(rows)[inverse]  # (T, H, W[, 3])
-    frames = resize_frames(to_grey(frames), spec.shape[1:])
-    return ModalityWindowData(frames.astype(np.float32, copy=False), valid)
-
-
-def _read_signal(stream: StreamReader, t0: float, window_s: float, out_rate: float):
-    rate = stream.rate
-    margin = signal_margin_s(rate, out_rate)
-    i0, i1 = stream.index_range(t0 - margin, t0 + window_s + margin)
-    if i1 <= i0:
-        return None, None, rate
-    x = stream.read_slice(i0, i1)
-    return x.reshape(len(x), -1), stream.times(i0, i1), rate  # (n, C), (n,)
-
-
-def signal_right_margin_s(native_rate: float, spec: _Spec, window_s: float) -> float:
-    """Seconds of samples after the window's end that :func:`load_signal` / :func:`load_electrical` read."""
-    return signal_margin_s(native_rate, spec.length / window_s)
-
-
-def load_signal(stream: StreamReader, spec: _Spec, t0: float, window_s: float,
-                columns: list[int | None]) -> ModalityWindowData | None:
-    """Un-normalised signal window (C, S): waveform channels resampled, envelope channels as bin RMS."""
-    info = stream.info
-    grid = window_grid(t0, window_s, spec.length)
-    valid = _valid_mask(info, grid)
-    x, times, rate = _read_signal(stream, t0, window_s, spec.length / window_s)
-    if x is None or not valid.any():
-        return None
-    out = np.zeros(spec.shape, dtype=np.float32)  # (C, S)
-    wave = [c for c, (col, env) in enumerate(zip(columns, spec.envelope)) if col is not None and not env]
-    env = [c for c, (col, e) in enumerate(zip(columns, spec.envelope)) if col is not None and e]
-    if wave:
-        out[wave] = resample_signal(x[:, [columns[c] for c in wave]], times, grid, rate, info.regular).T
-    if env:
-        out[env] = bin_rms(x[:, [columns[c] for c in env]], times, grid).T
-    return ModalityWindowData(out, valid)
-
-
-def load_electrical(stream: StreamReader, spec: _Spec, t0: float, window_s: float, columns: list[int | None],
-                    process: str, short_circuit_v: float):
-    """Un-normalised electrical window (7, S) and its params (4,), or (None, None)."""
-    info = stream.info
-    grid = window_grid(t0, window_s, spec.length)
-    valid = _valid_mask(info, grid)
-    x, times, rate = _read_signal(stream, t0, window_s, spec.length / window_s)
-    if x is None or not valid.any():
-        return None, None
-    derived = elec.derive(x[:, columns], process, short_circuit_v)
-    out = np.empty(spec.shape, dtype=np.float32)  # (7, S)
-    sc = elec.SHORT_CIRCUIT
-    out[:sc] = resample_signal(derived[:, :sc], times, grid, rate, info.regular).T
-    out[sc] = bin_mean(derived[:, sc : sc + 1], times, grid)[:, 0]
-    return ModalityWindowData(out, valid), elec.window_params(out, valid)
-
-
-def norm_arrays(norm: NormStats | None) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
-    """(mean, std) float32 arrays per modality and for ``params``; None without statistics."""
-    if norm is None:
-        return None
-    return {**{name: s.arrays() for name, s in norm.modalities.items()}, "params": norm.params.arrays()}
-
-
-def window_tensors(specs: Sequence[_Spec], modalities: dict[str, ModalityWindowData | None],
-                   params: np.ndarray | None, norm: dict | None, n_params: int) -> dict[str, np.ndarray]:
-    """The model inputs of one window (no batch axis) as float32/bool arrays.
-
-    Normalises every present modality with ``norm`` (from :func:`norm_arrays`; None = raw values),
-    sets samples in gaps to 0 and gives absent modalities zeros. Returns ``{<modality>: (T, H, W) |
-    (C, S), "present": (M,) bool, "params": (P,)}``.
-    """
-    out: dict[str, np.ndarray] = {}
-    present = np.zeros(len(specs), dtype=bool)
-    for j, spec in enumerate(specs):
-        win = modalities.get(spec.name)
-        if win is None:
-            out[spec.name] = np.zeros(spec.shape, dtype=np.float32)
-            continue
-        present[j] = True
-        data = win.data
-        if norm is not None:
-            mean, std = norm[spec.name]
-            if spec.kind == "image":
-                data = (data - mean[0]) / std[0]
-            else:
-                data = (data - mean[:, None]) / std[:, None]
-        data = np.array(data, dtype=np.float32)
-        if spec.kind == "image":
-            data[~win.valid] = 0.0  # (T, H, W): frames in gaps
-        else:
-            data[:, ~win.valid] = 0.0  # (C, S): samples in gaps
-        out[spec.name] = data
-    p = np.zeros(n_params, dtype=np.float32)
-    if params is not None:
-        p = params.astype(np.float32)
-        if norm is not None:
-            mean, std = norm["params"]
-            p = (p - mean) / std
-    out["present"] = present
-    out["params"] = np.asarray(p, dtype=np.float32)
-    return out
 
 
 class WindowDataset(Dataset):
@@ -421,7 +159,7 @@ class WindowDataset(Dataset):
         self.set_norm(norm)
 
     # -- construction ---------------------------------------------------------------------------
-    def _make_specs(self, recs: list[Recording], norm: NormStats | None) -> list[_Spec]:
+    def _make_specs(self, recs: list[Recording], norm: NormStats | None) -> list[WindowSpec]:
         declared = declared_modalities()
         windows = self.cfg.modalities
         specs = []
@@ -440,12 +178,13 @@ class WindowDataset(Dataset):
                     if len(shapes) > 1:
                         raise InvalidInput(f"data.modalities.{name}.size: null but frame sizes differ: {shapes}")
                     size = next(iter(shapes))
-                specs.append(_Spec(name, "image", (wcfg.length, int(size[0]), int(size[1]))))
+                specs.append(WindowSpec(name, "image", (wcfg.length, int(size[0]), int(size[1]))))
             else:
                 if not isinstance(wcfg, SignalWindow):
                     raise InvalidInput(f"data.modalities.{name}: signal modality needs a signal window config")
-                if name == "electrical":
-                    channels = elec.WINDOW_CHANNELS
+                derived = derived_channels(name)
+                if derived is not None:
+                    channels = tuple(derived.WINDOW_CHANNELS)
                 elif wcfg.channels is not None:
                     channels = tuple(wcfg.channels)
                 elif norm is not None and name in norm.modalities:
@@ -463,7 +202,7 @@ class WindowDataset(Dataset):
                             f"data.modalities.{name}.channels (or enabled: false)"
                         )
                 envelope = tuple(c in wcfg.envelope_channels for c in channels)
-                specs.append(_Spec(name, "signal", (len(channels), wcfg.length), channels, envelope))
+                specs.append(WindowSpec(name, "signal", (len(channels), wcfg.length), channels, envelope))
         unknown = [n for n in vars(windows) if n not in declared]
         if unknown:
             raise InvalidInput(f"data.modalities: {unknown[0]!r} is not a declared modality")
@@ -490,14 +229,12 @@ class WindowDataset(Dataset):
             for row in defs:
                 if row.label not in self.taxonomy.defects:
                     raise InvalidInput(f"{where}: defect label {row.label!r} not in data.defects")
-            starts = [s.t_start for s in streams.values()] + [p.start_s for p in (*phases, *defs)]
-            ends = [s.t_end for s in streams.values()] + [p.end_s for p in (*phases, *defs)]
-            t0 = window_starts((min(starts), max(ends)) if starts else (0.0, 0.0), cfg.window_s, cfg.hop_s)
+            t0 = window_starts(recording_span(streams.values(), (*phases, *defs)), cfg.window_s, cfg.hop_s)
             pres = np.zeros((len(t0), len(names)), dtype=bool)
             for j, name in enumerate(names):
                 if enabled[j] and name in streams:
                     cov = np.array([rec.gap_coverage(name, t, t + cfg.window_s) for t in t0])
-                    pres[:, j] = cov <= cfg.gap_threshold + _EPS
+                    pres[:, j] = cov <= cfg.gap_threshold + TIME_EPS
             if cfg.preload:
                 source = MemorySource(rec, list(streams))
             else:
@@ -531,7 +268,7 @@ class WindowDataset(Dataset):
         """Configured modalities in presence-mask column order."""
         return tuple(s.name for s in self._specs)
 
-    def _spec(self, name: str) -> _Spec:
+    def _spec(self, name: str) -> WindowSpec:
         for s in self._specs:
             if s.name == name:
                 return s
@@ -618,15 +355,10 @@ class WindowDataset(Dataset):
             if not self._present[i, j]:
                 mods[spec.name] = None
                 continue
-            stream = _FileStream(entry, spec.name)
-            if spec.kind == "image":
-                win = load_image(stream, spec, t0, self.window_s)
-            elif spec.name == "electrical":
-                win, params = load_electrical(stream, spec, t0, self.window_s, entry.columns[spec.name],
-                                              entry.process, self.cfg.modalities.electrical.short_circuit_v)
-            else:
-                win = load_signal(stream, spec, t0, self.window_s, entry.columns[spec.name])
+            win, p = load_modality(_FileStream(entry, spec.name), spec, t0, self.window_s, entry.columns.get(spec.name),
+                                   entry.process, getattr(self.cfg.modalities, spec.name))
             mods[spec.name] = win
+            params = p if p is not None else params
         return RawWindow(entry.recording_id, t0, mods, params)
 
     def __getitem__(self, i: int) -> dict:

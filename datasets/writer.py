@@ -21,13 +21,12 @@ from weldfusion.datasets.schema import (
     FORMAT,
     FORMAT_VERSION,
     LABEL_DTYPE,
-    LabelInterval,
     RecordingMeta,
     chunk_shape,
     labels_to_array,
 )
-from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 from weldfusion.recipes.errors import MissingInput, OutputExists
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
 from weldfusion.sensors.registry import get as get_modality
 
 

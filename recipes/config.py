@@ -36,14 +36,14 @@ def _coerce(value: Any, tp, key: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        members = [a for a in args if a is not type(None)]
+        if len(members) == 1:  # X | None: the error of X names the inner key
+            return _coerce(value, members[0], key)
+        for arg in members:
             try:
                 return _coerce(value, arg, key)
-            except ConfigError as err:
-                errors.append(str(err))
+            except ConfigError:
+                continue
         raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
     if origin is typing.Literal:
         if value not in args:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class PairSpec:
     """A dissimilar material pair and how it is welded in the simulator.
 
     Attributes:
-        name: one of :data:`weldfusion.datasets.taxonomy.MATERIAL_PAIRS`.
+        name: one of :data:`weldfusion.recipes.taxonomy.MATERIAL_PAIRS`.
         material_a, material_b: keys of :data:`MATERIALS` (a on y < 0, b on y > 0).
         default_process: process used when none is given.
         processes: nominal :class:`ProcessParams` per supported process.

@@ -1,8 +1,22 @@
 """Declaration of a sensor modality: the one place a modality's name, kind and channels live.
 
-Every other part of weldfusion (HDF5 schema, windowed dataset, encoders, fusion) sizes itself
-from these declarations. A new sensor is a new sub-package of ``sensors/`` whose ``__init__``
-defines ``MODALITY``; :mod:`weldfusion.sensors.registry` finds it.
+Every other part of weldfusion (HDF5 schema, manifest, windowed dataset, sync, encoders, fusion)
+sizes itself from these declarations. A new sensor is a new sub-package ``sensors/<name>/``:
+
+=====================  =========================================================================
+file                   declares
+=====================  =========================================================================
+``__init__.py``        ``MODALITY = Modality(...)``: name, kind, units, channels, manifest
+                       formats and stream keys, the window parameters it provides
+``window.py``          ``WINDOW``: its window config class (``data.modalities.<name>``)
+``io.py``              ``open_source(manifest, name)``: the readers of its raw file formats
+``derived.py``         (optional) channels derived at the native rate before resampling
+``sync.py``            (optional) ``activity(block, channel_names, where)``: its clock-sync feature
+``encoder.py``         ``ENCODER = EncoderSpec(...)``: its encoder and encoder config class
+``simulate.py``        (optional) its physical simulator
+=====================  =========================================================================
+
+:mod:`weldfusion.sensors.registry` finds the folders and their parts by name.
 """
 
 from __future__ import annotations
@@ -24,6 +38,12 @@ class Modality:
         channels: canonical channel names for signals (empty = any number of channels).
         channel_units: units of each channel, same order as ``channels``.
         description: one line for ``inspect`` and the README.
+        formats: raw file formats its reader takes (manifest ``format``; the first is the default
+            for files whose extension names no format).
+        stream_keys: manifest stream keys it understands besides the common ones
+            (:data:`weldfusion.sensors.stream_spec.COMMON_KEYS`); any other key is an error.
+        params: per-window process parameters this sensor provides (``params`` of a batch, the
+            inputs of MS-STAN's knowledge guidance); at most one declared sensor provides them.
     """
 
     name: str
@@ -32,6 +52,9 @@ class Modality:
     channels: tuple[str, ...] = ()
     channel_units: tuple[str, ...] = ()
     description: str = ""
+    formats: tuple[str, ...] = ()
+    stream_keys: frozenset[str] = frozenset()
+    params: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:

@@ -1,6 +1,8 @@
-"""Discovery of the modalities declared by the sub-packages of ``weldfusion.sensors``.
+"""Discovery of the sensors declared by the sub-packages of ``weldfusion.sensors``.
 
-The canonical order (video, thermal, acoustic, electrical, then any added sensor in
+A sensor is a folder ``sensors/<name>/`` whose ``__init__`` defines ``MODALITY``; its other parts
+(``window.py``, ``io.py``, ``derived.py``, ``sync.py``, ``encoder.py``) are found by name with
+:func:`part`. The canonical order (video, thermal, acoustic, electrical, then any added sensor in
 alphabetical order) is the order of presence-mask columns everywhere in the project.
 """
 
@@ -9,8 +11,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from types import ModuleType
 
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.modality import Modality
+from weldfusion.sensors.window import ImageWindow, SignalWindow
 
 _CORE_ORDER = ("video", "thermal", "acoustic", "electrical")
 
@@ -18,7 +23,7 @@ _CORE_ORDER = ("video", "thermal", "acoustic", "electrical")
 @cache
 def modalities() -> dict[str, Modality]:
     """All declared modalities, keyed by name, in canonical order."""
-    import weldfusion.sensors as pkg
+    import weldfusion.sensors as pkg  # lazy: the package imports this module
 
     found: dict[str, Modality] = {}
     for info in pkgutil.iter_modules(pkg.__path__):
@@ -29,6 +34,9 @@ def modalities() -> dict[str, Modality]:
         if isinstance(decl, Modality):
             found[decl.name] = decl
     order = [m for m in _CORE_ORDER if m in found] + sorted(set(found) - set(_CORE_ORDER))
+    providers = [n for n in order if found[n].params]
+    if len(providers) > 1:
+        raise RuntimeError(f"sensors {', '.join(providers)} all declare window params; at most one may")
     return {name: found[name] for name in order}
 
 
@@ -37,9 +45,54 @@ def modality_names() -> tuple[str, ...]:
     return tuple(modalities())
 
 
+class UnknownModality(InvalidInput, KeyError):
+    """A stream, recipe key or option names a modality no sensor folder declares."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
 def get(name: str) -> Modality:
-    """The declaration of ``name``; ``KeyError`` naming the known modalities otherwise."""
+    """The declaration of ``name``; :class:`UnknownModality` naming the known modalities otherwise."""
     mods = modalities()
     if name not in mods:
-        raise KeyError(f"unknown modality {name!r}; known: {', '.join(mods)}")
+        raise UnknownModality(f"unknown modality {name!r}; known: {', '.join(mods)}")
     return mods[name]
+
+
+@cache
+def part(name: str, module: str) -> ModuleType | None:
+    """Module ``sensors/<name>/<module>.py`` of a declared sensor, or None when the folder has none."""
+    get(name)
+    qualified = f"weldfusion.sensors.{name}.{module}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as err:
+        if err.name == qualified:
+            return None
+        raise
+
+
+def window_config(name: str) -> type:
+    """The window config class a sensor declares (``WINDOW`` in ``window.py``; a plain
+    :class:`ImageWindow` / :class:`SignalWindow` by kind when it declares none)."""
+    mod = part(name, "window")
+    if mod is not None and hasattr(mod, "WINDOW"):
+        return mod.WINDOW
+    return ImageWindow if get(name).kind == "image" else SignalWindow
+
+
+def window_params() -> tuple[str, ...]:
+    """Names of the per-window process parameters (``params`` of a batch); () when no sensor provides them."""
+    for m in modalities().values():
+        if m.params:
+            return m.params
+    return ()
+
+
+def params_sensor() -> str | None:
+    """The sensor that provides the window parameters, if any."""
+    for m in modalities().values():
+        if m.params:
+            return m.name
+    return None

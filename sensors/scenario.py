@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import poisson
-from weldfusion.datasets.schema import LabelInterval
-from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, LabelInterval
 from weldfusion.sensors.materials import PairSpec, ProcessParams, get_pair
 
 #: Rate of the control grid (Hz).
@@ -490,30 +489,3 @@ def make_scenario(
         sc = _short_circuits(scn.rng("short_circuits"), scn)
         _apply_defects_to_sc(scn, sc)
     return scn
-
-
-def window_labels(
-    phases: Sequence[LabelInterval],
-    defects: Sequence[LabelInterval],
-    t0: float,
-    t1: float,
-    phase_names: Sequence[str],
-    defect_names: Sequence[str] = DEFAULT_DEFECTS,
-    min_overlap: float = 0.5,
-) -> tuple[int, np.ndarray]:
-    """Labels of the window [t0, t1): majority phase index and multi-hot defects (D,) int8.
-
-    A defect counts when it covers at least ``min_overlap`` of the window (or of itself, if shorter).
-    """
-    best, phase = -1.0, 0
-    for ph in phases:
-        ov = min(t1, ph.end_s) - max(t0, ph.start_s)
-        if ov > best:
-            best, phase = ov, list(phase_names).index(ph.label)
-    hot = np.zeros(len(defect_names), dtype=np.int8)
-    for d in defects:
-        ov = min(t1, d.end_s) - max(t0, d.start_s)
-        need = min_overlap * min(t1 - t0, d.end_s - d.start_s)
-        if ov > 0 and ov >= need - 1e-9:
-            hot[list(defect_names).index(d.label)] = 1
-    return phase, hot

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from _training_data import write_recipe
-from weldfusion.sensors.simulate_run import SimConfig, simulate_run, write_run
+from weldfusion.datasets.simulated import SimConfig, simulate_run, write_run
 
 PAIRS = ("Al-steel", "Ti-Ni", "Cu-SS")
 CONFIG = SimConfig(duration_s=(3.0, 3.0), video_rate=30.0, video_shape=(16, 16), video_mm_per_px=1.0,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from weldfusion.datasets import RecordingMeta, RecordingWriter
 from weldfusion.datasets.config import (
-    AcousticWindow,
     DataConfig,
-    ElectricalWindow,
-    ThermalWindow,
-    VideoWindow,
     WindowModalities,
 )
+from weldfusion.sensors.acoustic.window import AcousticWindow
+from weldfusion.sensors.electrical.window import ElectricalWindow
+from weldfusion.sensors.thermal.window import ThermalWindow
+from weldfusion.sensors.video.window import VideoWindow
 
 ALL = ("video", "thermal", "acoustic", "electrical")
 # small rates / shapes so that tests stay fast

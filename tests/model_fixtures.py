@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 import torch
 from weldfusion.datasets.info import PARAM_NAMES, DataInfo, ModalityShape
-from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES, MATERIAL_PAIRS
 from weldfusion.fusion.config import (
     AcousticEncoderConfig,
     ElectricalEncoderConfig,
@@ -15,6 +14,7 @@ from weldfusion.fusion.config import (
     ModelConfig,
     MSSTANConfig,
 )
+from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES, MATERIAL_PAIRS
 
 ELECTRICAL = ("current", "voltage", "wire_feed", "travel_speed", "power", "heat_input", "short_circuit")
 WINDOW_S = 0.4

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 from model_fixtures import random_batch, single_thread, tiny_config, tiny_info  # noqa: F401 (autouse fixture)
-from weldfusion.datasets.schema import LabelInterval
 from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import COMPONENTS
+from weldfusion.recipes.taxonomy import LabelInterval
 from weldfusion.tools.analysis import ablation as A
 from weldfusion.tools.analysis.attribution import (
     disc_coverage,

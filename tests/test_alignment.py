@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from weldfusion.datasets import RecordingMeta, RecordingWriter
 from weldfusion.datasets.config import (
-    AcousticWindow,
     DataConfig,
-    ElectricalWindow,
-    ThermalWindow,
-    VideoWindow,
     WindowModalities,
 )
 from weldfusion.datasets.resample import resample_signal, window_grid
 from weldfusion.datasets.windows import WindowDataset
+from weldfusion.sensors.acoustic.window import AcousticWindow
+from weldfusion.sensors.electrical.window import ElectricalWindow
+from weldfusion.sensors.thermal.window import ThermalWindow
+from weldfusion.sensors.video.window import VideoWindow
 
 DURATION = 2.0
 EVENTS = {"video": 0.8123, "thermal": 1.0517, "acoustic": 0.9431, "electrical": 1.1287}

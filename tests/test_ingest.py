@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 from ingest_helpers import OFFSETS, write_arc_recording
-from weldfusion.datasets import raw_source
+from weldfusion.sensors import raw_source
 from weldfusion.datasets.ingest import ingest
 from weldfusion.datasets.raw_export import export_raw
 from weldfusion.datasets.reader import Recording

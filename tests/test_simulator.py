@@ -8,8 +8,9 @@ import h5py
 import numpy as np
 import pytest
 from weldfusion.datasets.reader import Recording
-from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES
+from weldfusion.datasets.simulated import SimConfig, simulate_run, write_run
 from weldfusion.datasets.validate import validate
+from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES
 from weldfusion.sensors.electrical.physics import (
     PROCESS_EFFICIENCY,
     heat_input,
@@ -24,9 +25,7 @@ from weldfusion.sensors.scenario import (
     DefectEvent,
     defect_modalities,
     make_scenario,
-    window_labels,
 )
-from weldfusion.sensors.simulate_run import SimConfig, simulate_run, write_run
 from weldfusion.sensors.thermal.simulate import temperature_rise
 
 MODS = ("video", "thermal", "acoustic", "electrical")
@@ -91,15 +90,18 @@ def test_phases_cover_the_run_without_overlap(pair, seed):
 
 
 def test_window_labels_majority_and_overlap():
-    from weldfusion.datasets.schema import LabelInterval
+    """The simulator's labels through the one window-label rule (datasets/labels.py)."""
+    from weldfusion.datasets.labels import defect_labels, phase_labels
+    from weldfusion.recipes.taxonomy import LabelInterval
 
     phases = [LabelInterval(0.0, 1.0, "idle"), LabelInterval(1.0, 3.0, "deposition")]
     defects = [LabelInterval(1.1, 1.4, "porosity")]
-    ph, hot = window_labels(phases, defects, 0.9, 1.3, DEFAULT_PHASES)
-    assert DEFAULT_PHASES[ph] == "deposition"
-    assert hot[DEFAULT_DEFECTS.index("porosity")] == 1  # covers 0.2 of 0.3 s of itself
-    _, hot = window_labels(phases, defects, 1.35, 1.75, DEFAULT_PHASES)
-    assert hot.sum() == 0
+    t0 = np.array([0.9, 1.35])
+    ph = phase_labels(phases, t0, 0.4, DEFAULT_PHASES)
+    hot = defect_labels(defects, t0, 0.4, DEFAULT_DEFECTS, 0.3)
+    assert DEFAULT_PHASES[ph[0]] == "deposition"
+    assert hot[0, DEFAULT_DEFECTS.index("porosity")] == 1  # covers 0.2 of 0.3 s of itself
+    assert hot[1].sum() == 0
 
 
 # -- determinism and file format ------------------------------------------------------------------------

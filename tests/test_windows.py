@@ -13,14 +13,11 @@ from _window_recordings import ALL, RATES, tiny_config, write_tiny
 from torch.utils.data import DataLoader, default_collate
 from weldfusion.datasets import RecordingMeta, RecordingWriter
 from weldfusion.datasets.config import (
-    AcousticWindow,
     DataConfig,
     FilterConfig,
-    VideoWindow,
     WindowModalities,
 )
 from weldfusion.datasets.info import DataInfo
-from weldfusion.datasets.schema import LabelInterval
 from weldfusion.datasets.windows import (
     IGNORE_PHASE,
     WindowDataset,
@@ -28,6 +25,9 @@ from weldfusion.datasets.windows import (
     phase_labels,
     window_starts,
 )
+from weldfusion.recipes.taxonomy import LabelInterval
+from weldfusion.sensors.acoustic.window import AcousticWindow
+from weldfusion.sensors.video.window import VideoWindow
 
 SUBSETS = [s for k in range(len(ALL) + 1) for s in itertools.combinations(ALL, k)]
 

@@ -34,10 +34,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 from weldfusion.datasets.config import DataConfig
 from weldfusion.datasets.schema import RecordingMeta
-from weldfusion.datasets.taxonomy import MATERIAL_PAIRS
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.datasets.writer import RecordingWriter
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 
 BATCH = 32
 RATES = {"video": 250.0, "thermal": 50.0, "acoustic": 16_000.0, "electrical": 5_000.0}

@@ -18,9 +18,9 @@ from functools import partial
 
 import torch
 from weldfusion.datasets.info import PARAM_NAMES, DataInfo, ModalityShape
-from weldfusion.datasets.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES, MATERIAL_PAIRS
 from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import ModelConfig
+from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES, MATERIAL_PAIRS
 
 ELECTRICAL_CHANNELS = ("current", "voltage", "wire_feed", "travel_speed", "power", "heat_input", "short_circuit")
 

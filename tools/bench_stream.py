@@ -34,10 +34,10 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 from weldfusion.datasets.normalize import compute_norm_stats
+from weldfusion.datasets.simulated import SimConfig, simulate_run, write_run
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.build import build_model
 from weldfusion.recipes.tree import load_recipe
-from weldfusion.sensors.simulate_run import SimConfig, simulate_run, write_run
 from weldfusion.tools.bench_model import median_seconds
 from weldfusion.tools.streaming.build import build_engine
 from weldfusion.tools.streaming.engine import EagerBackend

@@ -25,19 +25,23 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
+from weldfusion.datasets.config import DataConfig
+from weldfusion.datasets.labels import IGNORE_PHASE, defect_labels, phase_labels, recording_span, window_starts
 from weldfusion.datasets.reader import Recording
-from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY
+from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY
 from weldfusion.sensors.registry import modality_names
-from weldfusion.sensors.scenario import window_labels
 from weldfusion.tools.errors import run as run_tool
 
-WINDOW_S, HOP_S, MIN_OVERLAP = 0.4, 0.2, 0.5
+#: Windows and labels as the model's data has them (the recipe defaults of ``data:``;
+#: rules in :mod:`weldfusion.datasets.labels`).
+WINDOWS = DataConfig()
+WINDOW_S, HOP_S = WINDOWS.window_s, WINDOWS.hop_s
 #: A modality falls short on a label when its F1 is this far below the best other modality's...
 SHORTFALL = 0.25
 #: ...and that other modality reaches at least this F1.
 GETS_IT = 0.5
-MAX_GAP_SHARE = 0.25
 
 
 # -- window statistics -----------------------------------------------------------------------------
@@ -194,19 +198,23 @@ def collect(files: list[Path]) -> dict:
     dims: dict[str, int] = {}
     for path in tqdm(files, unit="rec", desc="probe", file=sys.stderr):
         with Recording(path) as rec:
-            span = rec.span
             phases, defects = rec.phases, rec.defects
             streams = {m: _stream(rec, m) for m in mods}
-            for t0 in np.arange(span[0], span[1] - WINDOW_S + 1e-9, HOP_S):
+            t0s = window_starts(recording_span([i for i in rec.streams.values() if i.n > 0], (*phases, *defects)), WINDOW_S, HOP_S)
+            win_phase = phase_labels(phases, t0s, WINDOW_S, tax.phases)
+            win_defects = defect_labels(defects, t0s, WINDOW_S, tax.defects, WINDOWS.defect_overlap_threshold)
+            for t0, ph, hot in zip(t0s, win_phase, win_defects, strict=True):
+                if ph == IGNORE_PHASE:  # unlabelled, as the training data leaves it out
+                    continue
                 t1 = t0 + WINDOW_S
                 row = []
                 for m in mods:
                     s = streams[m]
-                    ok = s is not None and rec.gap_coverage(m, t0, t1) <= MAX_GAP_SHARE
+                    ok = s is not None and rec.gap_coverage(m, t0, t1) <= WINDOWS.gap_threshold + TIME_EPS
                     vec = None
                     if ok:
                         data, times, info = s
-                        i0, i1 = np.searchsorted(times, [t0 - 1e-9, t1 - 1e-9])
+                        i0, i1 = np.searchsorted(times, [t0 - TIME_EPS, t1 - TIME_EPS])
                         seg = data[i0:i1]
                         if seg.shape[0] >= 2:
                             vec = window_features(m, seg, info.rate)
@@ -217,9 +225,8 @@ def collect(files: list[Path]) -> dict:
                     feats[m].append(vec)
                     row.append(vec is not None)
                 present.append(row)
-                ph, hot = window_labels(phases, defects, t0, t1, tax.phases, tax.defects, MIN_OVERLAP)
-                y_phase.append(ph)
-                y_def.append(hot)
+                y_phase.append(int(ph))
+                y_def.append(hot.astype(np.int8))
                 groups.append(rec.meta["recording_id"])
                 pairs.append(rec.meta["material_pair"])
     arrays = {}

@@ -27,20 +27,22 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
-from weldfusion.datasets.taxonomy import DEFAULT_TAXONOMY, MATERIAL_PAIRS
-from weldfusion.recipes.errors import InvalidInput, OutputExists
-from weldfusion.sensors.materials import get_pair
-from weldfusion.sensors.scenario import window_labels
-from weldfusion.sensors.simulate_run import (
+from weldfusion.datasets.config import DataConfig
+from weldfusion.datasets.labels import IGNORE_PHASE, defect_labels, phase_labels, window_starts
+from weldfusion.datasets.simulated import (
     SIMULATED,
     SimConfig,
     recording_id,
     simulate_run,
     write_run,
 )
+from weldfusion.recipes.errors import InvalidInput, OutputExists
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, MATERIAL_PAIRS, LabelInterval
+from weldfusion.sensors.materials import get_pair
 from weldfusion.tools.errors import run as run_tool
 
-WINDOW_S, HOP_S, MIN_OVERLAP = 0.4, 0.2, 0.5
+#: Windows and label rules of the summary: the recipe defaults of ``data:``.
+WINDOWS = DataConfig()
 
 
 def parse_pairs(text: str) -> list[tuple[str, str]]:
@@ -128,9 +130,8 @@ def _run_summary(run, path: Path, seconds: float) -> dict:
 
 
 def dataset_summary(runs: list[dict]) -> dict:
-    """Counts and per-window prevalence over all runs (windows of WINDOW_S with HOP_S)."""
-    from weldfusion.datasets.schema import LabelInterval
-
+    """Counts and per-window prevalence over all runs (the windows and label rules of the recipe
+    defaults, :mod:`weldfusion.datasets.labels`; windows that no phase overlaps are not counted)."""
     tax = DEFAULT_TAXONOMY
     phase_s, phase_n = Counter(), Counter()
     defect_s, defect_n = Counter(), Counter()
@@ -145,13 +146,16 @@ def dataset_summary(runs: list[dict]) -> dict:
         for d in defects:
             defect_s[d.label] += d.end_s - d.start_s
             defect_n[d.label] += 1
-        for t0 in np.arange(0.0, r["duration_s"] - WINDOW_S + 1e-9, HOP_S):
-            ph, hot = window_labels(phases, defects, t0, t0 + WINDOW_S, tax.phases, tax.defects, MIN_OVERLAP)
-            n_windows += 1
-            win_phase[tax.phases[ph]] += 1
-            for i in np.nonzero(hot)[0]:
-                win_defect[tax.defects[i]] += 1
-            n_any += int(hot.any())
+        t0 = window_starts((0.0, r["duration_s"]), WINDOWS.window_s, WINDOWS.hop_s)
+        ph = phase_labels(phases, t0, WINDOWS.window_s, tax.phases)
+        hot = defect_labels(defects, t0, WINDOWS.window_s, tax.defects, WINDOWS.defect_overlap_threshold)
+        labelled = ph != IGNORE_PHASE
+        n_windows += int(labelled.sum())
+        n_any += int(hot[labelled].any(axis=1).sum())
+        for k in ph[labelled]:
+            win_phase[tax.phases[k]] += 1
+        for i, name in enumerate(tax.defects):
+            win_defect[name] += int(hot[labelled, i].sum())
     pairs = Counter(r["pair"] for r in runs)
     return {
         "n_runs": len(runs),
@@ -164,9 +168,9 @@ def dataset_summary(runs: list[dict]) -> dict:
             "defects": {k: {"events": defect_n[k], "seconds": round(defect_s[k], 3), "windows": win_defect[k]} for k in tax.defects},
         },
         "defect_prevalence": {
-            "window_s": WINDOW_S,
-            "hop_s": HOP_S,
-            "min_overlap": MIN_OVERLAP,
+            "window_s": WINDOWS.window_s,
+            "hop_s": WINDOWS.hop_s,
+            "min_overlap": WINDOWS.defect_overlap_threshold,
             "windows": n_windows,
             "any": round(n_any / max(n_windows, 1), 4),
             **{k: round(win_defect[k] / max(n_windows, 1), 4) for k in tax.defects},

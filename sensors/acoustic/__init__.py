@@ -7,4 +7,6 @@ MODALITY = Modality(
     kind="signal",
     units="Pa",
     description="arc microphone (16-192 kHz) or piezo acoustic-emission sensor (0.5-5 MHz)",
+    formats=("wav", "flac"),
+    stream_keys=frozenset({"scale", "offset", "units", "channels"}),
 )

@@ -2,7 +2,7 @@
 
 Any sample rate (MHz acoustic emission included; FLAC itself stops at 655 kHz), integer or float
 samples, any number of channels. The file is read in blocks of at most
-:data:`~weldfusion.datasets.raw_source.BLOCK_BYTES`; blocks come out as (k,) float32 for one
+:data:`~weldfusion.sensors.raw_source.BLOCK_BYTES`; blocks come out as (k,) float32 for one
 channel or (k, C) for several.
 
 Values: ``soundfile`` reads integer PCM as full-scale units (-1..1). The stored value is
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from weldfusion.datasets.manifest import ChannelSpec
-from weldfusion.datasets.raw_source import IngestError, RawSource, block_length, resolve_timebase
 from weldfusion.recipes.errors import MissingInput
+from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, resolve_timebase
+from weldfusion.sensors.stream_spec import ChannelSpec
 
 UNITS = "Pa"
 FULL_SCALE_UNITS = "FS"  # uncalibrated integer PCM: fraction of full scale

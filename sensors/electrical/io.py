@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from weldfusion.datasets.manifest import ChannelSpec
-from weldfusion.datasets.raw_source import (
+from weldfusion.recipes.errors import MissingInput
+from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
+from weldfusion.sensors.raw_source import (
     REGULAR_TOLERANCE,
     IngestError,
     RawSource,
@@ -31,8 +32,7 @@ from weldfusion.datasets.raw_source import (
     block_length,
     max_deviation,
 )
-from weldfusion.recipes.errors import MissingInput
-from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
+from weldfusion.sensors.stream_spec import ChannelSpec
 
 
 def _csv_rows() -> int:

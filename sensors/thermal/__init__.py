@@ -7,4 +7,7 @@ MODALITY = Modality(
     kind="image",
     units="degC",
     description="radiometric IR camera (MWIR/SWIR)",
+    formats=("tiff", "png", "npy", "npz", "csv"),
+    stream_keys=frozenset({"timestamps", "time_column", "time_unit", "time_format", "scale", "offset", "key",
+                           "delimiter"}),
 )

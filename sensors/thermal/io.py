@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from weldfusion.datasets.raw_source import (
+from weldfusion.recipes.errors import MissingInput
+from weldfusion.sensors.raw_source import (
     IngestError,
     RawSource,
     block_length,
     resolve_timebase,
     scale_offset,
 )
-from weldfusion.recipes.errors import MissingInput
 from weldfusion.sensors.video.io import image_sequence_blocks, read_image
 
 UNITS = "degC"

@@ -9,7 +9,7 @@ per-frame timestamps CSV.
 
 A container that cannot be opened, holds no decodable frame, or decodes fewer frames than it
 declares (a truncated file; Matroska, whose count is estimated, may fall one frame short) is an
-:class:`~weldfusion.datasets.raw_source.IngestError`.
+:class:`~weldfusion.sensors.raw_source.IngestError`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from weldfusion.datasets.raw_source import IngestError, RawSource, block_length, resolve_timebase
+from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, resolve_timebase
 
 # FFmpeg prints its own diagnostics ("moov atom not found") on stderr; the reader reports the
 # problem itself in one line, so keep FFmpeg quiet unless the user asked otherwise.

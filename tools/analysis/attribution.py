@@ -35,9 +35,9 @@ import torch
 from tqdm import tqdm
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.resample import nearest_indices
-from weldfusion.datasets.schema import LabelInterval
 from weldfusion.datasets.splits import scan
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.taxonomy import LabelInterval
 from weldfusion.tools.training.predict import to_device
 
 #: image modality -> (truth dataset in /truth, its mm-per-pixel attribute)

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from weldfusion.datasets.taxonomy import MATERIAL_PAIRS
 from weldfusion.recipes.config import ConfigError, apply_overrides, from_dict, to_dict
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 from weldfusion.recipes.tree import RecipeConfig, read_recipe_data, recipe_from_dict, resolve_recipe_path
 
 STAGES = ("pretrain", "finetune", "scratch")

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.fusion.refine import PredictionRefiner
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
@@ -44,7 +45,6 @@ from weldfusion.tools.streaming.presence import PresenceMonitor, SensorEvent
 from weldfusion.tools.streaming.replay import Packet
 from weldfusion.tools.streaming.window_assembler import WindowAssembler
 
-_EPS = 1e-9
 OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
 
 
@@ -215,7 +215,7 @@ class StreamEngine:
 
         def complete(k: int, now: float) -> bool:
             t0 = self.window_start(k)
-            if t0 + self.window_s > asm.frontier() + _EPS:
+            if t0 + self.window_s > asm.frontier() + TIME_EPS:
                 return False
             return all(asm.complete(n, t0) for n in asm.buffers if presence.alive(n, now))
 

@@ -25,8 +25,7 @@ import math
 import numpy as np
 from weldfusion.datasets.reader import StreamInfo, invalid_share
 from weldfusion.datasets.resample import nearest_indices
-
-_EPS = 1e-9  # the tolerance of Recording.index_range
+from weldfusion.datasets.schema import TIME_EPS
 
 
 class RingBuffer:
@@ -206,20 +205,20 @@ class RingBuffer:
         if self.empty:
             return 0, 0
         if self.regular:
-            i0 = math.ceil((t0 - self.starting_time) * self.rate - _EPS)
-            i1 = math.ceil((t1 - self.starting_time) * self.rate - _EPS)
+            i0 = math.ceil((t0 - self.starting_time) * self.rate - TIME_EPS)
+            i1 = math.ceil((t1 - self.starting_time) * self.rate - TIME_EPS)
         else:
             lo = self.oldest
             ts = self.times(lo, self.n)
-            i0 = lo + int(np.searchsorted(ts, t0 - _EPS, side="left"))
-            i1 = lo + int(np.searchsorted(ts, t1 - _EPS, side="left"))
+            i0 = lo + int(np.searchsorted(ts, t0 - TIME_EPS, side="left"))
+            i1 = lo + int(np.searchsorted(ts, t1 - TIME_EPS, side="left"))
         i0 = min(max(i0, self.first), self.n)
         i1 = min(max(i1, i0), self.n)
         return i0, i1
 
     def index_until(self, t: float) -> int:
         """Regular streams: the ``i1`` of :meth:`index_range` for samples before ``t``, not clipped."""
-        return math.ceil((t - self.starting_time) * self.rate - _EPS)
+        return math.ceil((t - self.starting_time) * self.rate - TIME_EPS)
 
     def _check(self, i0: int, i1: int) -> None:
         if i0 < self.oldest or i1 > self.n:

@@ -1,9 +1,9 @@
 """The latest complete window from the ring buffers, with the offline dataset's own code.
 
-Windows are cut, resampled, derived (electrical channels, params) and normalised by the same
-functions as :class:`weldfusion.datasets.windows.WindowDataset` (``load_image``, ``load_signal``,
-``load_electrical``, ``window_tensors``), reading the ring buffers through the
-:class:`~weldfusion.datasets.windows.StreamReader` protocol. A window starting at ``t0`` over
+Windows are cut, resampled, derived (a sensor's derived channels, the window params) and
+normalised by the same functions as :class:`weldfusion.datasets.windows.WindowDataset`
+(:mod:`weldfusion.datasets.assembly`: ``load_modality``, ``window_tensors``), reading the ring
+buffers through the :class:`~weldfusion.datasets.assembly.StreamReader` protocol. A window starting at ``t0`` over
 the same samples is therefore bit-identical to the dataset's window at ``t0``.
 
 A window is *complete* for a modality once every sample its assembly reads has arrived: for
@@ -19,35 +19,32 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from weldfusion.datasets.normalize import NormStats
-from weldfusion.datasets.resample import signal_margin_s, window_grid
-from weldfusion.datasets.windows import (
-    load_electrical,
-    load_image,
-    load_signal,
+from weldfusion.datasets.assembly import (
+    load_modality,
     norm_arrays,
     signal_columns,
     specs_from_info,
     window_tensors,
 )
+from weldfusion.datasets.normalize import NormStats
+from weldfusion.datasets.resample import signal_margin_s, window_grid
+from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.replay import StreamHeader
 from weldfusion.tools.streaming.ring_buffer import RingBuffer
-
-_EPS = 1e-9
 
 
 class WindowAssembler:
     """Ring buffers of the model's modalities and the windows built from them.
 
     Args:
-        specs: window specs (``datasets.windows.specs_from_info``), presence-mask column order.
+        specs: window specs (``datasets.assembly.specs_from_info``), presence-mask column order.
         headers: the streams being received (modalities without a header are always absent).
         window_s: window length in seconds.
         gap_threshold: largest share of a window in holes for a modality to count as present.
         enabled: per modality, False masks it absent (``data.modalities.<m>.enabled``).
-        process: welding process (heat-input efficiency of the electrical channels).
-        short_circuit_v: short-circuit voltage threshold in V (None when the model has no electrical input).
+        process: welding process (derived channels such as the heat input depend on it).
+        window_cfgs: per modality, its window config (``data.modalities.<m>``; derivations read theirs).
         norm: normalisation statistics of the training split (None = raw values).
         n_params: number of process parameters (``DataInfo.params``).
         pair_index: index of the recording's material pair in ``DataInfo.pairs``.
@@ -56,7 +53,7 @@ class WindowAssembler:
     """
 
     def __init__(self, specs: Sequence, headers: dict[str, StreamHeader], window_s: float, gap_threshold: float,
-                 enabled: dict[str, bool], process: str, short_circuit_v: float | None, norm: NormStats | None,
+                 enabled: dict[str, bool], process: str, window_cfgs: dict, norm: NormStats | None,
                  n_params: int, pair_index: int, buffer_s: float = 2.0, where: str = "stream") -> None:
         self.specs = list(specs)
         self.names = tuple(s.name for s in self.specs)
@@ -64,7 +61,7 @@ class WindowAssembler:
         self.gap_threshold = float(gap_threshold)
         self.enabled = {n: bool(enabled.get(n, True)) for n in self.names}
         self.process = process
-        self.short_circuit_v = short_circuit_v
+        self.window_cfgs = dict(window_cfgs)
         self.n_params = n_params
         self.pair_index = pair_index
         self._norm = norm_arrays(norm)
@@ -98,9 +95,8 @@ class WindowAssembler:
         specs = specs_from_info(info, data_cfg)
         enabled = {s.name: getattr(data_cfg.modalities, s.name).enabled
                    for s in specs if getattr(data_cfg.modalities, s.name, None) is not None}
-        electrical = data_cfg.modalities.electrical
-        return cls(specs, headers, info.window_s, data_cfg.gap_threshold, enabled, str(process),
-                   electrical.short_circuit_v if electrical is not None else None,
+        window_cfgs = {s.name: getattr(data_cfg.modalities, s.name, None) for s in specs}
+        return cls(specs, headers, info.window_s, data_cfg.gap_threshold, enabled, str(process), window_cfgs,
                    norm, len(info.params), info.pairs.index(pair), buffer_s, where)
 
     # -- timing -------------------------------------------------------------------------------------
@@ -116,10 +112,10 @@ class WindowAssembler:
             if buf.regular:  # the frame load_image picks for the last grid time
                 return "index", math.floor((g_last - buf.starting_time) * buf.rate + 0.5)
             return "time", g_last
-        t_hi = t0 + self.window_s + self._margin[name]  # as datasets.windows._read_signal
+        t_hi = t0 + self.window_s + self._margin[name]  # as datasets.assembly._read_signal
         if buf.regular:
             return "index", buf.index_until(t_hi) - 1
-        return "time", t_hi - _EPS
+        return "time", t_hi - TIME_EPS
 
     def complete(self, name: str, t0: float) -> bool:
         """Every sample of ``name`` that the window at ``t0`` reads has arrived."""
@@ -153,7 +149,7 @@ class WindowAssembler:
         buf = self.buffers.get(name)
         if buf is None or buf.empty or not self.enabled[name]:
             return False
-        return buf.gap_coverage(t0, t0 + self.window_s) <= self.gap_threshold + _EPS
+        return buf.gap_coverage(t0, t0 + self.window_s) <= self.gap_threshold + TIME_EPS
 
     def assemble(self, t0: float) -> dict[str, np.ndarray]:
         """Model inputs of the window at ``t0`` with a batch axis of 1.
@@ -167,14 +163,9 @@ class WindowAssembler:
             if not self.present(name, t0):
                 mods[name] = None
                 continue
-            buf = self.buffers[name]
-            if spec.kind == "image":
-                mods[name] = load_image(buf, spec, t0, self.window_s)
-            elif name == "electrical":
-                mods[name], params = load_electrical(buf, spec, t0, self.window_s, self.columns[name],
-                                                     self.process, self.short_circuit_v)
-            else:
-                mods[name] = load_signal(buf, spec, t0, self.window_s, self.columns[name])
+            mods[name], p = load_modality(self.buffers[name], spec, t0, self.window_s, self.columns.get(name),
+                                          self.process, self.window_cfgs.get(name))
+            params = p if p is not None else params
         arrays = window_tensors(self.specs, mods, params, self._norm, self.n_params)
         out = {k: v[None] for k, v in arrays.items()}  # (1, ...)
         out["pair"] = np.array([self.pair_index], dtype=np.int64)

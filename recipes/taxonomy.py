@@ -1,4 +1,4 @@
-"""Label taxonomy: welding phases (single-label) and defects (multi-label, ISO 6520-1 names).
+"""Label taxonomy and labelled intervals: welding phases (single-label) and defects (multi-label, ISO 6520-1 names).
 
 Recipes may override the default lists; a :class:`Taxonomy` is the typed object passed around.
 """
@@ -44,3 +44,12 @@ class Taxonomy:
 
 
 DEFAULT_TAXONOMY = Taxonomy()
+
+
+@dataclass(frozen=True)
+class LabelInterval:
+    """A labelled time interval [start_s, end_s) on the recording clock."""
+
+    start_s: float
+    end_s: float
+    label: str

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from weldfusion.datasets.schema import LabelInterval, RecordingMeta
+from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.writer import RecordingWriter
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.taxonomy import LabelInterval
 from weldfusion.sensors.acoustic import simulate as acoustic_sim
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 from weldfusion.sensors.electrical import simulate as electrical_sim
