@@ -22,6 +22,7 @@ from weldfusion.fusion.modality_heads import ModalityHeads
 from weldfusion.fusion.model import WeldFusionModel
 from weldfusion.recipes.config import ConfigError, from_dict
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.sensors.registry import params_sensor
 
 
 def _encoder_settings(cfg: ModelConfig, name: str, config_cls: type) -> dict:
@@ -68,7 +69,7 @@ def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel | torch.nn.
     return WeldFusionModel(
         names, encoders, fusion, phase_head, defect_head, ProjectionHead(cfg.dim, cfg.projection_dim),
         modality_dropout=cfg.modality_dropout, skip_absent=cfg.skip_absent,
-        params_source=names.index("electrical") if "electrical" in names else None, modality_heads=heads)
+        params_source=names.index(provider) if (provider := params_sensor()) in names else None, modality_heads=heads)
 
 
 def similarity_matrix(pairs: tuple[tuple[str, str, float], ...], phases: tuple[str, ...]) -> torch.Tensor:

@@ -215,7 +215,7 @@ def test_ablate_writes_every_subset_component_and_attribution(sim_run, tmp_path,
 
 @pytest.mark.slow
 def test_ablate_retrains_a_component(sim_run, tmp_path):
-    from weldfusion.tools.ablate import ablate_checkpoint
+    from weldfusion.tools.analysis.ablate import ablate_checkpoint
 
     run, data = sim_run
     r = ablate_checkpoint(run, str(data), tmp_path / "ab", retrain_components="contrastive", latency_windows=0,

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 from ingest_helpers import OFFSETS, write_arc_recording
-from weldfusion.sensors import raw_source
 from weldfusion.datasets.ingest import ingest
 from weldfusion.datasets.raw_export import export_raw
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.validate import validate
 from weldfusion.datasets.writer import StreamAppender
+from weldfusion.sensors import raw_source
 from weldfusion.tools.ingest import cli
 
 

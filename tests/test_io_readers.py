@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from weldfusion.sensors import raw_source
 from weldfusion.datasets.manifest import parse_manifest
+from weldfusion.sensors import raw_source
 from weldfusion.sensors.acoustic.io import open_source as open_acoustic
 from weldfusion.sensors.electrical.io import open_source as open_electrical
 from weldfusion.sensors.raw_source import IngestError

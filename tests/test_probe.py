@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from weldfusion.tools import probe, synth
+from weldfusion.tools.analysis import probe as probe_lib
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_shortfalls_logic():
         "thermal": {"phase.weaving": 0.8, "defect.crack": 0.7},
         "acoustic": {"phase.weaving": 0.3, "defect.crack": 0.6},
     }
-    falls = probe.shortfalls(f1, ["video", "thermal", "acoustic"])
+    falls = probe_lib.shortfalls(f1, ["video", "thermal", "acoustic"])
     assert [r["label"] for r in falls["video"]] == ["defect.crack"] and falls["video"][0]["gets_it"] == "thermal"
     assert falls["thermal"] == []
     assert [r["label"] for r in falls["acoustic"]] == ["phase.weaving"]
@@ -52,29 +53,29 @@ def test_shortfalls_logic():
 def test_trend_reads_a_ramp_and_not_flicker():
     rng = np.random.default_rng(0)
     ramp = np.linspace(10.0, 12.0, 16) + rng.normal(0, 0.1, 16)
-    change, snr = probe._trend(ramp)
+    change, snr = probe_lib._trend(ramp)
     assert change == pytest.approx(2.0, abs=0.2) and snr > 5
     flicker = 11.0 + rng.normal(0, 1.0, 16)
-    assert probe._trend(flicker)[1] < 2
-    assert probe._trend(np.ones(1)) == [0.0, 0.0]
+    assert probe_lib._trend(flicker)[1] < 2
+    assert probe_lib._trend(np.ones(1)) == [0.0, 0.0]
     # an RMS envelope growing by 50 % over the window: positive change, log change ~ log(1.5)
     t = np.arange(8000) / 8000.0
     sound = (1.0 + 0.5 * t) * rng.normal(size=t.size)
-    rms_change, rms_snr, log_change, _ = probe._envelope_trend(sound, 8000.0)
+    rms_change, rms_snr, log_change, _ = probe_lib._envelope_trend(sound, 8000.0)
     assert rms_change == pytest.approx(0.5, abs=0.1) and log_change == pytest.approx(np.log(1.5), abs=0.1)
 
 
 def test_window_features_have_fixed_length():
     rng = np.random.default_rng(0)
-    v1 = probe.video_features(rng.integers(0, 255, (16, 64, 64), dtype=np.uint8))
-    v2 = probe.video_features(rng.integers(0, 255, (7, 32, 30), dtype=np.uint8))
+    v1 = probe_lib.video_features(rng.integers(0, 255, (16, 64, 64), dtype=np.uint8))
+    v2 = probe_lib.video_features(rng.integers(0, 255, (7, 32, 30), dtype=np.uint8))
     assert len(v1) == len(v2) and np.all(np.isfinite(v1))
-    t1 = probe.thermal_features(rng.normal(300, 50, (8, 40, 64)).astype(np.float32))
-    assert len(t1) == len(probe.thermal_features(rng.normal(300, 50, (3, 20, 30)).astype(np.float32)))
-    a1 = probe.acoustic_features(rng.normal(size=6400), 16000.0)
-    a2 = probe.acoustic_features(rng.normal(size=(200_000, 2)), 500_000.0)
+    t1 = probe_lib.thermal_features(rng.normal(300, 50, (8, 40, 64)).astype(np.float32))
+    assert len(t1) == len(probe_lib.thermal_features(rng.normal(300, 50, (3, 20, 30)).astype(np.float32)))
+    a1 = probe_lib.acoustic_features(rng.normal(size=6400), 16000.0)
+    a2 = probe_lib.acoustic_features(rng.normal(size=(200_000, 2)), 500_000.0)
     assert len(a2) > len(a1) and np.all(np.isfinite(a2))
-    e = probe.electrical_features(rng.normal(size=(800, 4)), 2000.0)
+    e = probe_lib.electrical_features(rng.normal(size=(800, 4)), 2000.0)
     assert np.all(np.isfinite(e))
 
 

@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 import pytest
 from weldfusion.datasets.validate import validate
+from weldfusion.datasets import simulated_set
 from weldfusion.tools import synth
 
 FAST = ["--duration-s", "3.5", "--video-rate", "40", "--thermal-rate", "10", "--acoustic-rate", "8000",
@@ -85,8 +86,8 @@ def test_same_data_whatever_the_workers_and_pairs_listed(tmp_path):
 
 
 def test_parse_helpers():
-    assert synth.parse_duration("8-12") == (8.0, 12.0)
-    assert synth.parse_duration("10") == (10.0, 10.0)
-    assert synth.parse_pairs("Al-steel, Ti-Ni:TIG") == [("Al-steel", "GMAW"), ("Ti-Ni", "TIG")]
+    assert simulated_set.parse_duration("8-12") == (8.0, 12.0)
+    assert simulated_set.parse_duration("10") == (10.0, 10.0)
+    assert simulated_set.parse_pairs("Al-steel, Ti-Ni:TIG") == [("Al-steel", "GMAW"), ("Ti-Ni", "TIG")]
     with pytest.raises(Exception, match="listed twice"):
-        synth.parse_pairs("Cu-SS,Cu-SS:GMAW")
+        simulated_set.parse_pairs("Cu-SS,Cu-SS:GMAW")

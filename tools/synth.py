@@ -17,62 +17,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-import numpy as np
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
-from weldfusion.datasets.config import DataConfig
-from weldfusion.datasets.labels import IGNORE_PHASE, defect_labels, phase_labels, window_starts
 from weldfusion.datasets.simulated import (
-    SIMULATED,
     SimConfig,
     recording_id,
-    simulate_run,
-    write_run,
 )
+from weldfusion.datasets.simulated_set import _job, dataset_summary, format_table, parse_duration, parse_pairs
 from weldfusion.recipes.errors import InvalidInput, OutputExists
-from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, MATERIAL_PAIRS, LabelInterval
-from weldfusion.sensors.materials import get_pair
+from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 from weldfusion.tools.errors import run as run_tool
-
-#: Windows and label rules of the summary: the recipe defaults of ``data:``.
-WINDOWS = DataConfig()
-
-
-def parse_pairs(text: str) -> list[tuple[str, str]]:
-    """``"Al-steel,Ti-Ni:TIG"`` -> [("Al-steel", "GMAW"), ("Ti-Ni", "TIG")] (process defaults per pair)."""
-    out = []
-    for item in (s.strip() for s in text.split(",")):
-        if not item:
-            continue
-        name, _, process = item.partition(":")
-        spec = get_pair(name.strip())
-        process = process.strip() or spec.default_process
-        spec.params(process)
-        if (spec.name, process) in out:
-            raise InvalidInput(f"--pairs: {item!r} listed twice")
-        out.append((spec.name, process))
-    if not out:
-        raise InvalidInput("--pairs: no material pair given")
-    return out
-
-
-def parse_duration(text: str) -> tuple[float, float]:
-    """``"10"`` -> (10, 10); ``"8-12"`` -> (8, 12) seconds."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*(?:-\s*([0-9.]+)\s*)?", text)
-    if not m:
-        raise InvalidInput(f"--duration-s: expected SECONDS or MIN-MAX, got {text!r}")
-    lo = float(m.group(1))
-    hi = float(m.group(2)) if m.group(2) else lo
-    if not 3.0 <= lo <= hi <= 600.0:
-        raise InvalidInput(f"--duration-s: need 3 <= MIN <= MAX <= 600 s, got {text!r}")
-    return lo, hi
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,116 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
     p.add_argument("--force", action="store_true", help="overwrite existing recordings / summary.json")
     return p
-
-
-def _job(pair: str, process: str, index: int, seed: int, config: SimConfig, path: str, overwrite: bool) -> dict:
-    t0 = time.perf_counter()
-    with threadpool_limits(1):  # one run per process: BLAS threads would only contend
-        run = simulate_run(pair, process, index, seed, config)
-        write_run(run, path, overwrite=overwrite)
-    return _run_summary(run, Path(path), time.perf_counter() - t0)
-
-
-def _run_summary(run, path: Path, seconds: float) -> dict:
-    duration = run.scenario.duration_s
-    return {
-        "recording_id": run.recording_id,
-        "file": path.name,
-        "pair": run.meta.material_pair,
-        "process": run.meta.process,
-        "duration_s": round(duration, 4),
-        "missing": run.missing,
-        "streams": {
-            name: {
-                "rate": s.rate,
-                "shape": list(s.data.shape),
-                "dtype": str(s.data.dtype),
-                "gaps": len(s.gaps),
-                "gap_s": round(float(np.sum(s.gaps[:, 1] - s.gaps[:, 0])) if len(s.gaps) else 0.0, 4),
-                "sim_clock_offset_s": round(s.clock_offset_s, 6),
-            }
-            for name, s in run.streams.items()
-        },
-        "phases": [[p.start_s, p.end_s, p.label] for p in run.phases],
-        "defects": [[d.start_s, d.end_s, d.label] for d in run.defects],
-        "bytes": path.stat().st_size,
-        "seconds": round(seconds, 3),
-    }
-
-
-def dataset_summary(runs: list[dict]) -> dict:
-    """Counts and per-window prevalence over all runs (the windows and label rules of the recipe
-    defaults, :mod:`weldfusion.datasets.labels`; windows that no phase overlaps are not counted)."""
-    tax = DEFAULT_TAXONOMY
-    phase_s, phase_n = Counter(), Counter()
-    defect_s, defect_n = Counter(), Counter()
-    win_phase, win_defect = Counter(), Counter()
-    n_windows = n_any = 0
-    for r in runs:
-        phases = [LabelInterval(*p) for p in r["phases"]]
-        defects = [LabelInterval(*d) for d in r["defects"]]
-        for p in phases:
-            phase_s[p.label] += p.end_s - p.start_s
-            phase_n[p.label] += 1
-        for d in defects:
-            defect_s[d.label] += d.end_s - d.start_s
-            defect_n[d.label] += 1
-        t0 = window_starts((0.0, r["duration_s"]), WINDOWS.window_s, WINDOWS.hop_s)
-        ph = phase_labels(phases, t0, WINDOWS.window_s, tax.phases)
-        hot = defect_labels(defects, t0, WINDOWS.window_s, tax.defects, WINDOWS.defect_overlap_threshold)
-        labelled = ph != IGNORE_PHASE
-        n_windows += int(labelled.sum())
-        n_any += int(hot[labelled].any(axis=1).sum())
-        for k in ph[labelled]:
-            win_phase[tax.phases[k]] += 1
-        for i, name in enumerate(tax.defects):
-            win_defect[name] += int(hot[labelled, i].sum())
-    pairs = Counter(r["pair"] for r in runs)
-    return {
-        "n_runs": len(runs),
-        "total_duration_s": round(sum(r["duration_s"] for r in runs), 3),
-        "runs_per_pair": dict(pairs),
-        "stream_presence": {m: sum(m in r["streams"] for r in runs) for m in SIMULATED},
-        "runs_with_gaps": {m: sum(r["streams"].get(m, {}).get("gaps", 0) > 0 for r in runs) for m in SIMULATED},
-        "label_counts": {
-            "phases": {k: {"intervals": phase_n[k], "seconds": round(phase_s[k], 3), "windows": win_phase[k]} for k in tax.phases},
-            "defects": {k: {"events": defect_n[k], "seconds": round(defect_s[k], 3), "windows": win_defect[k]} for k in tax.defects},
-        },
-        "defect_prevalence": {
-            "window_s": WINDOWS.window_s,
-            "hop_s": WINDOWS.hop_s,
-            "min_overlap": WINDOWS.defect_overlap_threshold,
-            "windows": n_windows,
-            "any": round(n_any / max(n_windows, 1), 4),
-            **{k: round(win_defect[k] / max(n_windows, 1), 4) for k in tax.defects},
-        },
-    }
-
-
-def format_table(summary: dict, runs: list[dict]) -> str:
-    tax = DEFAULT_TAXONOMY
-    lines = [f"{'pair':<10} {'process':<7} {'runs':>4} {'seconds':>8} {'missing':>8} {'gappy':>6} {'defects':>8} {'MB':>7}"]
-    for (pair, process) in Counter((r["pair"], r["process"]) for r in runs):
-        rs = [r for r in runs if r["pair"] == pair and r["process"] == process]
-        lines.append(
-            f"{pair:<10} {process:<7} {len(rs):>4} {sum(r['duration_s'] for r in rs):>8.1f} "
-            f"{sum(bool(r['missing']) for r in rs):>8} {sum(any(s['gaps'] for s in r['streams'].values()) for r in rs):>6} "
-            f"{sum(len(r['defects']) for r in rs):>8} {sum(r['bytes'] for r in rs) / 1e6:>7.1f}"
-        )
-    lc = summary["label_counts"]
-    nw = summary["defect_prevalence"]["windows"]
-    lines.append("")
-    lines.append(f"{'phase':<17} {'intervals':>9} {'seconds':>8} {'windows':>8}")
-    for k in tax.phases:
-        c = lc["phases"][k]
-        lines.append(f"{k:<17} {c['intervals']:>9} {c['seconds']:>8.1f} {c['windows']:>8}")
-    lines.append("")
-    lines.append(f"{'defect':<17} {'events':>9} {'seconds':>8} {'windows':>8} {'prevalence':>10}")
-    for k in tax.defects:
-        c = lc["defects"][k]
-        lines.append(f"{k:<17} {c['events']:>9} {c['seconds']:>8.1f} {c['windows']:>8} {c['windows'] / max(nw, 1):>10.1%}")
-    lines.append(f"{'any defect':<17} {'':>9} {'':>8} {'':>8} {summary['defect_prevalence']['any']:>10.1%}")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,105 @@
+"""The output rules every verb follows (one implementation):
+
+- an existing output is refused unless ``--force`` (:func:`output_file`, :func:`output_dir`,
+  :func:`staged_output`); an output that would replace one of the verb's inputs is refused even then;
+- missing parent folders are created;
+- a file output must have one of the verb's suffixes (``--plot x.png``, ``--out x.h5`` …);
+- report folders are written through a hidden staging folder and moved into place together
+  (:func:`staged_output`), JSON files through a temporary file and a rename (:func:`write_json`),
+  so a failure half-way (a plot that cannot be drawn, a full disk, Ctrl-C) leaves the output as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from weldfusion.recipes.errors import InvalidInput, OutputExists
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_not_input(out: Path, inputs: Iterable[str | os.PathLike]) -> None:
+    """Refuse an output path that is (or, for a folder, contains) one of the verb's inputs."""
+    for given in inputs:
+        src = Path(given)
+        if _same_file(out, src) or (out.is_dir() and src.exists() and out.resolve() in src.resolve().parents):
+            raise InvalidInput(f"{out}: is an input of this command ({src}); choose another output")
+
+
+def output_file(path: str | os.PathLike, *, force: bool = False, suffixes: tuple[str, ...] = (),
+                inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """A file the verb will write: suffix checked, never an input, existing only with ``force``;
+    parent folders created. Returns it as a Path."""
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise InvalidInput(f"{path}: output must end in {' or '.join(suffixes)}")
+    check_not_input(path, inputs)
+    if path.is_dir():
+        raise InvalidInput(f"{path}: is a folder, expected a file path")
+    if path.exists() and not force:
+        raise OutputExists(f"{path}: already exists (pass --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_dir(path: str | os.PathLike, *, force: bool = False, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """A folder the verb will fill: a non-empty existing one only with ``force``, never one holding
+    an input; parent folders created (the folder itself is created by the verb)."""
+    path = Path(path)
+    check_not_input(path, inputs)
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{path}: exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise OutputExists(f"{path}: already exists and is not empty (pass --force to replace its contents)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def staged_output(out: str | os.PathLike, *, force: bool = False,
+                  inputs: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
+    """Yield an empty staging folder inside ``out``'s parent; on normal exit move its entries into ``out``.
+
+    ``out`` must be new or empty unless ``force`` (:func:`output_dir`); with ``force``, entries of
+    the same name already in ``out`` are replaced (folders as a whole), others are kept. On an
+    exception nothing is moved and the staging folder is removed.
+    """
+    out = output_dir(out, force=force, inputs=inputs)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp") as tmp:
+        stage = Path(tmp)
+        yield stage
+        out.mkdir(exist_ok=True)
+        for f in stage.iterdir():
+            target = out / f.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            shutil.move(str(f), target)
+
+
+def write_json(path: str | os.PathLike, obj, *, force: bool = False) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` (or stdout for ``-``) through a temporary file + rename."""
+    if str(path) == "-":
+        print(json.dumps(obj, indent=2))
+        return Path("-")
+    path = output_file(path, force=force, suffixes=(".json",))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
