@@ -265,30 +265,3 @@ def export_raw(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir / "recording.yaml"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m weldfusion.datasets.raw_export RUN.h5 OUT_DIR [--no-offsets] [--wav-subtype PCM_24] [--force]``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m weldfusion.datasets.raw_export",
-                                     description="HDF5 recording -> raw sensor files + recording.yaml")
-    parser.add_argument("recording", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--no-offsets", action="store_true",
-                        help="leave the clock offsets out of the manifest (for `weldfusion sync`)")
-    parser.add_argument("--wav-subtype", choices=WAV_SUBTYPES, default="FLOAT")
-    parser.add_argument("--force", action="store_true", help="replace an existing OUT_DIR")
-    args = parser.parse_args(argv)
-    manifest = export_raw(args.recording, args.out_dir, include_offsets=not args.no_offsets,
-                          wav_subtype=args.wav_subtype, force=args.force)
-    print(f"wrote {manifest}")
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    from weldfusion.tools.errors import run
-
-    sys.exit(run("raw_export", main))

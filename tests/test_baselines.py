@@ -195,7 +195,7 @@ def test_feature_svm_probabilities():
 def test_bench_baselines_rows(monkeypatch):
     import argparse
 
-    from weldfusion.tools import bench_baselines
+    from weldfusion.tools.benchmarks import baselines as bench_baselines
 
     monkeypatch.setattr(bench_baselines, "demo_info", lambda: tiny_info())
     rows = bench_baselines.run(argparse.Namespace(quick=True, device="cpu", model_threads=1))

@@ -8,7 +8,7 @@ import time
 import h5py
 import pytest
 from weldfusion.tools import bench
-from weldfusion.tools.bench_data import write_bench_recording
+from weldfusion.tools.benchmarks.data import write_bench_recording
 
 
 def test_bench_recording_has_demo_rates_and_chunking(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import h5py
 from ingest_helpers import write_arc_recording
-from weldfusion.tools.inspect import cli
+from weldfusion.tools.inspect_recording import cli
 
 
 def test_lists_streams_labels_and_validator(tmp_path, capsys):
@@ -51,7 +51,7 @@ def test_missing_file_is_one_line_error(tmp_path, capsys):
 
 
 def test_scripts_in_tools_still_run_directly(tmp_path):
-    """``tools/inspect.py`` shares its name with the standard library: it must not break direct runs."""
+    """Verb scripts in ``tools/`` run directly too (``python tools/<verb>.py``)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -61,7 +61,7 @@ def test_scripts_in_tools_still_run_directly(tmp_path):
     path = tmp_path / "run.h5"
     write_arc_recording(path, duration=0.5, seed=3, streams=("electrical",), labels=False)
     tools = Path(sync_module.__file__).parent
-    for script, args in (("sync.py", ["--help"]), ("inspect.py", [str(path)])):
+    for script, args in (("sync.py", ["--help"]), ("inspect_recording.py", [str(path)])):
         proc = subprocess.run([sys.executable, str(tools / script), *args], capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, proc.stderr[-500:]

@@ -8,7 +8,8 @@ import torch
 from model_fixtures import single_thread  # noqa: F401
 from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import ModelConfig
-from weldfusion.tools import bench, bench_model
+from weldfusion.tools import bench
+from weldfusion.tools.benchmarks import model as bench_model
 
 NAMES = {
     "model.params.fusion": "count",

@@ -7,8 +7,8 @@ import json
 import h5py
 import numpy as np
 import pytest
-from weldfusion.datasets.validate import validate
 from weldfusion.datasets import simulated_set
+from weldfusion.datasets.validate import validate
 from weldfusion.tools import synth
 
 FAST = ["--duration-s", "3.5", "--video-rate", "40", "--thermal-rate", "10", "--acoustic-rate", "8000",

@@ -1,4 +1,4 @@
-"""``python -m weldfusion.tools.baseline_svm [RECIPE] --out DIR [--data DIR] [--set key=value ...] [--C 10]``.
+"""``weldfusion baseline-svm [RECIPE] --out DIR [--data DIR] [--set key=value ...] [--C 10]``.
 
 The hand-crafted-features + SVM baseline on the same harness as the networks: the recipe's data
 section (default ``fusion_all``: same windows, same split-by-recording, normalisation statistics
@@ -30,7 +30,7 @@ from weldfusion.tools.training.baseline_svm import (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m weldfusion.tools.baseline_svm", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="weldfusion baseline-svm", description=__doc__.splitlines()[0])
     p.add_argument("recipe", nargs="?", default="fusion_all", help="recipe whose data section (windows, split) is "
                    "used (default: fusion_all)")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    return run_tool("baseline_svm", main, argv)
+    return run_tool("baseline-svm", main, argv)
 
 
 if __name__ == "__main__":

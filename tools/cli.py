@@ -1,31 +1,38 @@
-"""``weldfusion <verb> [args]``: dispatches to ``weldfusion.tools.<verb>.main``."""
+"""``weldfusion <verb> [args]``: dispatches to the verb's module in ``weldfusion.tools``.
+
+Each verb module parses its arguments and calls a library function; its ``cli(argv)`` returns the
+exit code (0 ok, 1 a finding such as a validator problem, 2 a user error, see :mod:`.errors`).
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-VERBS = {
-    "synth": "simulated recordings",
-    "probe": "per-modality complementarity probe of a data set",
-    "ingest": "real recordings -> HDF5",
-    "inspect": "streams, rates, gaps, labels of a recording",
-    "sync": "estimate clock offsets between streams",
-    "train": "train a recipe",
-    "evaluate": "metrics JSON + plots for a checkpoint",
-    "compare": "models side by side on the same test windows (Table 5)",
-    "ablate": "per-modality / per-component ablation",
-    "transfer": "adapt to an unseen material pair with few labels",
-    "stream": "live sliding-window inference",
-    "export": "ONNX export",
-    "bench": "speed benchmarks (JSON)",
-    "demo": "the quick-start job",
+#: verb -> (module in weldfusion.tools, one line of help)
+VERBS: dict[str, tuple[str, str]] = {
+    "synth": ("synth", "simulated recordings"),
+    "probe": ("probe", "per-modality complementarity probe of a data set"),
+    "ingest": ("ingest", "real recordings -> HDF5"),
+    "inspect": ("inspect_recording", "streams, rates, gaps, labels of a recording"),
+    "sync": ("sync", "estimate clock offsets between streams"),
+    "raw-export": ("raw_export", "a recording -> raw sensor files + recording.yaml"),
+    "train": ("train", "train a recipe"),
+    "evaluate": ("evaluate", "metrics JSON + plots for a checkpoint"),
+    "compare": ("compare", "models side by side on the same test windows (Table 5)"),
+    "baseline-svm": ("baseline_svm", "fit and score the HOG + spectral features + SVM baseline"),
+    "ablate": ("ablate", "per-modality / per-component ablation"),
+    "transfer": ("transfer", "adapt to an unseen material pair with few labels"),
+    "stream": ("stream", "live sliding-window inference"),
+    "export": ("export", "ONNX export"),
+    "bench": ("bench", "speed benchmarks (JSON)"),
+    "demo": ("demo", "the quick-start job"),
 }
 
 
 def _usage() -> str:
     lines = ["usage: weldfusion <verb> [args]   (weldfusion <verb> --help for each)", ""]
-    lines += [f"  {verb:<9} {text}" for verb, text in VERBS.items()]
+    lines += [f"  {verb:<12} {text}" for verb, (_, text) in VERBS.items()]
     return "\n".join(lines)
 
 
@@ -38,13 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if verb not in VERBS:
         print(f"weldfusion: error: unknown verb {verb!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    try:
-        module = importlib.import_module(f"weldfusion.tools.{verb}")
-    except ModuleNotFoundError as err:
-        if err.name == f"weldfusion.tools.{verb}":
-            print(f"weldfusion: error: verb {verb!r} is not implemented yet", file=sys.stderr)
-            return 2
-        raise
+    # lazy: only the chosen verb's module (and its libraries) is imported
+    module = importlib.import_module(f"weldfusion.tools.{VERBS[verb][0]}")
     return module.cli(rest)
 
 

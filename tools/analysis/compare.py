@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.baseline_svm import evaluate_svm, fit_svm
-from weldfusion.tools.bench import machine
+from weldfusion.tools.benchmarks.machine import machine
 from weldfusion.tools.outputs import staged_output
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device

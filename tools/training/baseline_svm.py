@@ -1,4 +1,4 @@
-"""``python -m weldfusion.tools.baseline_svm [RECIPE] --out DIR [--data DIR] [--set key=value ...] [--C 10]``.
+"""``weldfusion baseline-svm [RECIPE] --out DIR [--data DIR] [--set key=value ...] [--C 10]``.
 
 The library behind ``weldfusion baseline_svm`` (the verb only parses its arguments).
 """

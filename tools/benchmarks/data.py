@@ -38,6 +38,7 @@ from weldfusion.datasets.windows import WindowDataset
 from weldfusion.datasets.writer import RecordingWriter
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
+from weldfusion.tools.benchmarks.timing import torch_threads
 
 BATCH = 32
 RATES = {"video": 250.0, "thermal": 50.0, "acoustic": 16_000.0, "electrical": 5_000.0}
@@ -193,12 +194,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     epochs = 1 if quick else args.data_epochs
     if n_rec < 1 or seconds < 1.0 or epochs < 1:
         raise InvalidInput("bench data: --data-recordings >= 1, --data-seconds >= 1 and --data-epochs >= 1 needed")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in DataLoader workers; the main process's collate must not wait on a busy pool
-    try:
+    with torch_threads(1):  # as in DataLoader workers; the main process's collate must not wait on a busy pool
         return _run(n_rec, seconds, epochs, quick)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(n_rec: int, seconds: float, epochs: int, quick: bool) -> list[dict]:

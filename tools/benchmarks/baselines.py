@@ -2,7 +2,7 @@
 
 Builds the models of the packaged recipes (``fusion_all``, ``baseline_r2plus1d18``,
 ``baseline_cnn_lstm``, ``baseline_transformer``) for the demo window layout
-(:func:`~weldfusion.tools.bench_model.demo_info`: video 16x64x64, thermal 8x40x64, acoustic 6400,
+(:func:`~weldfusion.tools.benchmarks.model.demo_info`: video 16x64x64, thermal 8x40x64, acoustic 6400,
 electrical 7x800), in eval mode with random weights (speed does not depend on them), and feeds
 them the same seeded all-present batches. Under ``torch.inference_mode`` with
 ``--model-threads`` CPU threads, the models are timed in turn inside every round (so a shared
@@ -27,12 +27,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from weldfusion.fusion.build import build_model
 from weldfusion.recipes.tree import load_recipe
-from weldfusion.tools.bench_model import (
+from weldfusion.tools.benchmarks.model import (
     demo_info,
     median_seconds,
     n_params,
     random_batch,
 )
+from weldfusion.tools.benchmarks.timing import torch_threads
 
 MODELS: dict[str, str] = {
     "fusion_all": "fusion_all",
@@ -64,9 +65,7 @@ def run(args) -> list[dict]:
     reps, warm = (3, 1) if quick else (20, 3)
     reps32, warm32 = (1, 0) if quick else (4, 1)
     info = demo_info()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(getattr(args, "model_threads", 2))
-    try:
+    with torch_threads(getattr(args, "model_threads", 2)):
         models = {}
         for name, recipe in MODELS.items():
             torch.manual_seed(0)
@@ -87,6 +86,4 @@ def run(args) -> list[dict]:
                 rows.append({"name": f"model.speedup.fusion_all_vs_{k}.b1", "value": s1[k] / s1[FUSION], "unit": "x"})
                 rows.append({"name": f"model.compute_ratio.{k}_vs_fusion_all", "value": gflops[k] / gflops[FUSION],
                              "unit": "x"})
-    finally:
-        torch.set_num_threads(threads)
     return rows

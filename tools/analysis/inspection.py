@@ -1,34 +1,24 @@
 """``weldfusion inspect FILE.h5 [--plot PNG]``: streams, rates, gaps, labels and validator findings.
 
-(The implementation of :mod:`weldfusion.tools.inspect`, which only re-exports it: a module named
-``inspect`` must stay tiny, see there.)
-
-Prints one line per stream (samples, sample shape, dtype, rate, time span, units, channels,
-gaps), the label counts and the validator's findings (exit code 1 if there are any). ``--plot``
-draws every stream on the common time axis (frame means for images, block RMS for sound, each
-electrical channel) with the phase labels as coloured bands and defects as hatched bands,
-reading the file block by block.
+The library behind ``weldfusion inspect_recording`` (the verb only parses its arguments).
 """
 
+from __future__ import annotations
+
 import os
-import sys
+from collections import Counter
+from pathlib import Path
 
-if __name__ == "__main__" and sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)  # run as a script: do not let this file shadow the standard library's ``inspect``
-
-import argparse  # noqa: E402
-from collections import Counter  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from weldfusion.datasets.reader import Recording, StreamInfo  # noqa: E402
-from weldfusion.datasets.validate import validate  # noqa: E402
-from weldfusion.recipes.errors import MissingInput
-from weldfusion.sensors.registry import modality_names  # noqa: E402
-from weldfusion.tools.errors import run  # noqa: E402
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from weldfusion.datasets.reader import Recording, StreamInfo
+from weldfusion.sensors.registry import modality_names
 
 #: Points per trace in the plot (long streams are reduced block by block to this many bins).
 PLOT_POINTS = 4000
+
+
 _BLOCK_BYTES = 16 << 20
 
 
@@ -106,10 +96,8 @@ def _in_order(labels: set[str], order: tuple[str, ...]) -> list[str]:
 
 def plot(rec: Recording, out: Path) -> None:
     """All streams on the common time axis, phases as coloured bands, defects as hatched bands."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     rows: list[tuple[str, np.ndarray, np.ndarray, str]] = []
     for name, info in ordered_streams(rec):
@@ -167,40 +155,3 @@ def plot(rec: Recording, out: Path) -> None:
     finally:
         plt.close(fig)
         tmp.unlink(missing_ok=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="weldfusion inspect", description=__doc__.splitlines()[0])
-    parser.add_argument("recording", type=Path, help="recording (.h5)")
-    parser.add_argument("--plot", type=Path, help="write a PNG with all streams and labels")
-    args = parser.parse_args(argv)
-    if args.plot is not None and not args.plot.parent.is_dir():
-        raise MissingInput(f"{args.plot}: directory {args.plot.parent} does not exist")
-    problems = validate(args.recording)
-    with Recording(args.recording) as rec:
-        meta = rec.meta
-        print(f"{args.recording}: {meta.get('recording_id')}  {meta.get('material_pair')} "
-              f"({meta.get('material_a')} / {meta.get('material_b')})  {meta.get('process')}  "
-              f"source={meta.get('source')}")
-        for line in stream_lines(rec):
-            print("  " + line)
-        for line in label_lines(rec):
-            print("  " + line)
-        if args.plot is not None:
-            plot(rec, args.plot)
-            print(f"wrote {args.plot}")
-    if problems:
-        print(f"validator: {len(problems)} problem(s)")
-        for p in problems:
-            print(f"  {p}")
-        return 1
-    print("validator: ok")
-    return 0
-
-
-def cli(argv: list[str] | None = None) -> int:
-    return run("inspect", main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(cli())

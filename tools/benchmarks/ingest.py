@@ -1,32 +1,26 @@
-"""Peak memory of ``ingest`` on large videos: does RSS stay flat as the file grows?
+"""``weldfusion bench ingest``: peak memory and speed of ``ingest`` on large videos.
 
-For each size it writes a synthetic high-speed video (``--frame`` x ``--frame`` grey noise, which
-compresses badly, so the mp4 reaches the size with few frames) and a one-stream manifest, then
-ingests it in a fresh Python process that reports its own peak RSS
+For each size it writes a synthetic high-speed video (``--ingest-frame`` x ``--ingest-frame`` grey
+noise, which compresses badly, so the mp4 reaches the size with few frames) and a one-stream
+manifest, then ingests it in a fresh Python process that reports its own peak RSS
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``). A second fresh process that only imports the
 same modules gives the baseline. Usage::
 
-    python -m weldfusion.tools.bench_ingest --sizes-mb 200,500 --dir /tmp/bench_ingest
-
-Results use the bench row format ``{"name", "value", "unit"}`` (``run(args)`` like the
-``tools/bench_<sub>.py`` modules); ``--json FILE`` writes them.
+    weldfusion bench ingest --ingest-sizes-mb 200,500 --ingest-dir /tmp/bench_ingest --json ingest.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
-from weldfusion.tools.errors import run as run_tool
 
 _CHILD = """
 import json, resource, sys, time
@@ -42,10 +36,10 @@ print(json.dumps({"seconds": time.perf_counter() - t,
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes-mb", default="50,200", help="mp4 sizes to ingest, comma list (MB)")
-    parser.add_argument("--frame", type=int, default=512, help="frame side in pixels (default 512)")
-    parser.add_argument("--rate", type=float, default=2000.0, help="camera rate written to the manifest (Hz)")
-    parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
+    parser.add_argument("--ingest-sizes-mb", default="50,200", help="mp4 sizes to ingest, comma list (MB)")
+    parser.add_argument("--ingest-frame", type=int, default=512, help="frame side in pixels (default 512)")
+    parser.add_argument("--ingest-rate", type=float, default=2000.0, help="camera rate written to the manifest (Hz)")
+    parser.add_argument("--ingest-dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
 
 
 def make_video(path: Path, size_mb: float, side: int, seed: int = 0) -> int:
@@ -78,10 +72,10 @@ def _child(manifest: str, out: str) -> dict:
 
 
 def run(args) -> list[dict]:
-    sizes = [float(s) for s in str(args.sizes_mb).split(",") if s.strip()]
+    sizes = [float(s) for s in str(args.ingest_sizes_mb).split(",") if s.strip()]
     if getattr(args, "quick", False):
         sizes = [min(sizes[0], 20.0)]
-    work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    work = Path(args.ingest_dir) if args.ingest_dir else Path(tempfile.mkdtemp(prefix="bench_ingest_"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     try:
@@ -92,7 +86,7 @@ def run(args) -> list[dict]:
             folder.mkdir(exist_ok=True)
             video = folder / "highspeed.mp4"
             if not video.exists():
-                frames = make_video(video, size, args.frame)
+                frames = make_video(video, size, args.ingest_frame)
             else:
                 import cv2
 
@@ -100,13 +94,13 @@ def run(args) -> list[dict]:
             manifest = folder / "recording.yaml"
             manifest.write_text(
                 "recording_id: bench\nmaterial_pair: Al-steel\nmaterial_a: AA6061\nmaterial_b: DC04\n"
-                f"process: GMAW\nstreams:\n  video: {{path: highspeed.mp4, rate: {args.rate}}}\n"
+                f"process: GMAW\nstreams:\n  video: {{path: highspeed.mp4, rate: {args.ingest_rate}}}\n"
             )
             out = folder / "out.h5"
             out.unlink(missing_ok=True)
             result = _child(str(manifest), str(out))
             mp4_mb = video.stat().st_size / 1e6
-            raw_mb = frames * args.frame * args.frame / 1e6
+            raw_mb = frames * args.ingest_frame * args.ingest_frame / 1e6
             tag = f"video_{mp4_mb:.0f}MB"
             rows += [
                 {"name": f"ingest.peak_rss_mb.{tag}", "value": result["maxrss_mb"], "unit": "MB"},
@@ -117,33 +111,6 @@ def run(args) -> list[dict]:
             ]
             out.unlink(missing_ok=True)
     finally:
-        if args.dir is None:
+        if args.ingest_dir is None:
             shutil.rmtree(work, ignore_errors=True)
     return rows
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m weldfusion.tools.bench_ingest",
-                                     description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    parser.add_argument("--quick", action="store_true", help="one small size only")
-    parser.add_argument("--json", type=Path, help="write the rows as JSON")
-    args = parser.parse_args(argv)
-    t = time.perf_counter()
-    rows = run(args)
-    for row in rows:
-        print(f"  {row['name']:<45} {row['value']:>12.4g} {row['unit']}")
-    print(f"({time.perf_counter() - t:.0f} s)")
-    if args.json is not None:
-        tmp = args.json.with_name(args.json.name + f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"results": rows}, indent=2))
-        os.replace(tmp, args.json)
-    return 0
-
-
-def cli(argv: list[str] | None = None) -> int:
-    return run_tool("bench_ingest", main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(cli())

@@ -38,7 +38,7 @@ from weldfusion.datasets.simulated import SimConfig, simulate_run, write_run
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.build import build_model
 from weldfusion.recipes.tree import load_recipe
-from weldfusion.tools.bench_model import median_seconds
+from weldfusion.tools.benchmarks.timing import median_seconds, torch_threads
 from weldfusion.tools.streaming.build import build_engine
 from weldfusion.tools.streaming.engine import EagerBackend
 from weldfusion.tools.streaming.onnx_backend import OnnxBackend
@@ -88,10 +88,8 @@ def run(args) -> list[dict]:
     hop_s = getattr(args, "stream_hop_s", 0.1)
     seconds = getattr(args, "stream_seconds", None) or (4.0 if quick else 10.0)
     recipe = load_recipe("fusion_all")
-    saved_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
     rows = []
-    try:
+    with torch_threads(threads):
         with tempfile.TemporaryDirectory(prefix="weldfusion-bench-stream-") as tmp:
             folder = Path(tmp)
             path = simulate(folder, "default", seconds)
@@ -117,8 +115,6 @@ def run(args) -> list[dict]:
             high = stream(hr_trained, hr_path, hop_s)
             hr_ort = OnnxBackend(export_onnx(hr_trained.model, hr_trained.info, folder / "high_rate.onnx"), threads)
             high_onnx = stream(hr_trained, hr_path, hop_s, backend=hr_ort)
-    finally:
-        torch.set_num_threads(saved_threads)
     d_fast, d_paced, d_high = fast.to_dict(), paced.to_dict(), high.to_dict()
     rows += [
         {"name": "stream.realtime_factor.default", "value": fast.realtime_factor, "unit": "x"},
