@@ -22,7 +22,7 @@ from weldfusion.datasets.manifest import Manifest, load_manifest
 from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.validate import validate
 from weldfusion.datasets.writer import RecordingWriter
-from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
+from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
 from weldfusion.sensors.raw_source import IngestError, RawSource
 from weldfusion.sensors.registry import get as get_modality
@@ -137,12 +137,15 @@ def ingest(
     """
     out = Path(out_path)
     manifest = load_manifest(manifest_path)
-    if out.exists() and not force:
-        raise OutputExists(f"{out}: output exists (use --force to replace it)")
+    if out.suffix.lower() not in (".h5", ".hdf5"):
+        raise InvalidInput(f"{out}: output must end in .h5 (or .hdf5)")
     if out.is_dir():
         raise InvalidInput(f"{out}: is a directory, expected an .h5 file path")
-    if not out.parent.is_dir():
-        raise MissingInput(f"{out}: output directory {out.parent} does not exist")
+    if out.exists() and not force:
+        raise OutputExists(f"{out}: output exists (use --force to replace it)")
+    if out.exists() and Path(manifest_path).exists() and os.path.samefile(out, manifest_path):
+        raise InvalidInput(f"{out}: is the manifest; choose another output")
+    out.parent.mkdir(parents=True, exist_ok=True)
     tax = taxonomy if taxonomy is not None else manifest.label_taxonomy(DEFAULT_TAXONOMY)
     sources = open_sources(manifest)
     offsets = {name: manifest.streams[name].time_offset_s for name in sources}

@@ -139,7 +139,7 @@ def test_sync_recovers_the_simulator_clock_offsets(simulated_run, tmp_path, caps
     from weldfusion.tools.sync import cli as sync_cli
 
     manifest = export_raw(simulated_run, tmp_path / "raw", include_offsets=False, progress=False)
-    assert sync_cli([str(manifest), "--reference", "electrical", "--json", "--quiet"]) == 0
+    assert sync_cli([str(manifest), "--reference", "electrical", "--json", "-", "--quiet"]) == 0
     found = json.loads(capsys.readouterr().out)
     with Recording(simulated_run) as sim:
         for name, info in sim.streams.items():

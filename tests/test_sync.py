@@ -63,7 +63,7 @@ def test_unrelated_stream_gets_low_confidence(tmp_path):
 
 def test_cli_json_write_then_ingest_is_aligned(tmp_path, capsys):
     manifest = raw_without_offsets(tmp_path, seed=4)
-    assert cli([str(manifest), "--reference", "electrical", "--json", "--write", "--quiet"]) == 0
+    assert cli([str(manifest), "--reference", "electrical", "--json", "-", "--write", "--quiet"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == {"video", "thermal", "acoustic", "electrical"}
     for name, entry in printed.items():

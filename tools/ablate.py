@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "ablation_modalities.png.")
     p.add_argument("checkpoint", type=Path, help="best.pt / last.pt, or a run folder (uses its best.pt)")
     p.add_argument("--data", required=True, help="recordings: directory, glob, split list or .h5 file")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
+    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
     p.add_argument("--split", choices=SPLITS, help="recordings to score (default: the recipe's eval.split, normally "
                    "test)")
     p.add_argument("--retrain-leave-one-out", action="store_true",
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                           retrain_leave_one_out=args.retrain_leave_one_out, retrain_components=args.retrain_components,
                           recipe=args.recipe, overrides=args.overrides, region_mm=args.region_mm,
                           key_tolerance_s=args.key_tolerance_s, latency_windows=args.latency_windows,
-                          device=args.device, batch_size=args.batch_size, progress=not args.quiet)
+                          device=args.device, batch_size=args.batch_size, progress=not args.quiet, force=args.force)
     from weldfusion.tools.analysis.report import f3, signed
 
     ref = r["reference"]

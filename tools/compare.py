@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weldfusion compare", description=__doc__.splitlines()[0].strip("`"))
     p.add_argument("runs", nargs="+", type=Path, help="run folders (their best.pt) or checkpoint files")
     p.add_argument("--data", required=True, help="recordings the runs were trained on: directory, glob or split list")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
+    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
     p.add_argument("--svm", action="store_true", help="also fit and score the HOG/spectral features + SVM baseline")
     p.add_argument("--split", choices=("test", "val"), default="test", help="which recordings to score (default test)")
     p.add_argument("--threads", type=int, help="torch CPU threads while scoring and timing (default: torch's)")
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     report = compare(args.runs, args.data, args.out, svm=args.svm, split=args.split, threads=args.threads,
-                     latency_windows=args.latency_windows, device=args.device, progress=not args.quiet)
+                     latency_windows=args.latency_windows, device=args.device, progress=not args.quiet, force=args.force)
     print(markdown_table(report))
     print(f"wrote {args.out / 'compare.md'} and {args.out / 'compare.json'}")
     return 0

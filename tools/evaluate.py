@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "recordings: metrics.json, plots, report.md.")
     p.add_argument("checkpoint", type=Path, help="best.pt / last.pt, or a run folder (uses its best.pt)")
     p.add_argument("--data", required=True, help="recordings: directory, glob, split list or .h5 file")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
+    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
     p.add_argument("--split", choices=SPLITS, help="which recordings to score (default: the recipe's eval.split, "
                    "normally test)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     m = evaluate_checkpoint(args.checkpoint, args.data, args.out, split=args.split, device=args.device,
-                            batch_size=args.batch_size, progress=not args.quiet)
+                            batch_size=args.batch_size, progress=not args.quiet, force=args.force)
     print(f"{m['split']} split: {m['n_windows']} windows from {m['n_recordings']} recordings")
     print(f"phase accuracy {m['phase']['accuracy']:.3f}  macro-F1 {m['phase']['macro_f1']:.3f}  |  defect mean F1 "
           f"{m['defect']['mean_f1'] if m['defect']['mean_f1'] is not None else float('nan'):.3f}  |  ECE "

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
-from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.outputs import output_file
 
 #: ONNX Runtime must reproduce the eager probabilities / weights to this absolute tolerance.
 ATOL = 1e-4
@@ -67,12 +69,7 @@ def verify(model, info, path: Path, threads: int = 1, batch: int = 1) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.onnx.suffix != ".onnx":
-        raise InvalidInput(f"{args.onnx}: output must end in .onnx")
-    if args.onnx.exists() and not args.force:
-        raise OutputExists(f"{args.onnx}: already exists (pass --force to overwrite)")
-    if not args.onnx.parent.is_dir():
-        raise MissingInput(f"{args.onnx}: directory {args.onnx.parent} does not exist")
+    output_file(args.onnx, force=args.force, suffixes=(".onnx",), inputs=[args.checkpoint])
     if args.opset < 17:
         raise InvalidInput(f"--opset must be >= 17, got {args.opset}")
     if args.batch < 1:
@@ -85,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)  # batch-1 checks: more threads only contend on a shared CPU
     trained = load_trained(args.checkpoint)
-    tmp = args.onnx.with_name(f".{args.onnx.stem}.verify.onnx")
+    tmp = args.onnx.with_name(f".{args.onnx.stem}.{os.getpid()}.verify.onnx")  # one per process
     try:
         export_onnx(trained.model, trained.info, tmp, opset=args.opset, batch=args.batch, source=str(trained.path))
         worst = verify(trained.model, trained.info, tmp, threads=args.threads, batch=args.batch)

@@ -16,7 +16,6 @@ the columns compare like with like.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -28,12 +27,14 @@ from weldfusion.tools.analysis.probe import (
     probe,
 )
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.outputs import output_file, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="weldfusion probe", description=__doc__.split("\n\n")[0])
     p.add_argument("data", help="directory of recordings (*.h5)")
-    p.add_argument("--json", help="write the result as JSON here")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON to FILE (.json; - for stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -45,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         raise InvalidInput(f"{root}: no *.h5 recordings")
     if args.folds < 2:
         raise InvalidInput(f"--folds must be >= 2, got {args.folds}")
+    if args.json is not None and str(args.json) != "-":
+        output_file(args.json, force=args.force, suffixes=(".json",))  # refuse before minutes of work
     with threadpool_limits(1):  # many tiny BLAS calls: threads only contend (50x slower on a shared box)
         result = probe(collect(files), folds=args.folds, seed=args.seed)
     print(format_table(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.json is not None:
+        write_json(args.json, result, force=args.force)
     return 0
 
 

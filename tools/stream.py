@@ -21,8 +21,9 @@ import re
 import sys
 from pathlib import Path
 
-from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
+from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.outputs import output_file
 
 _STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
 
@@ -72,12 +73,8 @@ def _check_args(args) -> tuple[int, int]:
     except ValueError:
         raise InvalidInput(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
     if args.out is not None:
-        if args.out.suffix not in (".csv", ".jsonl"):
-            raise InvalidInput(f"{args.out}: --out must end in .csv or .jsonl")
-        if args.out.exists() and not args.force:
-            raise OutputExists(f"{args.out}: already exists (pass --force to overwrite)")
-        if not args.out.parent.is_dir():
-            raise MissingInput(f"{args.out}: directory {args.out.parent} does not exist")
+        output_file(args.out, force=args.force, suffixes=(".csv", ".jsonl"),
+                    inputs=[p for p in (args.recording, args.checkpoint, args.onnx) if p is not None])
     if not args.recording.is_file():
         raise MissingInput(f"{args.recording}: no such recording file")
     if args.onnx is not None and not args.onnx.is_file():

@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(e.g. transfer_cu-ss)")
     p.add_argument("--data", required=True, help="recordings of the source and target pairs: directory, glob or "
                    "split list")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
+    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe value, e.g. --set train.epochs=4 or --set transfer.label_fractions=[0.1]")
     p.add_argument("--pretrained", type=Path, help="use this checkpoint (trained on the source pairs) instead of "
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = list(args.overrides) + ([f"train.device={args.device}"] if args.device else [])
     r = transfer(args.recipe, args.data, args.out, overrides=overrides, pretrained=args.pretrained,
-                 progress=not args.quiet)
+                 progress=not args.quiet, force=args.force)
     z, drop = r["zero_shot"], r["accuracy_drop"]
     print(f"pre-trained on {', '.join(r['source_pairs'])}: source phase macro-F1 "
           f"{f3(r['pretrain']['source.phase.macro_f1'])}; on {r['target_pair']} before adaptation: phase macro-F1 "

@@ -19,7 +19,7 @@ from weldfusion.tools.analysis import ablation as A
 from weldfusion.tools.analysis.ablation import score_model
 from weldfusion.tools.analysis.attribution import collect_attribution
 from weldfusion.tools.analysis.report import ablation_markdown, plot_modalities
-from weldfusion.tools.outputs import staged_output
+from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.loading import info_to_dict, load_trained
@@ -75,12 +75,13 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
                       retrain_leave_one_out: bool = False, retrain_components: str | None = None,
                       recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
                       region_mm: float = 3.0, key_tolerance_s: float = 0.05, latency_windows: int = 20,
-                      device: str = "auto", batch_size: int | None = None, progress: bool = True) -> dict:
+                      device: str = "auto", batch_size: int | None = None, progress: bool = True, force: bool = False) -> dict:
     """Run the ablation (see module docstring); write ``ablation.json/.md/_modalities.png`` to ``out``; return the tree.
 
     Bad input fails before anything is written; the three files are made in a temporary folder and
     moved into ``out`` at the end (retraining runs live in ``out/runs`` so that they can be continued).
     """
+    output_dir(out, force=force, inputs=[checkpoint, data])  # refuse before any work
 
     retrain_set = A.parse_retrain_components(retrain_components)
     if (recipe is not None or overrides) and not (retrain_leave_one_out or retrain_set):
@@ -194,7 +195,7 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
     if base_recipe is not None:
         result["retrained_reference"] = retrained_ref
         result["runs"] = runs
-    with staged_output(out) as tmp:
+    with staged_output(out, force=True) as tmp:  # checked at the start (runs/ may be ours)
         (tmp / "ablation.json").write_text(json.dumps(result, indent=1))
         plot_modalities(modalities, tmp / "ablation_modalities.png", reference)
         (tmp / "ablation.md").write_text(ablation_markdown(result))

@@ -16,7 +16,7 @@ from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.baseline_svm import evaluate_svm, fit_svm
 from weldfusion.tools.benchmarks.machine import machine
-from weldfusion.tools.outputs import staged_output
+from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
@@ -132,8 +132,9 @@ def fusion_verdict(models: list[dict]) -> dict:
 
 def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split: str = "test",
             threads: int | None = None, latency_windows: int = 30, device: str = "cpu",
-            progress: bool = True) -> dict:
+            progress: bool = True, force: bool = False) -> dict:
     """Score every run (and optionally the SVM baseline) on the same windows; write the table; return the report."""
+    output_dir(out, force=force, inputs=[*runs, data])  # refuse before any work
 
     if latency_windows < 1:
         raise InvalidInput(f"--latency-windows must be >= 1, got {latency_windows}")
@@ -193,7 +194,7 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
                   "threads": torch.get_num_threads(), "models": models, "fusion_vs": fusion_verdict(models)}
     finally:
         torch.set_num_threads(previous_threads)
-    with staged_output(out) as tmp:
+    with staged_output(out, force=force) as tmp:
         for name, m in metrics.items():
             folder = tmp / name.replace(":", "_").replace("#", "_")
             folder.mkdir()

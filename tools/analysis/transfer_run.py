@@ -19,7 +19,7 @@ from weldfusion.tools.analysis.ablation import retrain, score_model
 from weldfusion.tools.analysis.embedding_plot import pair_silhouette, plot_embeddings, project, subsample
 from weldfusion.tools.analysis.report import plot_transfer, transfer_markdown
 from weldfusion.tools.analysis.transfer import fraction_tag, load_transfer_recipe, run_plan, stage_recipe
-from weldfusion.tools.outputs import staged_output
+from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data, label_fraction_indices
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.loading import checkpoint_path, info_to_dict, load_trained
@@ -72,8 +72,9 @@ def _diff(a, b):
 
 
 def transfer(recipe: str | os.PathLike, data: str, out: str | os.PathLike, *, overrides=(),
-             pretrained: str | os.PathLike | None = None, progress: bool = True) -> dict:
+             pretrained: str | os.PathLike | None = None, progress: bool = True, force: bool = False) -> dict:
     """Run a transfer recipe on ``data`` (see module docstring); write the report to ``out``; return the tree."""
+    output_dir(out, force=force, inputs=[data])  # refuse before any work
 
     tr = load_transfer_recipe(recipe, list(overrides))
     cfg = tr.transfer
@@ -157,7 +158,7 @@ def transfer(recipe: str | os.PathLike, data: str, out: str | os.PathLike, *, ov
         "embedding": {"method": cfg.embedding, "windows": len(panels[0][2]), "silhouette": silhouette},
     }
     figures = {"F1 vs label fraction": "transfer_f1.png", "embeddings by material pair": "transfer_embedding.png"}
-    with staged_output(out) as tmp:
+    with staged_output(out, force=True) as tmp:  # checked at the start (runs/ may be ours)
         (tmp / "transfer.json").write_text(json.dumps(result, indent=1))
         plot_transfer(result, tmp / "transfer_f1.png")
         plot_embeddings(panels, tmp / "transfer_embedding.png", cfg.embedding, highlight=cfg.target_pair)

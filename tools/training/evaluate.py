@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.tools.outputs import staged_output
+from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
@@ -42,12 +42,13 @@ def prediction_table(pred: dict, phases: tuple[str, ...], defects: tuple[str, ..
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.PathLike, *, split: str | None = None,
-                        device: str = "auto", batch_size: int | None = None, progress: bool = True) -> dict:
+                        device: str = "auto", batch_size: int | None = None, progress: bool = True, force: bool = False) -> dict:
     """Evaluate ``checkpoint`` on the ``split`` recordings of ``data``; write everything to ``out``; return metrics.
 
     Nothing is written unless the whole evaluation succeeds (files are made in a temporary folder
     and moved into ``out`` at the end).
     """
+    output_dir(out, force=force, inputs=[checkpoint, data])  # refuse before any work
 
     dev = resolve_device(device)
     trained = load_trained(checkpoint, dev)
@@ -82,7 +83,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     })
 
     out = Path(out)
-    with staged_output(out) as tmp:
+    with staged_output(out, force=force) as tmp:
         figures = {"phase confusion matrix": "confusion.png", "phase reliability diagram": "reliability.png"}
         plot_confusion(metrics["phase"]["confusion_matrix"], list(info.phases), tmp / "confusion.png")
         plot_reliability(metrics["calibration"], tmp / "reliability.png")
