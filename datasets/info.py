@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from weldfusion.recipes.config import from_dict, to_dict
 from weldfusion.sensors.registry import window_params
 
 #: Names of the ``params`` columns: the window parameters the declared sensors provide
@@ -66,6 +67,15 @@ class DataInfo:
     pairs: tuple[str, ...]
     window_s: float
     params: tuple[str, ...] = PARAM_NAMES
+
+    def to_dict(self) -> dict:
+        """Plain data (stored inside checkpoints)."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DataInfo:
+        """Inverse of :meth:`to_dict` (a :class:`~weldfusion.recipes.config.ConfigError` on bad content)."""
+        return from_dict(cls, data)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -65,26 +65,58 @@ class NormStats:
     n_windows: int = 0
     window_s: float = 0.0
 
+    def to_dict(self) -> dict:
+        """Plain data (the layout of the JSON file; also stored inside checkpoints)."""
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "window_s": float(self.window_s),
+            "n_windows": int(self.n_windows),
+            "recordings": list(self.recordings),
+            "modalities": {k: vars(v).copy() for k, v in self.modalities.items()},
+            "params": vars(self.params).copy(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "normalisation stats") -> NormStats:
+        """Inverse of :meth:`to_dict`; :class:`InvalidInput` naming ``where`` on bad content.
+
+        ``format``/``version`` are checked when present (checkpoints written before they were
+        stored there lack them)."""
+        if not isinstance(data, dict) or data.get("format", FORMAT) != FORMAT:
+            raise InvalidInput(f"{where}: not a weldfusion normalisation stats file")
+        if data.get("version", VERSION) != VERSION:
+            raise InvalidInput(f"{where}: unsupported normstats version {data.get('version')!r}")
+
+        def stats(d: dict, key: str) -> ChannelStats:
+            try:
+                s = ChannelStats(list(d["channels"]), [float(v) for v in d["mean"]],
+                                 [float(v) for v in d["std"]], int(d.get("count", 0)))
+            except (KeyError, TypeError, ValueError) as err:
+                raise InvalidInput(f"{where}: bad entry {key} ({err!r})") from None
+            if not (len(s.channels) == len(s.mean) == len(s.std)) or min(s.std, default=1.0) <= 0:
+                raise InvalidInput(f"{where}: bad entry {key} (channels/mean/std lengths differ or std <= 0)")
+            return s
+
+        try:
+            mods = {k: stats(v, f"modalities.{k}") for k, v in data["modalities"].items()}
+            params = stats(data["params"], "params")
+        except (KeyError, AttributeError) as err:
+            raise InvalidInput(f"{where}: missing key {err}") from None
+        return cls(mods, params, list(data.get("recordings", [])), int(data.get("n_windows", 0)),
+                   float(data.get("window_s", 0.0)))
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write JSON atomically."""
         path = Path(path)
-        data = {
-            "format": FORMAT,
-            "version": VERSION,
-            "window_s": self.window_s,
-            "n_windows": self.n_windows,
-            "recordings": list(self.recordings),
-            "modalities": {k: vars(v) for k, v in self.modalities.items()},
-            "params": vars(self.params),
-        }
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(data, indent=1))
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
         os.replace(tmp, path)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NormStats:
-        """Read JSON written by :meth:`save`; ``ValueError`` naming the file on bad content."""
+        """Read JSON written by :meth:`save`; :class:`InvalidInput` naming the file on bad content."""
         path = Path(path)
         if not path.is_file():
             raise MissingInput(f"{path}: no such normalisation stats file")
@@ -92,28 +124,9 @@ class NormStats:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise InvalidInput(f"{path}: not valid JSON ({err})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or "format" not in data:
             raise InvalidInput(f"{path}: not a weldfusion normalisation stats file")
-        if data.get("version") != VERSION:
-            raise InvalidInput(f"{path}: unsupported normstats version {data.get('version')!r}")
-
-        def stats(d: dict, key: str) -> ChannelStats:
-            try:
-                s = ChannelStats(list(d["channels"]), [float(v) for v in d["mean"]],
-                                 [float(v) for v in d["std"]], int(d.get("count", 0)))
-            except (KeyError, TypeError, ValueError) as err:
-                raise InvalidInput(f"{path}: bad entry {key} ({err!r})") from None
-            if not (len(s.channels) == len(s.mean) == len(s.std)) or min(s.std, default=1.0) <= 0:
-                raise InvalidInput(f"{path}: bad entry {key} (channels/mean/std lengths differ or std <= 0)")
-            return s
-
-        try:
-            mods = {k: stats(v, f"modalities.{k}") for k, v in data["modalities"].items()}
-            params = stats(data["params"], "params")
-        except (KeyError, AttributeError) as err:
-            raise InvalidInput(f"{path}: missing key {err}") from None
-        return cls(mods, params, list(data.get("recordings", [])), int(data.get("n_windows", 0)),
-                   float(data.get("window_s", 0.0)))
+        return cls.from_dict(data, str(path))
 
 
 class _Moments:

@@ -384,21 +384,23 @@ class WindowDataset(Dataset):
         return item
 
 
+def training_norm(cfg: DataConfig, train_files: Sequence[str | os.PathLike] | None, progress: bool = True,
+                  where: str = "data") -> NormStats:
+    """Normalisation statistics of the raw training windows (``cfg.norm_max_windows`` at most)."""
+    if not train_files:
+        raise InvalidInput(f"{where}: no training recordings to compute normalisation statistics on")
+    return compute_norm_stats(WindowDataset(train_files, cfg, progress=progress), cfg.norm_max_windows, progress=progress)
+
+
 def build_datasets(
     cfg: DataConfig, splits: dict[str, Sequence[str | os.PathLike]], norm: NormStats | None = None,
     progress: bool = True,
 ) -> tuple[dict[str, WindowDataset], NormStats]:
-    """Datasets of every non-empty split; ``norm`` is computed on ``splits["train"]`` when not given.
+    """Datasets of every non-empty split; ``norm`` is computed on ``splits["train"]`` when not given
+    (:func:`training_norm`). The one builder of split datasets (training, evaluation, tools).
 
     Returns ``({"train": ds, "val": ds, ...}, norm)`` with ``norm`` applied to all of them.
     """
     if norm is None:
-        if not splits.get("train"):
-            raise InvalidInput("no training recordings to compute normalisation statistics on")
-        train = WindowDataset(splits["train"], cfg, progress=progress)
-        norm = compute_norm_stats(train, cfg.norm_max_windows, progress=progress)
-    out = {}
-    for name, files in splits.items():
-        if files:
-            out[name] = WindowDataset(files, cfg, norm=norm, progress=progress)
-    return out, norm
+        norm = training_norm(cfg, splits.get("train"), progress)
+    return {name: WindowDataset(files, cfg, norm=norm, progress=progress) for name, files in splits.items() if files}, norm

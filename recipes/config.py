@@ -8,6 +8,7 @@ back plain data for saving next to a checkpoint.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -102,10 +103,16 @@ def _field_default(f: dataclasses.Field):
     return None if f.default is dataclasses.MISSING else f.default
 
 
-def _deep_merge(base: dict, top: dict) -> dict:
-    out = dict(base)
+def deep_merge(base: dict, top: dict) -> dict:
+    """``top`` merged into ``base`` key by key (the one merge of config data: recipe ``base:`` chains,
+    partial sections, transfer stages). Mappings merge recursively; any other value of ``top``
+    replaces ``base``'s. Neither input is modified (values are deep-copied)."""
+    out = copy.deepcopy(base)
     for key, value in top.items():
-        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
     return out
 
 
@@ -127,7 +134,7 @@ def from_dict(cls: type[T], data: dict, prefix: str = "") -> T:
         base = _field_default(fields[name])
         if isinstance(value, dict) and dataclasses.is_dataclass(base):
             # a partial section overrides the field's own default, not the class defaults
-            value = _deep_merge(to_dict(base), value)
+            value = deep_merge(to_dict(base), value)
         kwargs[name] = _coerce(value, hints[name], key)
     try:
         obj = cls(**kwargs)

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from weldfusion.datasets.config import DataConfig
 from weldfusion.fusion.config import LossConfig, ModelConfig
-from weldfusion.recipes.config import ConfigError, apply_overrides, from_dict, save, to_dict
+from weldfusion.recipes.config import ConfigError, apply_overrides, deep_merge, from_dict, save, to_dict
 from weldfusion.recipes.errors import MissingInput
 from weldfusion.recipes.training import EvalConfig, TrainConfig
 
@@ -52,13 +52,6 @@ def resolve_recipe_path(path: str | Path, relative_to: Path | None = None) -> Pa
     raise MissingInput(f"{path}: no such recipe file (nor a packaged recipe {stem!r} in {RECIPES_DIR})")
 
 
-def _merge(base: dict, top: dict) -> dict:
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def read_recipe_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     """Plain data of a recipe file with its ``base:`` chain merged in (no overrides, not yet typed)."""
     path = resolve_recipe_path(path)
@@ -76,7 +69,7 @@ def read_recipe_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     if not isinstance(base, str):
         raise ConfigError(f"{path}: base: expected a recipe file name, got {base!r}")
     parent = read_recipe_data(resolve_recipe_path(base, relative_to=path.parent), (*_seen, path.resolve()))
-    return _merge(parent, data)
+    return deep_merge(parent, data)
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RecipeConfig:

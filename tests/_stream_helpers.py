@@ -17,8 +17,6 @@ from weldfusion.fusion.build import build_model
 from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.tree import recipe_from_dict
 from weldfusion.tools.training.checkpoint import save_checkpoint
-from weldfusion.tools.training.data import norm_to_dict
-from weldfusion.tools.training.loading import info_to_dict
 
 
 def tiny_recipe(data: Path, **data_overrides) -> dict:
@@ -48,6 +46,6 @@ def write_checkpoint(path: Path, recipe_data: dict, seed: int = 0, randomize_bn:
                 m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
                 m.weight.data.copy_(1.0 + 0.2 * torch.randn(m.weight.shape, generator=g))
-    state = {"config": to_dict(recipe), "info": info_to_dict(ds.info), "norm": norm_to_dict(norm),
+    state = {"config": to_dict(recipe), "info": ds.info.to_dict(), "norm": norm.to_dict(),
              "model": model.state_dict(), "thresholds": [0.5] * len(ds.info.defects), "epoch": 0}
     return save_checkpoint(state, path)

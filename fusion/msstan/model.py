@@ -46,6 +46,14 @@ def temporal_consistency(f: Tensor) -> Tensor:
     return (f[:, 1:] - f[:, :-1]).pow(2).mean(dim=(1, 2))
 
 
+#: MS-STAN components a trained core can run without (:meth:`MSSTAN.switch_off`); the others of
+#: :data:`weldfusion.fusion.config.COMPONENTS` change the weights' shapes or exist only in training.
+INFERENCE_COMPONENTS: tuple[str, ...] = (
+    "adaptive_sampling", "knowledge_guidance", "motion_magnification", "occlusion_mask", "background_suppression",
+    "spatial_attention", "spatial_peak", "temporal_attention",
+)
+
+
 class MSSTAN(nn.Module):
     """Multi-scale spatiotemporal attention network for one image modality.
 
@@ -107,6 +115,35 @@ class MSSTAN(nn.Module):
         self.token_proj = nn.Linear(d, out_dim)
         self.time_embed = nn.Parameter(torch.randn(frames, out_dim) * 0.02)
         self.dim = d
+
+    #: component -> (sub-block owning it or None for this core, attribute that is set to None to remove it)
+    _KNOCKOUTS = {
+        "adaptive_sampling": (None, "sampler"),  # all frames pass, no frame-score bias
+        "knowledge_guidance": (None, "knowledge"),  # no prior in the spatial attention (Eq. 45)
+        "motion_magnification": (None, "motion"),  # no Eq. 33-35
+        "occlusion_mask": (None, "occlusion"),  # no mask, no visibility bias (Eq. 26-28)
+        "background_suppression": (None, "background"),  # f_fg = f (Eq. 29)
+        "spatial_attention": ("spatial_attn", "score"),  # uniform spatial weights
+        "spatial_peak": ("spatial_attn", "peak"),  # attended vector without the spatial-max term
+    }
+
+    def switch_off(self, component: str) -> bool:
+        """Run without ``component`` from now on (an inference knock-out of a trained core, no
+        retraining); False when this core does not use it. ``component`` must be one of
+        :data:`INFERENCE_COMPONENTS`."""
+        if component == "temporal_attention":  # softmax of the priors alone (mean without priors)
+            was = self.temporal_attn.enabled
+            self.temporal_attn.enabled = False
+            return was
+        if component not in self._KNOCKOUTS:
+            raise ValueError(f"{component!r} cannot be switched off at inference (these can: "
+                             f"{', '.join(INFERENCE_COMPONENTS)})")
+        owner, attr = self._KNOCKOUTS[component]
+        target = getattr(self, owner) if owner else self
+        if getattr(target, attr) is None:
+            return False
+        setattr(target, attr, None)
+        return True
 
     def kept_frames(self) -> int:
         """Frames that go through the conv stages per window."""
@@ -212,3 +249,14 @@ class MSSTANEncoder(Encoder):
         out = self.net(x, params, pair)
         out["attention"]["frame_index"] = out.pop("frame_index")
         return out
+
+
+def msstan_cores(model: nn.Module) -> dict[str, MSSTAN]:
+    """modality -> the MS-STAN core of its encoder, for the image encoders built on MS-STAN."""
+    out = {}
+    encoders = getattr(model, "encoders", None)
+    for name, enc in (encoders.items() if encoders is not None else ()):
+        net = getattr(enc, "net", None)
+        if isinstance(net, MSSTAN):
+            out[name] = net
+    return out

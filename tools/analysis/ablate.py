@@ -12,6 +12,7 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 from weldfusion.fusion.config import COMPONENTS
+from weldfusion.fusion.msstan.model import msstan_cores
 from weldfusion.recipes.config import ConfigError, apply_overrides, to_dict
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.tree import load_recipe, recipe_from_dict
@@ -22,7 +23,7 @@ from weldfusion.tools.analysis.report import ablation_markdown, plot_modalities
 from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
-from weldfusion.tools.training.loading import info_to_dict, load_trained
+from weldfusion.tools.training.loading import load_trained
 from weldfusion.tools.training.run import check_resume_recipe
 
 SPLITS = ("test", "val", "train", "all")
@@ -102,7 +103,7 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
     if dataset is None or len(dataset) == 0:
         raise InvalidInput(f"{data}: no labelled windows in the {split} split of these recordings "
                          "(use --split all for recordings the model was not split on)")
-    if info_to_dict(bundle.info) != info_to_dict(info):
+    if bundle.info.to_dict() != info.to_dict():
         raise InvalidInput(f"{data}: windows do not match what {trained.path} was trained on "
                          f"(modalities/shapes/classes differ: {bundle.info} vs {info})")
     names, phases, defects, thr = info.names, info.phases, info.defects, trained.thresholds
@@ -172,7 +173,7 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
             ck = A.retrain(r, run_root / f"no_{comp}", progress)
             runs[f"no_{comp}"] = str(ck)
             metrics = score_checkpoint(ck, data, split, dev, bsz, progress)
-            row.update(modalities=list(A.msstan_cores(model)) if COMPONENTS[comp][0] == "model" else [],
+            row.update(modalities=list(msstan_cores(model)) if COMPONENTS[comp][0] == "model" else [],
                        **A.with_drops(metrics, retrained_ref), run=str(ck))
         if retrained_ref is not reference:
             retrained_ref = {"present": list(names), **retrained_ref, "run": runs["reference"]}

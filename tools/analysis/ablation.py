@@ -12,10 +12,9 @@ without* (leave-one-out): the recipe is trained again with ``data.modalities.<m>
 off in one of two ways:
 
 * ``inference`` — the learned block is knocked out of a copy of the loaded model
-  (:data:`INFERENCE_SWITCHES`: frame sampler, knowledge prior, motion magnification, occlusion
-  mask, background suppression, spatial / temporal attention scoring, the spatial-peak term;
-  MS-STAN skips a block that
-  is ``None``). This measures how much the trained model relies on the block, with no retraining.
+  (:data:`INFERENCE_SWITCHES`, :meth:`~weldfusion.fusion.msstan.model.MSSTAN.switch_off`: frame
+  sampler, knowledge prior, motion magnification, occlusion mask, background suppression, spatial /
+  temporal attention scoring, the spatial-peak term). This measures how much the trained model relies on the block, with no retraining.
 * ``retrained`` — the recipe is trained again with the component disabled
   (:func:`weldfusion.fusion.config.disable_component`), as in the paper's ablation tables. Needed
   for ``multiscale_temporal`` and ``separable_temporal`` (they change the weights' shapes) and for
@@ -32,7 +31,7 @@ import copy
 import dataclasses
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,42 +39,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from weldfusion.fusion.config import COMPONENTS, disable_component
+from weldfusion.fusion.msstan.model import INFERENCE_COMPONENTS, msstan_cores
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.training.evaluation import task_metrics
 from weldfusion.tools.training.predict import measure_latency, predict
 
-#: Component -> function that removes it from one MS-STAN core in place; returns False if it was not there.
-INFERENCE_SWITCHES: dict[str, Callable[[nn.Module], bool]] = {}
-
-
-def _switch(name: str, attr: str, owner: str | None = None):
-    def off(net: nn.Module) -> bool:
-        target = getattr(net, owner) if owner else net
-        if getattr(target, attr) is None:
-            return False
-        setattr(target, attr, None)
-        return True
-
-    INFERENCE_SWITCHES[name] = off
-
-
-_switch("adaptive_sampling", "sampler")  # all frames pass, no frame-score bias
-_switch("knowledge_guidance", "knowledge")  # no prior in the spatial attention (Eq. 45)
-_switch("motion_magnification", "motion")  # no Eq. 33-35
-_switch("occlusion_mask", "occlusion")  # no mask, no visibility bias (Eq. 26-28)
-_switch("background_suppression", "background")  # f_fg = f (Eq. 29)
-_switch("spatial_attention", "score", owner="spatial_attn")  # uniform spatial weights
-_switch("spatial_peak", "peak", owner="spatial_attn")  # attended vector without the spatial-max term
-
-
-def _temporal_off(net: nn.Module) -> bool:
-    if not net.temporal_attn.enabled:
-        return False
-    net.temporal_attn.enabled = False  # softmax of the priors alone (mean without priors)
-    return True
-
-
-INFERENCE_SWITCHES["temporal_attention"] = _temporal_off
+#: Components a trained model can be run without (knock-out on a copy, no retraining).
+INFERENCE_SWITCHES: tuple[str, ...] = INFERENCE_COMPONENTS
 
 #: Components that cannot be removed from a trained model: different weights, or training-only losses.
 NEEDS_RETRAINING: tuple[str, ...] = tuple(c for c in COMPONENTS if c not in INFERENCE_SWITCHES)
@@ -211,19 +181,6 @@ def modality_rows(model: nn.Module, batches: Iterable[dict], device: torch.devic
 
 
 # -- components ------------------------------------------------------------------------------------------------
-def msstan_cores(model: nn.Module) -> dict[str, nn.Module]:
-    """modality -> the MS-STAN core of its encoder (image encoders built on MS-STAN only)."""
-    from weldfusion.fusion.msstan.model import MSSTAN
-
-    out = {}
-    encoders = getattr(model, "encoders", None)
-    for name, enc in (encoders.items() if encoders is not None else ()):
-        net = getattr(enc, "net", None)
-        if isinstance(net, MSSTAN):
-            out[name] = net
-    return out
-
-
 def knock_out(model: nn.Module, component: str) -> tuple[nn.Module, list[str]]:
     """A copy of ``model`` with ``component`` removed from every MS-STAN encoder; (copy, modalities changed).
 
@@ -233,7 +190,7 @@ def knock_out(model: nn.Module, component: str) -> tuple[nn.Module, list[str]]:
         raise KeyError(f"component {component!r} cannot be switched off without retraining "
                        f"(inference switches: {', '.join(INFERENCE_SWITCHES)})")
     clone = copy.deepcopy(model)
-    changed = [m for m, net in msstan_cores(clone).items() if INFERENCE_SWITCHES[component](net)]
+    changed = [m for m, net in msstan_cores(clone).items() if net.switch_off(component)]
     return clone, changed
 
 

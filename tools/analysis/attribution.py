@@ -36,6 +36,7 @@ from tqdm import tqdm
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.resample import nearest_indices
 from weldfusion.datasets.splits import scan
+from weldfusion.fusion.msstan.model import msstan_cores
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import LabelInterval
 from weldfusion.tools.training.predict import to_device
@@ -187,18 +188,6 @@ class _Sums:
         return int(sum(len(p) for p in self.values.get(key, [])))
 
 
-def _msstan_nets(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
-    """modality -> MSSTAN core of its encoder (only MS-STAN image encoders)."""
-    from weldfusion.fusion.msstan.model import MSSTAN
-
-    out = {}
-    for name, enc in getattr(model, "encoders", {}).items():
-        net = getattr(enc, "net", None)
-        if isinstance(net, MSSTAN):
-            out[name] = net
-    return out
-
-
 def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b <= 0 else a / b
 
@@ -222,7 +211,7 @@ def collect_attribution(model: torch.nn.Module, loader: Iterable[dict], device: 
         raise InvalidInput(f"region_mm must be > 0 and key_tolerance_s >= 0, got {region_mm}, {key_tolerance_s}")
     paths = {e.recording_id: e.path for e in scan(files)}
     truths: dict[str, _Truth] = {}
-    nets = _msstan_nets(model)
+    nets = msstan_cores(model)
     spatial = {m: _Sums() for m in nets}
     temporal = {m: _Sums() for m in nets}
     weights, present_all, phase_all, defect_all = [], [], [], []

@@ -20,7 +20,7 @@ from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
-from weldfusion.tools.training.loading import info_to_dict, load_trained
+from weldfusion.tools.training.loading import load_trained
 from weldfusion.tools.training.predict import measure_latency, predict
 
 # data-config keys that decide which windows a model is scored on (hop_s is unified, path comes from --data)
@@ -157,7 +157,7 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
             dataset = bundle.datasets[split]
             if dataset is None or len(dataset) == 0:
                 raise InvalidInput(f"{data}: no labelled windows in the {split} split")
-            if info_to_dict(bundle.info) != info_to_dict(t.info):
+            if bundle.info.to_dict() != t.info.to_dict():
                 raise InvalidInput(f"{data}: windows do not match what {t.path} was trained on")
             name = model_name(t.recipe.model.arch, t.recipe.name, taken)
             taken.add(name)

@@ -19,12 +19,11 @@ target-pair model is scored on the same held-out recordings.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from weldfusion.recipes.config import ConfigError, apply_overrides, from_dict, to_dict
+from weldfusion.recipes.config import ConfigError, apply_overrides, deep_merge, from_dict, to_dict
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 from weldfusion.recipes.tree import RecipeConfig, read_recipe_data, recipe_from_dict, resolve_recipe_path
@@ -83,13 +82,6 @@ class TransferRecipe(RecipeConfig):
     transfer: TransferConfig = field(default_factory=TransferConfig)
 
 
-def _merge(base: dict, top: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
-    return out
-
-
 def recipe_part(tr: TransferRecipe) -> RecipeConfig:
     """The plain :class:`RecipeConfig` of a transfer recipe (without its ``transfer`` section)."""
     return RecipeConfig(**{f.name: getattr(tr, f.name) for f in fields(RecipeConfig)})
@@ -109,7 +101,7 @@ def stage_recipe(tr: TransferRecipe, stage: str, data: str, *, fraction: float =
     if stage not in STAGES:
         raise InvalidInput(f"unknown transfer stage {stage!r} (stages: {', '.join(STAGES)})")
     cfg = tr.transfer
-    tree = _merge(to_dict(recipe_part(tr)), getattr(cfg, stage))
+    tree = deep_merge(to_dict(recipe_part(tr)), getattr(cfg, stage))
     tree["data"]["path"] = str(data)
     tree["data"]["filter"] = {**tree["data"].get("filter", {}),
                               "pairs": list(cfg.source_pairs) if stage == "pretrain" else [cfg.target_pair]}

@@ -22,7 +22,7 @@ from weldfusion.tools.analysis.transfer import fraction_tag, load_transfer_recip
 from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data, label_fraction_indices
 from weldfusion.tools.training.distributed import resolve_device
-from weldfusion.tools.training.loading import checkpoint_path, info_to_dict, load_trained
+from weldfusion.tools.training.loading import checkpoint_path, load_trained
 from weldfusion.tools.training.predict import predict
 
 
@@ -34,7 +34,7 @@ def score_on(trained, data_cfg, data: str, split: str, device, progress: bool) -
     ds = bundle.datasets[split]
     if ds is None or len(ds) == 0:
         raise InvalidInput(f"{data}: no labelled windows of pairs {data_cfg.filter.pairs} in the {split} split")
-    if info_to_dict(bundle.info) != info_to_dict(trained.info):
+    if bundle.info.to_dict() != trained.info.to_dict():
         raise InvalidInput(f"{trained.path}: model was trained on other windows than the transfer recipe makes "
                          f"({trained.info} vs {bundle.info})")
     info = trained.info

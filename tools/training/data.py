@@ -22,9 +22,9 @@ import numpy as np
 from torch.utils.data import Dataset, Subset
 from weldfusion.datasets.config import DataConfig
 from weldfusion.datasets.info import DataInfo
-from weldfusion.datasets.normalize import ChannelStats, NormStats, compute_norm_stats
+from weldfusion.datasets.normalize import NormStats
 from weldfusion.datasets.splits import build_splits, resolve_files, scan
-from weldfusion.datasets.windows import IGNORE_PHASE, WindowDataset
+from weldfusion.datasets.windows import IGNORE_PHASE, WindowDataset, build_datasets, training_norm
 from weldfusion.recipes.errors import InvalidInput
 
 SPLITS = ("train", "val", "test")
@@ -117,18 +117,6 @@ def label_fraction_indices(ds: WindowDataset, fraction: float, unit: str = "reco
     return keep[np.isin(rec_of, chosen)]
 
 
-def norm_to_dict(norm: NormStats) -> dict:
-    """Plain data of :class:`NormStats` (the layout of its JSON file), for checkpoints."""
-    return {"window_s": float(norm.window_s), "n_windows": int(norm.n_windows), "recordings": list(norm.recordings),
-            "modalities": {k: vars(v).copy() for k, v in norm.modalities.items()}, "params": vars(norm.params).copy()}
-
-
-def norm_from_dict(data: dict) -> NormStats:
-    """Inverse of :func:`norm_to_dict`."""
-    return NormStats({k: ChannelStats(**v) for k, v in data["modalities"].items()}, ChannelStats(**data["params"]),
-                     list(data["recordings"]), int(data["n_windows"]), float(data["window_s"]))
-
-
 def class_weights(phase: np.ndarray, defects: np.ndarray, n_phases: int, mode: str,
                   max_weight: float) -> tuple[list[float] | None, list[float] | None]:
     """Phase cross-entropy class weights (P,) and defect BCE positive weights (D,) from training labels.
@@ -177,13 +165,9 @@ def build_data(cfg: DataConfig, *, spec: str | os.PathLike | Sequence | None = N
     """
     files = split_files(cfg, spec, "all" if tuple(splits) == ("all",) else None)
     if norm is None:
-        if not files.get("train"):
-            raise InvalidInput(f"{spec or cfg.path}: no training recordings to compute normalisation statistics on")
-        raw_train = WindowDataset(files["train"], cfg, progress=progress)
-        norm = compute_norm_stats(raw_train, cfg.norm_max_windows, progress=progress)
-    windows: dict[str, WindowDataset | None] = {}
-    for name in splits:
-        windows[name] = WindowDataset(files[name], cfg, norm=norm, progress=progress) if files.get(name) else None
+        norm = training_norm(cfg, files.get("train"), progress, where=str(spec or cfg.path))
+    built, norm = build_datasets(cfg, {name: files.get(name) for name in splits}, norm, progress)
+    windows: dict[str, WindowDataset | None] = {name: built.get(name) for name in splits}
     datasets = {k: (labelled(v) if v is not None else None) for k, v in windows.items()}
     info = next(v for v in windows.values() if v is not None).info
     return DataBundle(datasets, windows, {k: list(v) for k, v in files.items()}, info, norm)

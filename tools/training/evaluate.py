@@ -17,7 +17,7 @@ from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
-from weldfusion.tools.training.loading import info_to_dict, load_trained
+from weldfusion.tools.training.loading import load_trained
 from weldfusion.tools.training.plots import plot_confusion, plot_reliability
 from weldfusion.tools.training.predict import measure_latency, predict
 from weldfusion.tools.training.report import markdown_report
@@ -63,7 +63,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     if dataset is None or len(dataset) == 0:
         raise InvalidInput(f"{data}: no labelled windows in the {split} split of these recordings "
                          "(use --split all for recordings the model was not split on)")
-    if info_to_dict(bundle.info) != info_to_dict(trained.info):
+    if bundle.info.to_dict() != trained.info.to_dict():
         raise InvalidInput(f"{data}: windows do not match what {trained.path} was trained on "
                          f"(modalities/shapes/classes differ: {bundle.info} vs {trained.info})")
     info = trained.info

@@ -17,10 +17,8 @@ from torch import nn
 from weldfusion.datasets.info import DataInfo
 from weldfusion.datasets.normalize import NormStats
 from weldfusion.fusion.build import build_model
-from weldfusion.recipes.config import from_dict, to_dict
 from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.tools.training.checkpoint import load_checkpoint
-from weldfusion.tools.training.data import norm_from_dict
 
 
 @dataclass
@@ -34,16 +32,6 @@ class Trained:
     thresholds: list[float]
     checkpoint: dict
     path: Path
-
-
-def info_to_dict(info: DataInfo) -> dict:
-    """Plain data of a :class:`DataInfo` (for checkpoints)."""
-    return to_dict(info)
-
-
-def info_from_dict(data: dict) -> DataInfo:
-    """Inverse of :func:`info_to_dict`."""
-    return from_dict(DataInfo, data)
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -96,7 +84,7 @@ def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     if missing:
         raise InvalidInput(f"{path}: checkpoint lacks {missing[0]!r} (not written by weldfusion train)")
     recipe = recipe_from_dict(upgrade_config(ck["config"]))
-    info = info_from_dict(ck["info"])
+    info = DataInfo.from_dict(ck["info"])
     model = build_model(recipe.model, info)
     try:
         model.load_state_dict(upgrade_state(ck["model"], model))
@@ -105,4 +93,4 @@ def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         raise InvalidInput(f"{path}: weights do not fit the model of its recipe ({detail})") from None
     model.to(device).eval()
     thresholds = [float(t) for t in ck.get("thresholds", [0.5] * len(info.defects))]
-    return Trained(model, recipe, info, norm_from_dict(ck["norm"]), thresholds, ck, path)
+    return Trained(model, recipe, info, NormStats.from_dict(ck["norm"], f"{path}: norm"), thresholds, ck, path)

@@ -19,9 +19,9 @@ from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.recipes.tree import RecipeConfig, load_recipe, save_recipe
 from weldfusion.tools.training.checkpoint import load_checkpoint
-from weldfusion.tools.training.data import build_data, class_weights, norm_to_dict
+from weldfusion.tools.training.data import build_data, class_weights
 from weldfusion.tools.training.distributed import Dist, resolve_device
-from weldfusion.tools.training.loading import checkpoint_path, info_to_dict
+from weldfusion.tools.training.loading import checkpoint_path
 from weldfusion.tools.training.trainer import FitResult, fit, has_checkpoint, seed_everything
 
 #: Keys that may differ between the recipe given to ``--resume`` and the run's saved config.
@@ -122,7 +122,7 @@ def train_recipe(recipe: RecipeConfig, run_dir: str | os.PathLike, *, resume: bo
             print(f"initialised {copied} tensors from {recipe.train.init_from}"
                   + (f" ({len(skipped)} kept fresh: {', '.join(skipped[:4])}{' ...' if len(skipped) > 4 else ''})"
                      if skipped else ""))
-    extra = {"config": to_dict(recipe), "info": info_to_dict(bundle.info), "norm": norm_to_dict(bundle.norm)}
+    extra = {"config": to_dict(recipe), "info": bundle.info.to_dict(), "norm": bundle.norm.to_dict()}
     return fit(model, loss_fn, bundle.train, bundle.val, recipe.train, seed=recipe.seed, run_dir=run_dir,
                phases=bundle.info.phases, defects=bundle.info.defects, ctx=ctx, resume=resume, extra=extra,
                progress=progress)
