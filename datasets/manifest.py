@@ -1,4 +1,4 @@
-"""The ingest manifest ``recording.yaml`` (DESIGN.md "Ingest manifest") as typed dataclasses.
+"""The ingest manifest ``recording.yaml`` (docs/DESIGN.md "Ingest manifest") as typed dataclasses.
 
 ::
 

@@ -25,6 +25,7 @@ import os
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import soundfile as sf
 import yaml
@@ -73,7 +74,6 @@ def _timebase(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, sp
 
 
 def _export_video(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, bar) -> dict:
-    import cv2
 
     if info.dtype != np.uint8:
         raise IngestError(f"{rec.path}: /streams/video is {info.dtype}; mp4 export needs uint8 frames")
@@ -109,7 +109,6 @@ def _nice_scale(span: float) -> float:
 
 
 def _export_thermal(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, bar) -> dict:
-    import cv2
 
     lo, hi = math.inf, -math.inf
     for _, block in _blocks(rec, info):

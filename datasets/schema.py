@@ -1,4 +1,4 @@
-"""The weldfusion HDF5 recording format, version 1 (see DESIGN.md "Recording format").
+"""The weldfusion HDF5 recording format, version 1 (see docs/DESIGN.md "Recording format").
 
 ::
 

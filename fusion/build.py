@@ -42,8 +42,8 @@ def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel | torch.nn.
     comparison network, that baseline of ``fusion/baselines/``, with the same output dict)."""
     if not info.modalities:
         raise InvalidInput("DataInfo has no modalities")
-    if cfg.arch != "msstan":  # imported here: the baselines pull in torchvision
-        from weldfusion.fusion.baselines.build import build_baseline
+    if cfg.arch != "msstan":
+        from weldfusion.fusion.baselines.build import build_baseline  # lazy: the baselines pull in torchvision
 
         return build_baseline(cfg, info)
     encoders = {}

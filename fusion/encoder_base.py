@@ -18,11 +18,13 @@ scalars (parameter norms) are used as they are.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 from torch import Tensor, nn
 from weldfusion.datasets.info import DataInfo, ModalityShape
+from weldfusion.recipes.errors import InvalidInput
+from weldfusion.sensors.registry import UnknownModality, modality_names
+from weldfusion.sensors.registry import part as sensor_part
 
 
 class Encoder(nn.Module):
@@ -58,15 +60,15 @@ class EncoderSpec:
 
 
 def encoder_spec(modality: str) -> EncoderSpec:
-    """The :class:`EncoderSpec` of ``modality`` from ``weldfusion.sensors.<modality>.encoder``."""
-    module_name = f"weldfusion.sensors.{modality}.encoder"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        if err.name is None or not module_name.startswith(err.name):
-            raise  # a module the encoder itself imports is missing
-        raise KeyError(f"modality {modality!r} has no encoder (expected module {module_name})") from None
+    """The :class:`EncoderSpec` of ``modality`` from ``weldfusion.sensors.<modality>.encoder``
+    (a plugin found by name through the sensor registry)."""
+    if modality not in modality_names():
+        raise UnknownModality(f"modality {modality!r} has no encoder (no folder sensors/{modality}/ declares it)")
+    module = sensor_part(modality, "encoder")
+    if module is None:
+        raise InvalidInput(f"modality {modality!r} has no encoder (expected module "
+                           f"weldfusion.sensors.{modality}.encoder)")
     spec = getattr(module, "ENCODER", None)
     if not isinstance(spec, EncoderSpec):
-        raise KeyError(f"{module_name} does not define ENCODER = EncoderSpec(...)")
+        raise InvalidInput(f"{module.__name__} does not define ENCODER = EncoderSpec(...)")
     return spec

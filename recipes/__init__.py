@@ -1,15 +1,10 @@
-"""Training recipes (YAML) shipped with the package; see :func:`path`."""
+"""Typed configs: the bottom layer of weldfusion, and the shipped YAML training recipes.
 
-from pathlib import Path
-
-from weldfusion.recipes.errors import MissingInput
-
-
-def path(name: str) -> Path:
-    """Path of the shipped recipe ``name`` (with or without ``.yaml``)."""
-    here = Path(__file__).parent
-    p = here / (name if name.endswith(".yaml") else f"{name}.yaml")
-    if not p.is_file():
-        known = ", ".join(sorted(q.stem for q in here.glob("*.yaml")))
-        raise MissingInput(f"{p}: no such recipe (shipped: {known or 'none'})")
-    return p
+- :mod:`.config` — the config machinery (dataclasses from YAML, ``--set`` overrides, one merge).
+- :mod:`.errors` — the user-error family every layer raises (one line and exit 2 on the CLI).
+- :mod:`.taxonomy` — default phases, defects, material pairs; labelled intervals.
+- :mod:`.training` — the ``train:`` and ``eval:`` sections.
+- :mod:`.tree` — the whole recipe (``data``, ``model``, ``loss``, ``train``, ``eval``); it imports
+  the section configs of the data and model layers, so it sits with the libraries, above them.
+- ``*.yaml`` — the recipes, referable by name (``weldfusion train fusion_all``).
+"""

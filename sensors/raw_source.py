@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from weldfusion.recipes.errors import InvalidInput, MissingInput
 
 #: Upper bound of one block of samples handed from a reader to the writer (bytes).
@@ -240,7 +241,6 @@ class TimeParser:
     """
 
     def __init__(self, what: str, unit: str = "s", time_format: str | None = None, origin: str | None = None):
-        import pandas as pd
 
         self.what = what
         self.scale = _UNIT_SECONDS[unit]
@@ -255,7 +255,6 @@ class TimeParser:
                 self._origin = self._origin.tz_convert("UTC").tz_localize(None)
 
     def __call__(self, values, row_offset: int = 0) -> np.ndarray:
-        import pandas as pd
 
         series = pd.Series(values)
         if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
@@ -291,7 +290,6 @@ def read_time_csv(path: Path, column: str | None, parser: TimeParser) -> np.ndar
 
     A CSV whose first line is a number has no header. Times must be strictly increasing.
     """
-    import pandas as pd
 
     if not path.is_file():
         raise MissingInput(f"{path}: no such timestamps file")

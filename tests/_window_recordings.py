@@ -72,3 +72,42 @@ def write_tiny(
             w.write_stream(name, data, rate=RATES[name], units=units, gaps=gaps.get(name))
         w.write_labels(phases if phases is not None else [(0.0, duration, "deposition")], list(defects))
     return path
+
+
+#: The planted-event recording of the alignment tests (and the streaming parity test).
+DURATION = 2.0
+EVENTS = {"video": 0.8123, "thermal": 1.0517, "acoustic": 0.9431, "electrical": 1.1287}
+STARTS = {"video": 0.0, "thermal": 0.0371, "acoustic": 0.0123, "electrical": 0.0213}
+
+
+def write_events(path):
+    """One event per stream at known times (:data:`EVENTS`), streams starting at :data:`STARTS`,
+    at different rates (video 250 Hz, irregular thermal ~50 Hz, mic 16 kHz, DAQ 5 kHz)."""
+    rng = np.random.default_rng(3)
+    meta = RecordingMeta("events", "Ti-Ni", "Ti6Al4V", "Inconel625", "TIG", "test")
+    with RecordingWriter(path, meta) as w:
+        # video 250 Hz, 16x12 frames: step onset (dark -> bright) at the event
+        t = STARTS["video"] + np.arange(int(DURATION * 250)) / 250.0
+        frames = np.where((t >= EVENTS["video"])[:, None, None], 200, 10).astype(np.uint8)
+        w.write_stream("video", np.broadcast_to(frames, (len(t), 16, 12)).copy(), rate=250.0,
+                       starting_time=STARTS["video"], units="gray8")
+        # thermal: irregular timestamps around 50 Hz (jitter +-4 ms), step 300 -> 900 degC
+        ts = STARTS["thermal"] + np.cumsum(np.full(int(DURATION * 50) - 2, 0.02) + rng.uniform(-4e-3, 4e-3, 98))
+        temp = np.where(ts >= EVENTS["thermal"], 900.0, 300.0).astype(np.float32)
+        w.write_stream("thermal", np.broadcast_to(temp[:, None, None], (len(ts), 8, 10)).copy(), timestamps=ts,
+                       rate=50.0, units="degC")
+        # acoustic 16 kHz: one-sample pulse
+        n = int(DURATION * 16000)
+        ta = STARTS["acoustic"] + np.arange(n) / 16000.0
+        mic = rng.normal(0, 1e-3, n).astype(np.float32)
+        mic[np.argmin(np.abs(ta - EVENTS["acoustic"]))] = 1.0
+        w.write_stream("acoustic", mic, rate=16000.0, starting_time=STARTS["acoustic"], units="Pa",
+                       channel_names=["mic"])
+        # electrical 5 kHz: one-sample current pulse on a steady arc
+        n = int(DURATION * 5000)
+        te = STARTS["electrical"] + np.arange(n) / 5000.0
+        el = np.tile(np.array([150.0, 14.0, 6.0, 4.0], np.float32), (n, 1))
+        el[np.argmin(np.abs(te - EVENTS["electrical"])), 0] = 650.0
+        w.write_stream("electrical", el, rate=5000.0, starting_time=STARTS["electrical"], units="mixed")
+        w.write_labels([(0.0, DURATION, "deposition")], [])
+    return path

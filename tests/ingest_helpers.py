@@ -118,3 +118,12 @@ def write_manifest(folder: Path, data: dict, name: str = "recording.yaml") -> Pa
     path = folder / name
     path.write_text(yaml.safe_dump({**META, **data}, sort_keys=False))
     return path
+
+
+def edit_manifest(raw: Path, fn) -> Path:
+    """Apply ``fn`` to the parsed ``recording.yaml`` of ``raw`` and write it back; returns its path."""
+    path = raw / "recording.yaml"
+    data = yaml.safe_load(path.read_text())
+    fn(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 import torch
 from weldfusion.datasets.info import PARAM_NAMES, DataInfo, ModalityShape
 from weldfusion.fusion.config import (
@@ -70,12 +69,3 @@ def random_batch(info: DataInfo, batch: int = 4, seed: int = 0, present: torch.T
     out["phase"] = torch.arange(batch) % len(info.phases)
     out["defects"] = (torch.rand(batch, len(info.defects), generator=g) > 0.7).float()
     return out
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny models gain nothing from threads; on a loaded machine extra threads only wait on each other."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from weldfusion.tools.analysis.ablate import SPLITS, ablate_checkpoint
+from weldfusion.tools.analysis.report import f3, signed
 from weldfusion.tools.errors import run as run_tool
 
 
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "phase transition are key frames (default 0.05)")
     p.add_argument("--latency-windows", type=int, default=20, help="windows timed per model for ms/window "
                    "(0 = no timing)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="torch device (auto: cuda when available)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the recipe's eval.batch_size)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -60,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
                           recipe=args.recipe, overrides=args.overrides, region_mm=args.region_mm,
                           key_tolerance_s=args.key_tolerance_s, latency_windows=args.latency_windows,
                           device=args.device, batch_size=args.batch_size, progress=not args.quiet, force=args.force)
-    from weldfusion.tools.analysis.report import f3, signed
 
     ref = r["reference"]
     print(f"{r['split']} split: {ref['n_windows']} windows; all modalities: phase macro-F1 {f3(ref['phase.macro_f1'])}"

@@ -19,12 +19,13 @@ import sys
 from pathlib import Path
 
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.training.baseline_svm import parse_gamma, svm_baseline
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion baseline-svm", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="weldfusion baseline-svm", description=description(__doc__))
     p.add_argument("recipe", nargs="?", default="fusion_all", help="recipe whose data section (windows, split) is "
                    "used (default: fusion_all)")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")

@@ -13,6 +13,7 @@ import importlib
 import sys
 from pathlib import Path
 
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file, write_json
 
@@ -22,7 +23,7 @@ DEFAULT_SUBS = ("data", "model", "stream", "baselines")
 
 def main(argv: list[str] | None = None) -> int:
     available = list(SUBS)
-    parser = argparse.ArgumentParser(prog="weldfusion bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="weldfusion bench", description=description(__doc__))
     parser.add_argument("subs", nargs="*", choices=available + [[]], default=[],
                         help=f"sub-benchmarks to run (default: {', '.join(DEFAULT_SUBS)})")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON to FILE (.json)")

@@ -30,6 +30,13 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 
+def description(doc: str) -> str:
+    """A verb's ``--help`` description from its module docstring: the first paragraph, with the
+    reStructuredText literal marks (double backticks) taken out."""
+    first = doc.strip().split("\n\n")[0]
+    return " ".join(first.replace("``", "").split())
+
+
 def _usage() -> str:
     lines = ["usage: weldfusion <verb> [args]   (weldfusion <verb> --help for each)", ""]
     lines += [f"  {verb:<12} {text}" for verb, (_, text) in VERBS.items()]

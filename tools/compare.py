@@ -25,11 +25,12 @@ from weldfusion.tools.analysis.compare import (
     compare,
     markdown_table,
 )
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion compare", description=__doc__.splitlines()[0].strip("`"))
+    p = argparse.ArgumentParser(prog="weldfusion compare", description=description(__doc__))
     p.add_argument("runs", nargs="+", type=Path, help="run folders (their best.pt) or checkpoint files")
     p.add_argument("--data", required=True, help="recordings the runs were trained on: directory, glob or split list")
     p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("test", "val"), default="test", help="which recordings to score (default test)")
     p.add_argument("--threads", type=int, help="torch CPU threads while scoring and timing (default: torch's)")
     p.add_argument("--latency-windows", type=int, default=30, help="batch-1 forward passes timed per model")
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
+                   help="torch device (default cpu; auto: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 

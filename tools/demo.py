@@ -15,13 +15,15 @@ import time
 from pathlib import Path
 
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.tools import ablate, evaluate, synth, train
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 
 STEPS = ("data", "run", "eval", "ablate")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion demo", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="weldfusion demo", description=description(__doc__))
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="demo folder (default out/demo)")
     p.add_argument("--force", action="store_true",
                    help=f"replace the demo's own sub-folders ({', '.join(STEPS)}) if they exist")
@@ -41,7 +43,6 @@ def _step(title: str, argv: list[str], fn) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from weldfusion.tools import ablate, evaluate, synth, train
 
     out: Path = args.out
     existing = [out / s for s in STEPS if (out / s).exists()]

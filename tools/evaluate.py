@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
     p.add_argument("--split", choices=SPLITS, help="which recordings to score (default: the recipe's eval.split, "
                    "normally test)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="torch device (auto: cuda when available)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the recipe's eval.batch_size)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p

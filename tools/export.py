@@ -10,22 +10,17 @@ file reproduces the PyTorch model for several presence masks before keeping it. 
 from __future__ import annotations
 
 import argparse
-import itertools
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file
 
-#: ONNX Runtime must reproduce the eager probabilities / weights to this absolute tolerance.
-ATOL = 1e-4
-
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion export", description=__doc__.split("\n\n")[0].strip("`"))
+    p = argparse.ArgumentParser(prog="weldfusion export", description=description(__doc__))
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) or run folder (-> best.pt)")
     p.add_argument("--onnx", type=Path, required=True, help="output .onnx file")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -33,38 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1, help="batch size of the graph (default 1, as streaming runs)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the verification runs (default 1)")
     return p
-
-
-def presence_masks(m: int) -> list[np.ndarray]:
-    """Every non-empty subset of ``m`` modalities (at most 16 masks: all single, all-but-one and all)."""
-    subsets = [s for k in range(1, m + 1) for s in itertools.combinations(range(m), k)]
-    if len(subsets) > 16:
-        subsets = [s for s in subsets if len(s) in (1, m - 1, m)]
-    masks = []
-    for s in subsets:
-        mask = np.zeros(m, dtype=bool)
-        mask[list(s)] = True
-        masks.append(mask)
-    return masks
-
-
-def verify(model, info, path: Path, threads: int = 1, batch: int = 1) -> float:
-    """Largest absolute difference between ONNX Runtime and the eager model over random inputs with
-    every presence mask of :func:`presence_masks` (``batch``: the exported batch size)."""
-    import torch
-    from weldfusion.tools.streaming.engine import EagerBackend
-    from weldfusion.tools.streaming.onnx_backend import OnnxBackend
-    from weldfusion.tools.streaming.onnx_export import example_inputs
-
-    ort = OnnxBackend(path, threads=threads)
-    eager = EagerBackend(model)
-    worst = 0.0
-    with torch.inference_mode():
-        for k, mask in enumerate(presence_masks(len(info.names))):
-            inputs = example_inputs(info, batch=batch, seed=100 + k, present=mask)
-            a, b = eager.predict(inputs), ort.predict(inputs)
-            worst = max(worst, *(float(np.abs(a[key] - b[key]).max()) for key in a))
-    return worst
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,21 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         raise InvalidInput(f"--batch must be >= 1, got {args.batch}")
     if args.threads < 1:
         raise InvalidInput(f"--threads must be >= 1, got {args.threads}")
-    import torch
-    from weldfusion.tools.streaming.onnx_export import export_onnx
-    from weldfusion.tools.training.loading import load_trained
+    # lazy: --help and argument errors answer without loading torch
+    from weldfusion.tools.streaming.onnx_parity import export_checked, presence_masks
 
-    torch.set_num_threads(args.threads)  # batch-1 checks: more threads only contend on a shared CPU
-    trained = load_trained(args.checkpoint)
-    tmp = args.onnx.with_name(f".{args.onnx.stem}.{os.getpid()}.verify.onnx")  # one per process
-    try:
-        export_onnx(trained.model, trained.info, tmp, opset=args.opset, batch=args.batch, source=str(trained.path))
-        worst = verify(trained.model, trained.info, tmp, threads=args.threads, batch=args.batch)
-        if not worst <= ATOL:
-            raise InvalidInput(f"{args.onnx}: ONNX Runtime differs from PyTorch by {worst:.3g} (> {ATOL}); not written")
-        tmp.replace(args.onnx)
-    finally:
-        tmp.unlink(missing_ok=True)
+    trained, worst = export_checked(args.checkpoint, args.onnx, opset=args.opset, batch=args.batch, threads=args.threads)
     n_masks = len(presence_masks(len(trained.info.names)))
     inputs = ", ".join(trained.info.names)
     print(f"wrote {args.onnx} (opset {args.opset}, batch {args.batch}; inputs {inputs}, present, params, pair); "

@@ -1,6 +1,6 @@
 """``weldfusion ingest MANIFEST --out FILE.h5 [--force]``: raw sensor files -> one HDF5 recording.
 
-The manifest is the ``recording.yaml`` of DESIGN.md "Ingest manifest". Every stream is converted
+The manifest is the ``recording.yaml`` of docs/DESIGN.md "Ingest manifest". Every stream is converted
 in blocks (memory stays bounded for long high-speed videos and MHz acoustic files) with a
 progress bar; the output appears only when complete and valid, and an existing file is kept
 unless ``--force``.
@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 
 from weldfusion.datasets.ingest import ingest, summary
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="weldfusion ingest", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="weldfusion ingest", description=description(__doc__))
     parser.add_argument("manifest", type=Path, help="recording.yaml describing the raw files")
     parser.add_argument("--out", type=Path, required=True, help="output recording (.h5)")
     parser.add_argument("--force", action="store_true", help="replace an existing output file")
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     taxonomy = None
     if args.recipe is not None:
+        # lazy: the recipe tree pulls in the model configs; only --recipe needs it
         from weldfusion.recipes.tree import load_recipe
 
         taxonomy = load_recipe(args.recipe).data.taxonomy

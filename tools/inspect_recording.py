@@ -14,12 +14,13 @@ from pathlib import Path
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.validate import validate
 from weldfusion.tools.analysis.inspection import label_lines, plot, stream_lines
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run
 from weldfusion.tools.outputs import output_file
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="weldfusion inspect", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="weldfusion inspect", description=description(__doc__))
     parser.add_argument("recording", type=Path, help="recording (.h5)")
     parser.add_argument("--plot", type=Path, help="write a PNG with all streams and labels (refused if it exists, "
                         "unless --force)")

@@ -26,17 +26,18 @@ from weldfusion.tools.analysis.probe import (
     format_table,
     probe,
 )
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="weldfusion probe", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="weldfusion probe", description=description(__doc__))
     p.add_argument("data", help="directory of recordings (*.h5)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON to FILE (.json; - for stdout)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
-    p.add_argument("--folds", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--folds", type=int, default=3, help="cross-validation folds, split by recording (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = p.parse_args(argv)
     root = Path(args.data)
     if not root.is_dir():

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 from weldfusion.datasets.raw_export import WAV_SUBTYPES, export_raw
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="weldfusion raw-export", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="weldfusion raw-export", description=description(__doc__))
     parser.add_argument("recording", type=Path, help="recording (.h5)")
     parser.add_argument("out_dir", type=Path, help="folder for the raw files and recording.yaml (created)")
     parser.add_argument("--no-offsets", action="store_true",

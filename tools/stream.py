@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from weldfusion.recipes.errors import InvalidInput, MissingInput
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file
 
@@ -29,7 +30,7 @@ _STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion stream", description=__doc__.split("\n\n")[0].strip("`"))
+    p = argparse.ArgumentParser(prog="weldfusion stream", description=description(__doc__))
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) or run folder (-> best.pt)")
     p.add_argument("recording", type=Path, help="recording to replay (.h5)")
     p.add_argument("--realtime", action="store_true", help="pace the replay on the wall clock")
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     n_on, m_off = _check_args(args)
     stalls = parse_stalls(args.stall)
-    # heavy imports after argument checks, so --help and bad paths answer at once
+    # lazy: --help, bad options and bad paths answer without loading torch
     import torch
     from weldfusion.tools.streaming.build import build_engine
     from weldfusion.tools.streaming.engine import EagerBackend
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     trained = load_trained(args.checkpoint)
     backend = EagerBackend(trained.model)
     if args.onnx is not None:
+        # lazy: ONNX Runtime is loaded only with --onnx
         from weldfusion.tools.streaming.onnx_backend import OnnxBackend
         from weldfusion.tools.streaming.onnx_export import weights_fingerprint
 

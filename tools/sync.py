@@ -17,12 +17,13 @@ from pathlib import Path
 from weldfusion.datasets.manifest import load_manifest, write_stream_offsets
 from weldfusion.datasets.sync import ENVELOPE_RATE, MAX_OFFSET_S, estimate_offsets
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run
 from weldfusion.tools.outputs import write_json
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="weldfusion sync", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="weldfusion sync", description=description(__doc__))
     parser.add_argument("manifest", type=Path, help="recording.yaml")
     parser.add_argument("--reference", help="stream whose clock the others follow (default: the process-data "
                         "stream, else the manifest's first)")

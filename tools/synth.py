@@ -30,15 +30,16 @@ from weldfusion.datasets.simulated import (
 from weldfusion.datasets.simulated_set import _job, dataset_summary, format_table, parse_duration, parse_pairs
 from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
+from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weldfusion synth", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="weldfusion synth", description=description(__doc__))
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--pairs", default=",".join(MATERIAL_PAIRS), help="comma list of PAIR or PAIR:PROCESS")
     p.add_argument("--runs", type=int, default=24, help="runs per pair (default 24)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--duration-s", default="8-12", help="run length, SECONDS or MIN-MAX (default 8-12)")
     p.add_argument("--video-rate", type=float, default=SimConfig.video_rate, help="frames/s (default 250)")
     p.add_argument("--thermal-rate", type=float, default=SimConfig.thermal_rate, help="frames/s (default 50)")

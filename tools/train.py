@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # heavy imports after argument parsing, so --help is instant
+    # lazy: --help and argument errors answer without loading torch
     from weldfusion.recipes.tree import load_recipe
     from weldfusion.tools.training import distributed
     from weldfusion.tools.training.run import train_recipe

@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from weldfusion.tools.analysis.report import f3, signed
 from weldfusion.tools.analysis.transfer_run import transfer
 from weldfusion.tools.errors import run as run_tool
 
@@ -42,7 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from weldfusion.tools.analysis.report import f3, signed
 
     overrides = list(args.overrides) + ([f"train.device={args.device}"] if args.device else [])
     r = transfer(args.recipe, args.data, args.out, overrides=overrides, pretrained=args.pretrained,

@@ -201,7 +201,7 @@ def open_csv(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None,
 def open_tdms(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None, group: str | None,
               time_column: str | None, parser: TimeParser, rate: float | None, start: float) -> RawSource:
     """A TDMS file (one group) as a :class:`RawSource`; channels are read by slices, never whole."""
-    from nptdms import TdmsFile
+    from nptdms import TdmsFile  # lazy: npTDMS only for TDMS files
 
     if not path.is_file():
         raise MissingInput(f"{path}: no such file")

@@ -38,11 +38,13 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from weldfusion.fusion.config import COMPONENTS, disable_component
+from weldfusion.fusion.config import COMPONENTS, MSSTANConfig, disable_component
 from weldfusion.fusion.msstan.model import INFERENCE_COMPONENTS, msstan_cores
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.training.evaluation import task_metrics
 from weldfusion.tools.training.predict import measure_latency, predict
+from weldfusion.tools.training.run import train_recipe
+from weldfusion.tools.training.trainer import has_checkpoint
 
 #: Components a trained model can be run without (knock-out on a copy, no retraining).
 INFERENCE_SWITCHES: tuple[str, ...] = INFERENCE_COMPONENTS
@@ -199,7 +201,6 @@ def component_in_recipe(recipe, component: str) -> bool:
     where, key = COMPONENTS[component]
     if where == "loss":
         return bool(getattr(recipe.loss, key))
-    from weldfusion.fusion.config import MSSTANConfig
 
     return any(getattr(getattr(recipe.model, f.name), key) for f in dataclasses.fields(recipe.model)
                if isinstance(getattr(recipe.model, f.name), MSSTANConfig))
@@ -232,8 +233,6 @@ def latency_ms(model: nn.Module, dataset, device: torch.device, n: int) -> float
 # -- retraining ------------------------------------------------------------------------------------------------
 def retrain(recipe, run_dir: str | os.PathLike, progress: bool = True) -> Path:
     """Train ``recipe`` into ``run_dir`` (continuing a run already there, so re-running is cheap); -> best.pt."""
-    from weldfusion.tools.training.run import train_recipe
-    from weldfusion.tools.training.trainer import has_checkpoint
 
     run_dir = Path(run_dir)
     train_recipe(recipe, run_dir, resume=has_checkpoint(run_dir) and (run_dir / "last.pt").is_file(),

@@ -14,9 +14,9 @@ import torch
 from torch.utils.data import DataLoader
 from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.tools.baseline_svm import evaluate_svm, fit_svm
 from weldfusion.tools.benchmarks.machine import machine
 from weldfusion.tools.outputs import output_dir, staged_output
+from weldfusion.tools.training.baseline_svm import evaluate_svm, fit_svm
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions

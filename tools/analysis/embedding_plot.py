@@ -11,6 +11,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
 from weldfusion.recipes.errors import InvalidInput
 
 COLORS = ("#3b75af", "#ef8636", "#519e3e", "#c53a32", "#8d69b8", "#84584e")
@@ -25,9 +29,6 @@ def subsample(n: int, max_points: int, seed: int = 0) -> np.ndarray:
 
 def project(embedding: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(N, E) embeddings -> (N, 2) coordinates by ``pca`` or ``tsne`` (standardised features first)."""
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-    from sklearn.preprocessing import StandardScaler
 
     x = np.asarray(embedding, dtype=np.float64)
     if x.ndim != 2 or len(x) < 3:
@@ -47,7 +48,6 @@ def pair_silhouette(embedding: np.ndarray, labels: Sequence[str]) -> float | Non
     Near 1: pairs form separate clusters; near 0 or below: the pairs' windows overlap (shared
     features across material combinations).
     """
-    from sklearn.metrics import silhouette_score
 
     labels = np.asarray(labels)
     if len(np.unique(labels)) < 2 or len(labels) < 3:

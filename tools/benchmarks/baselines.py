@@ -59,7 +59,7 @@ def count_gflops(model: torch.nn.Module, batch: dict) -> float:
 
 
 def run(args) -> list[dict]:
-    """Rows ``{"name", "value", "unit"}`` (names of DESIGN.md)."""
+    """Rows ``{"name", "value", "unit"}`` (names of docs/DESIGN.md)."""
     device = getattr(args, "device", "cpu")
     quick = getattr(args, "quick", False)
     reps, warm = (3, 1) if quick else (20, 3)

@@ -12,7 +12,7 @@ epochs of the three settings are interleaved so that other load on the machine h
 Torch runs with one intra-op thread here (as in DataLoader workers), so that batch collation in the
 main process does not wait on a thread pool the machine is too busy to serve.
 
-Results (DESIGN.md names): ``data.windows_per_s.memory`` (0 workers), ``data.windows_per_s.memory.workers2``,
+Results (docs/DESIGN.md names): ``data.windows_per_s.memory`` (0 workers), ``data.windows_per_s.memory.workers2``,
 ``data.windows_per_s.hdf5.workers{0,2}``, ``data.windows_per_s.hdf5_naive_chunks.workers{0,2}``,
 ``data.hdf5_share_of_memory.workers{0,2}`` (HDF5 / memory at the same worker count),
 ``data.naive_share_of_default.workers{0,2}``; contention-proof CPU figures with 0 workers

@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -44,7 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_video(path: Path, size_mb: float, side: int, seed: int = 0) -> int:
     """Write a grey mp4 (mp4v) of about ``size_mb`` MB; returns the number of frames."""
-    import cv2
 
     rng = np.random.default_rng(seed)
     pool = rng.integers(0, 256, (32, side, side), dtype=np.uint8)
@@ -88,7 +88,6 @@ def run(args) -> list[dict]:
             if not video.exists():
                 frames = make_video(video, size, args.ingest_frame)
             else:
-                import cv2
 
                 frames = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
             manifest = folder / "recording.yaml"

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> list[dict]:
-    """Rows ``{"name", "value", "unit"}`` (names of DESIGN.md)."""
+    """Rows ``{"name", "value", "unit"}`` (names of docs/DESIGN.md)."""
     device = getattr(args, "device", "cpu")
     quick = getattr(args, "quick", False)
     reps, warm = (5, 2) if quick else (60, 10)

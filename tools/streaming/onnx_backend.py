@@ -27,7 +27,7 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, path: str | os.PathLike, threads: int = 1) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # lazy: ONNX Runtime only when an ONNX backend is used
 
         self.path = Path(path)
         if not self.path.is_file():

@@ -39,9 +39,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 import torch.nn.functional as F
+import torchaudio
 from torch import Tensor, nn
+from torch.onnx.symbolic_helper import _get_const
 from weldfusion.recipes.errors import InvalidInput
 
 INPUT_EXTRA = ("present", "params", "pair")
@@ -126,7 +129,6 @@ class ExportWrapper(nn.Module):
 def exportable_copy(model: nn.Module) -> nn.Module:
     """A copy of ``model`` in eval mode with ``skip_absent`` off, conv spectrograms and matrix
     adaptive pooling (see module docstring)."""
-    import torchaudio
 
     out = copy.deepcopy(model).cpu().eval()
     out.skip_absent = False
@@ -162,7 +164,6 @@ def example_inputs(info, batch: int = 1, seed: int = 0, present: np.ndarray | No
 
 
 def _take_along_dim(g, self, indices, dim):
-    from torch.onnx.symbolic_helper import _get_const
 
     return g.op("GatherElements", self, indices, axis_i=_get_const(dim, "i", "dim"))
 
@@ -174,7 +175,6 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
 
     Written to a temporary file next to ``path`` and renamed when complete.
     """
-    import onnx
 
     if opset < 17:
         raise InvalidInput(f"opset must be >= 17 (ONNX STFT-free graph with LayerNormalization), got {opset}")

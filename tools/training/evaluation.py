@@ -1,7 +1,7 @@
 """Assemble the ``metrics.json`` tree of an evaluation from collected predictions.
 
 Input is the dict of arrays from :func:`weldfusion.tools.training.predict.predict`; output is a
-nested JSON-ready dict whose dotted paths are the stable names of DESIGN.md:
+nested JSON-ready dict whose dotted paths are the stable names of docs/DESIGN.md:
 ``phase.accuracy``, ``phase.macro_f1``, ``defect.mean_f1``, ``calibration.ece``,
 ``per_pair.<pair>.phase.macro_f1`` (and ``per_process.<process>...``), plus per-class numbers,
 AUCs and the confusion matrix. ``latency`` is added by the caller.

@@ -18,6 +18,7 @@ from weldfusion.datasets.info import DataInfo
 from weldfusion.datasets.normalize import NormStats
 from weldfusion.fusion.build import build_model
 from weldfusion.recipes.errors import InvalidInput, MissingInput
+from weldfusion.recipes.tree import recipe_from_dict
 from weldfusion.tools.training.checkpoint import load_checkpoint
 
 
@@ -76,7 +77,6 @@ def upgrade_state(state: dict, model: torch.nn.Module) -> dict:
 
 def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") -> Trained:
     """The model of checkpoint ``path`` (a ``.pt`` file or a run folder -> its ``best.pt``), in eval mode."""
-    from weldfusion.recipes.tree import recipe_from_dict  # the recipe module imports the training configs
 
     path = checkpoint_path(path)
     ck = load_checkpoint(path, map_location="cpu")

@@ -13,6 +13,7 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
+from torch.utils.data import default_collate
 from tqdm import tqdm
 from weldfusion.recipes.errors import InvalidInput
 
@@ -93,7 +94,6 @@ def measure_latency(model: torch.nn.Module, dataset, device: torch.device, n: in
     stream``): on a small box, per-op thread synchronisation costs more than it saves at batch 1
     and makes the figure swing with the machine's load. The batched passes use the default threads.
     """
-    from torch.utils.data import default_collate
 
     if len(dataset) == 0:
         raise InvalidInput("no windows to time")

@@ -7,9 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from model_fixtures import (  # noqa: F401
+from model_fixtures import (
     random_batch,
-    single_thread,
     tiny_config,
     tiny_info,
     tiny_loss,
@@ -24,6 +23,8 @@ from weldfusion.fusion.baselines.svm_features import (
 from weldfusion.fusion.build import build_loss, build_model
 from weldfusion.fusion.config import ModelConfig
 from weldfusion.recipes.config import ConfigError, from_dict
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 ARCHS = ("r2plus1d18", "cnn_lstm", "transformer")
 OUTPUT_KEYS = ("phase_logits", "phase_probs", "defect_logits", "defect_probs", "embedding", "projection",

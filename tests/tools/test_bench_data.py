@@ -1,4 +1,4 @@
-"""``weldfusion bench data --quick``: runs end to end and reports the DESIGN.md result names."""
+"""``weldfusion bench data --quick``: runs end to end and reports the docs/DESIGN.md result names."""
 
 from __future__ import annotations
 

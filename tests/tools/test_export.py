@@ -19,17 +19,11 @@ from weldfusion.tools.streaming.onnx_export import (
     export_onnx,
     weights_fingerprint,
 )
+from weldfusion.tools.streaming.onnx_parity import presence_masks
 from weldfusion.tools.streaming.replay import Replay
 from weldfusion.tools.training.loading import load_trained
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Batch-1 inference on one thread (as the tools run it); restored afterwards."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +60,7 @@ def test_onnx_equals_pytorch_for_every_presence_mask(tiny):
     _, _, trained, onnx_path = tiny
     ort = OnnxBackend(onnx_path)
     eager = EagerBackend(trained.model)
-    masks = export_tool.presence_masks(len(trained.info.names))
+    masks = presence_masks(len(trained.info.names))
     assert len(masks) == 15 and all(m.any() for m in masks)
     for k, mask in enumerate(masks):
         inputs = example_inputs(trained.info, seed=k, present=mask)

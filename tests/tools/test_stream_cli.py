@@ -6,17 +6,11 @@ import csv
 import json
 
 import pytest
-import torch
 from _stream_helpers import tiny_recipe, write_checkpoint
 from _training_data import write_recording
 from weldfusion.tools import stream as stream_tool
 
-
-@pytest.fixture(scope="module", autouse=True)
-def restore_threads():
-    saved = torch.get_num_threads()  # the tool sets its --threads for the process
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("restore_threads")
 
 
 @pytest.fixture(scope="module")

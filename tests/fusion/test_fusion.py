@@ -7,10 +7,12 @@ import itertools
 
 import pytest
 import torch
-from model_fixtures import random_batch, single_thread, tiny_config, tiny_info, tiny_loss  # noqa: F401
+from model_fixtures import random_batch, tiny_config, tiny_info, tiny_loss
 from weldfusion.fusion.build import build_loss, build_model
 from weldfusion.fusion.model import modality_dropout
 from weldfusion.fusion.refine import PredictionRefiner, refine
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 FUSIONS = ("attention", "late", "concat")
 NAMES = ("video", "thermal", "acoustic", "electrical")

@@ -32,7 +32,7 @@ def _rows(path):
 
 @pytest.mark.slow
 def test_two_process_ddp_matches_single_process(tmp_path):
-    sys.path.insert(0, os.path.dirname(__file__))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))  # tests/: the helpers
     from _training_data import make_recordings, write_recipe
 
     recipe = write_recipe(tmp_path / "tiny.yaml", make_recordings(tmp_path / "data"))

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
+from pathlib import Path
 
 import pytest
 import torch
-from model_fixtures import ELECTRICAL, random_batch, single_thread, tiny_config, tiny_info  # noqa: F401
+from model_fixtures import ELECTRICAL, random_batch, tiny_config, tiny_info
 from weldfusion.datasets.info import DataInfo, ModalityShape
 from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import AcousticEncoderConfig, ElectricalEncoderConfig
-from weldfusion.fusion.encoder_base import Encoder, EncoderSpec, encoder_spec
+from weldfusion.fusion.encoder_base import Encoder, encoder_spec
 from weldfusion.sensors.acoustic.encoder import AcousticEncoder, band_matrix
 from weldfusion.sensors.electrical.encoder import ElectricalEncoder, linear_trend, short_circuit_stats, trend_snr
 from weldfusion.sensors.thermal.encoder import ThermalEncoder
 from weldfusion.sensors.video.encoder import VideoEncoder
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def _kwargs(section) -> dict:
@@ -162,36 +163,30 @@ def test_encoder_configs_validate():
         ElectricalEncoderConfig(kernel_sizes=(4,))
 
 
-class _StrainEncoder(Encoder):
-    """A made-up new sensor (strain gauge) to show that the fusion needs no change."""
+@pytest.fixture
+def strain_sensor(monkeypatch):
+    """The made-up sensor folder of the plug-in test joins ``weldfusion.sensors`` for one test."""
+    import weldfusion.sensors as pkg
+    from weldfusion.sensors import registry
 
-    def __init__(self, shape, info, dim, width: int = 8) -> None:
-        super().__init__(shape, info, dim)
-        self.net = torch.nn.Sequential(torch.nn.Conv1d(shape.shape[0], width, 5, stride=5), torch.nn.GELU())
-        self.proj = torch.nn.Linear(width, dim)
-
-    def forward(self, x, params, pair):
-        tokens = self.proj(self.net(x).transpose(1, 2))  # (B, N, D)
-        return {"tokens": tokens, "pooled": tokens.mean(1), "attention": {}, "aux": {}}
-
-
-@dataclasses.dataclass
-class _StrainConfig:
-    width: int = 8
+    monkeypatch.setattr(pkg, "__path__", [*pkg.__path__, str(Path(__file__).parent / "plugin_sensor")])
+    registry.modalities.cache_clear()
+    registry.part.cache_clear()
+    yield
+    monkeypatch.undo()
+    registry.modalities.cache_clear()
+    registry.part.cache_clear()
 
 
-def test_new_sensor_needs_no_fusion_change(monkeypatch):
-    module = types.ModuleType("weldfusion.sensors.strain.encoder")
-    module.ENCODER = EncoderSpec(encoder=_StrainEncoder, config=_StrainConfig)
-    monkeypatch.setitem(sys.modules, "weldfusion.sensors.strain.encoder", module)
+def test_new_sensor_needs_no_fusion_change(strain_sensor):
     base = tiny_info(names=("video", "electrical"))
     strain = ModalityShape("strain", "signal", (2, 50), ("s1", "s2"), rate=125.0)
     info = dataclasses.replace(base, modalities=(*base.modalities, strain))
     torch.manual_seed(0)
-    model = build_model(tiny_config(other={"strain": {"width": 4}}), info)
-    assert model.encoders["strain"].net[0].out_channels == 4
+    model = build_model(tiny_config(other={"strain": {"hidden": 4}}), info)
+    assert model.encoders["strain"].conv.out_channels == 4
     batch = random_batch(info, 2)
     out = model(batch)
     assert out["modality_weights"].shape == (2, 3) and out["phase_logits"].shape == (2, 6)
     with pytest.raises(ValueError, match="unknown config key"):
-        build_model(tiny_config(other={"strain": {"widht": 4}}), info)
+        build_model(tiny_config(other={"strain": {"hiden": 4}}), info)

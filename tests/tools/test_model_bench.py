@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
-from model_fixtures import single_thread  # noqa: F401
 from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import ModelConfig
 from weldfusion.tools import bench
 from weldfusion.tools.benchmarks import model as bench_model
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 NAMES = {
     "model.params.fusion": "count",

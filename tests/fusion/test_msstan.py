@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from model_fixtures import random_batch, single_thread, tiny_config, tiny_info, tiny_loss  # noqa: F401
+from model_fixtures import random_batch, tiny_config, tiny_info, tiny_loss
 from weldfusion.fusion.build import build_loss, build_model
 from weldfusion.fusion.config import COMPONENTS, disable_component
 from weldfusion.fusion.msstan import MSSTAN
@@ -17,6 +17,8 @@ from weldfusion.fusion.msstan.occlusion import OcclusionMask
 from weldfusion.fusion.msstan.patch_embed import ConvStages, PatchEmbed
 from weldfusion.fusion.msstan.spatial_attention import SpatialAttention
 from weldfusion.fusion.msstan.temporal_attention import TemporalAttention
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def tiny_msstan_net(**kw) -> MSSTAN:

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from model_fixtures import random_batch, single_thread, tiny_config, tiny_info  # noqa: F401 (autouse fixture)
+from model_fixtures import random_batch, tiny_config, tiny_info
 from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import COMPONENTS
 from weldfusion.recipes.taxonomy import LabelInterval
@@ -21,6 +21,8 @@ from weldfusion.tools.analysis.attribution import (
     msstan_geometry,
     region_share,
 )
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 NAMES = ("video", "thermal", "acoustic", "electrical")
 

@@ -10,8 +10,7 @@ import pytest
 import torch
 from _stream_helpers import tiny_recipe, write_checkpoint
 from _training_data import write_recording
-from _window_recordings import write_tiny
-from test_alignment import _write_events
+from _window_recordings import write_events, write_tiny
 from torch.utils.data import default_collate
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.windows import WindowDataset
@@ -24,16 +23,9 @@ from weldfusion.tools.streaming.replay import Replay
 from weldfusion.tools.streaming.ring_buffer import RingBuffer
 from weldfusion.tools.training.loading import load_trained
 
+pytestmark = pytest.mark.usefixtures("single_thread")
+
 HOP = 0.1
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Batch-1 inference on one thread (as the tools run it); restored afterwards."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +144,7 @@ def test_stream_matches_offline_with_offsets_and_irregular_timestamps(tmp_path):
     """Streams starting at different times, thermal with per-frame timestamps, other frame sizes."""
     d = tmp_path / "events"
     d.mkdir()
-    path = _write_events(d / "events.h5")
+    path = write_events(d / "events.h5")
     trained = load_trained(write_checkpoint(tmp_path / "ev.pt", tiny_recipe(d)))
     results, _ = run_stream(trained, path, hop_s=0.2)
     ref = offline(trained, path, hop_s=0.2)

@@ -7,11 +7,13 @@ import dataclasses
 import pytest
 import torch
 import torch.nn.functional as F
-from model_fixtures import random_batch, single_thread, tiny_config, tiny_info, tiny_loss  # noqa: F401
+from model_fixtures import random_batch, tiny_config, tiny_info, tiny_loss
 from weldfusion.fusion.build import build_loss, build_model, similarity_matrix
 from weldfusion.fusion.config import LossConfig, LossWeights
 from weldfusion.fusion.losses import contrastive_loss, semantic_loss
 from weldfusion.recipes.config import ConfigError
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 ALL_TERMS = {"phase", "defect", "contrastive", "semantic", "temporal_consistency", "sepconv_l1", "occlusion",
              "reconstruction", "smoothness", "total", "modality"}

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from ingest_helpers import OFFSETS, write_arc_recording
+from ingest_helpers import OFFSETS, edit_manifest
 from weldfusion.datasets.ingest import ingest
-from weldfusion.datasets.raw_export import export_raw
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.validate import validate
 from weldfusion.datasets.writer import StreamAppender
 from weldfusion.sensors import raw_source
 from weldfusion.tools.ingest import cli
-
-
-@pytest.fixture(scope="module")
-def raw_template(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ingest")
-    write_arc_recording(root / "truth.h5", duration=1.0, seed=3)
-    export_raw(root / "truth.h5", root / "raw", progress=False)
-    return root
-
-
-@pytest.fixture
-def raw(raw_template, tmp_path):
-    shutil.copytree(raw_template / "raw", tmp_path / "raw")
-    return tmp_path / "raw"
-
-
-def edit_manifest(raw, fn):
-    path = raw / "recording.yaml"
-    data = yaml.safe_load(path.read_text())
-    fn(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
 
 
 def test_cli_ingests_every_stream_into_a_valid_file(raw, raw_template, tmp_path, capsys):

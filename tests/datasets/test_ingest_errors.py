@@ -3,40 +3,15 @@ no partial output, and an existing output file left untouched."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import cv2
 import numpy as np
-import pytest
-import yaml
-from ingest_helpers import write_arc_recording
-from weldfusion.datasets.raw_export import export_raw
+from ingest_helpers import edit_manifest
 from weldfusion.tools.ingest import cli
 
 OLD = b"an older recording that must survive"
-
-
-@pytest.fixture(scope="module")
-def raw_template(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ingest_errors")
-    write_arc_recording(root / "truth.h5", duration=1.0, seed=5)
-    export_raw(root / "truth.h5", root / "raw", progress=False)
-    return root / "raw"
-
-
-@pytest.fixture
-def raw(raw_template, tmp_path):
-    shutil.copytree(raw_template, tmp_path / "raw")
-    return tmp_path / "raw"
-
-
-def edit_manifest(raw, fn):
-    path = raw / "recording.yaml"
-    data = yaml.safe_load(path.read_text())
-    fn(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def edit_lines(path, fn):
