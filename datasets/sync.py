@@ -81,16 +81,20 @@ class SyncResult:
                 "feature": self.feature}
 
 
+def _trait(name: str, key: str, default: str) -> str:
+    """A sync trait a sensor declares in ``sensors/<name>/sync.py`` (``BINNED``, ``FOLLOWS``)."""
+    feature = sensor_part(name, "sync")
+    return getattr(feature, key, default) if feature is not None else default
+
+
 def _reduce(name: str, source: RawSource, block: np.ndarray) -> np.ndarray:
     """Per-sample activity (k,) float64 of one block: the sensor's own feature
-    (``sensors/<name>/sync.py``), else mean brightness of frames or sound energy of signals."""
+    (``sensors/<name>/sync.py``), else the mean value of frames or the energy of signals."""
     feature = sensor_part(name, "sync")
     if feature is not None:
         return feature.activity(block, source.channel_names or (), str(source.path))
-    if block.ndim >= 3 or get_modality(name).kind == "image":
-        return block.reshape(len(block), -1).astype(np.float64).mean(axis=1)
-    b = block.astype(np.float64).reshape(len(block), -1)
-    return (b * b).sum(axis=1)  # sound energy
+    b = block.reshape(len(block), -1).astype(np.float64)
+    return b.mean(axis=1) if block.ndim >= 3 or get_modality(name).kind == "image" else (b * b).sum(axis=1)
 
 
 def activity_envelope(name: str, source: RawSource, rate: float = ENVELOPE_RATE, progress: bool = False,
@@ -129,7 +133,7 @@ def activity_envelope(name: str, source: RawSource, rate: float = ENVELOPE_RATE,
     if fast:
         filled = counts > 0
         env = np.interp(np.arange(len(sums)), np.flatnonzero(filled), sums[filled] / counts[filled])
-        if name == "acoustic":
+        if _trait(name, "BINNED", "mean") == "rms":
             env = np.sqrt(env)
     else:
         t_all, v_all = np.concatenate(times), np.concatenate(values)
@@ -230,22 +234,25 @@ def _candidates(stream: Envelope, reference: Envelope, width: int, keep: np.ndar
     """``(feature name, score over the kept lags)`` of the candidate feature pairs.
 
     Scores are normalised cross-correlations (1 = identical shape). Levels and edges are compared;
-    sound energy also with the other stream's edges (arc sound follows dP/dt). A thermal stream is
-    instead fitted as the response of the other stream's level through glare + thermal inertia
-    (:func:`_response_fit`): a plain correlation would be biased by the lag of the heating.
+    a stream that follows the other's edges (``FOLLOWS = "edge"`` in its ``sync.py``: sound, since
+    arc sound follows dP/dt) also with those edges. A stream that follows the other's level with a
+    lag (``FOLLOWS = "lagged level"``: temperature, glare + thermal inertia) is instead fitted as
+    that response (:func:`_response_fit`): a plain correlation would be biased by the lag of the heating.
     """
     fs, fr = _features(stream, width), _features(reference, width)
-    if "thermal" in (stream.name, reference.name) and stream.name != reference.name:
-        if stream.name == "thermal":
+    s_follows = _trait(stream.name, "FOLLOWS", "level")
+    r_follows = _trait(reference.name, "FOLLOWS", "level")
+    if "lagged level" in (s_follows, r_follows) and s_follows != r_follows:
+        if s_follows == "lagged level":
             yield "thermal response", _response_fit(fr["level"], fs["level"], reference.rate, keep, False)
         else:
             yield "thermal response", _response_fit(fs["level"], fr["level"], stream.rate, keep, True)
         return
     yield "level/level", _xcorr(fr["level"], fs["level"])[keep]
     yield "edge/edge", _xcorr(fr["edge"], fs["edge"])[keep]
-    if stream.name == "acoustic":
+    if s_follows == "edge":
         yield "level/edge", _xcorr(fr["edge"], fs["level"])[keep]
-    if reference.name == "acoustic":
+    if r_follows == "edge":
         yield "edge/level", _xcorr(fr["level"], fs["edge"])[keep]
 
 
