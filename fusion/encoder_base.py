@@ -45,6 +45,15 @@ class Encoder(nn.Module):
     def forward(self, x: Tensor, params: Tensor, pair: Tensor) -> dict:  # pragma: no cover - protocol
         raise NotImplementedError
 
+    @staticmethod
+    def signal_shape(shape: ModalityShape, what: str) -> tuple[int, int]:
+        """(C, S) of a signal modality's windows; ``ValueError`` unless it is a signal with a known rate."""
+        if shape.kind != "signal" or len(shape.shape) != 2:
+            raise ValueError(f"{shape.name}: {what} needs signal windows (C, S), got {shape.shape}")
+        if shape.rate <= 0:
+            raise ValueError(f"{shape.name}: sample rate unknown (rate={shape.rate})")
+        return int(shape.shape[0]), int(shape.shape[1])
+
 
 @dataclass(frozen=True)
 class EncoderSpec:

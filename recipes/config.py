@@ -178,17 +178,25 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-def load(cls: type[T], path: str | Path, overrides: list[str] = ()) -> T:
-    """Read a YAML recipe with ``yaml.safe_load``, apply overrides, build ``cls``."""
+def read_yaml_mapping(path: str | Path, what: str = "recipe") -> dict:
+    """The top-level mapping of a YAML file (``yaml.safe_load``; empty file = ``{}``); one-line
+    :class:`ConfigError` naming the file when it is not valid YAML or not a mapping."""
     path = Path(path)
     if not path.is_file():
-        raise MissingInput(f"{path}: no such recipe file")
+        raise MissingInput(f"{path}: no such {what} file")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a recipe must be a mapping at the top level")
+        raise ConfigError(f"{path}: a {what} must be a mapping at the top level")
+    return data
+
+
+def load(cls: type[T], path: str | Path, overrides: list[str] = ()) -> T:
+    """Read a YAML recipe with ``yaml.safe_load``, apply overrides, build ``cls``."""
+    path = Path(path)
+    data = read_yaml_mapping(path)
     try:
         return from_dict(cls, apply_overrides(data, list(overrides)))
     except ConfigError as err:

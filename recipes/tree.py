@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from weldfusion.datasets.config import DataConfig
 from weldfusion.fusion.config import LossConfig, ModelConfig
-from weldfusion.recipes.config import ConfigError, apply_overrides, deep_merge, from_dict, save, to_dict
+from weldfusion.recipes.config import ConfigError, apply_overrides, deep_merge, from_dict, read_yaml_mapping, save, to_dict
 from weldfusion.recipes.errors import MissingInput
 from weldfusion.recipes.training import EvalConfig, TrainConfig
 
@@ -57,12 +56,7 @@ def read_recipe_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     path = resolve_recipe_path(path)
     if path.resolve() in _seen:
         raise ConfigError(f"{path}: recipe 'base' chain loops back onto itself")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a recipe must be a mapping at the top level")
+    data = read_yaml_mapping(path)
     base = data.pop("base", None)
     if base is None:
         return data

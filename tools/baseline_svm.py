@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.tools.cli import description
+from weldfusion.tools.cli import add_report_output, description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.training.baseline_svm import parse_gamma, svm_baseline
 
@@ -28,13 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weldfusion baseline-svm", description=description(__doc__))
     p.add_argument("recipe", nargs="?", default="fusion_all", help="recipe whose data section (windows, split) is "
                    "used (default: fusion_all)")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    add_report_output(p)
     p.add_argument("--data", help="recordings; shortcut for --set data.path=...")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe value (repeatable)")
     p.add_argument("--C", type=float, default=10.0, help="SVM regularisation C (default 10)")
     p.add_argument("--gamma", default="scale", help="RBF gamma: 'scale' (default) or a number")
-    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 

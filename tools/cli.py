@@ -6,8 +6,10 @@ exit code (0 ok, 1 a finding such as a validator problem, 2 a user error, see :m
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
+from pathlib import Path
 
 #: verb -> (module in weldfusion.tools, one line of help)
 VERBS: dict[str, tuple[str, str]] = {
@@ -35,6 +37,22 @@ def description(doc: str) -> str:
     reStructuredText literal marks (double backticks) taken out."""
     first = doc.strip().split("\n\n")[0]
     return " ".join(first.replace("``", "").split())
+
+
+def add_report_output(parser: argparse.ArgumentParser) -> None:
+    """``--out DIR`` and ``--force`` of the verbs that write a report folder (rules: tools/outputs.py)."""
+    parser.add_argument("--out", required=True, type=Path,
+                        help="output folder (created; an existing, non-empty one only with --force)")
+    parser.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
+
+
+def add_scoring_options(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--batch-size`` and ``--quiet`` of the verbs that score a trained model."""
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="torch device (auto: cuda when available)")
+    parser.add_argument("--batch-size", type=int,
+                        help="windows per forward pass (default: the recipe's eval.batch_size)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _usage() -> str:

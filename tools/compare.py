@@ -25,7 +25,7 @@ from weldfusion.tools.analysis.compare import (
     compare,
     markdown_table,
 )
-from weldfusion.tools.cli import description
+from weldfusion.tools.cli import add_report_output, description
 from weldfusion.tools.errors import run as run_tool
 
 
@@ -33,8 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weldfusion compare", description=description(__doc__))
     p.add_argument("runs", nargs="+", type=Path, help="run folders (their best.pt) or checkpoint files")
     p.add_argument("--data", required=True, help="recordings the runs were trained on: directory, glob or split list")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
-    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
+    add_report_output(p)
     p.add_argument("--svm", action="store_true", help="also fit and score the HOG/spectral features + SVM baseline")
     p.add_argument("--split", choices=("test", "val"), default="test", help="which recordings to score (default test)")
     p.add_argument("--threads", type=int, help="torch CPU threads while scoring and timing (default: torch's)")

@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from weldfusion.tools.cli import add_report_output, add_scoring_options
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.training.evaluate import SPLITS, evaluate_checkpoint
 
@@ -27,14 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "recordings: metrics.json, plots, report.md.")
     p.add_argument("checkpoint", type=Path, help="best.pt / last.pt, or a run folder (uses its best.pt)")
     p.add_argument("--data", required=True, help="recordings: directory, glob, split list or .h5 file")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
-    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
+    add_report_output(p)
     p.add_argument("--split", choices=SPLITS, help="which recordings to score (default: the recipe's eval.split, "
                    "normally test)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                   help="torch device (auto: cuda when available)")
-    p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the recipe's eval.batch_size)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_scoring_options(p)
     return p
 
 

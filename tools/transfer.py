@@ -19,6 +19,7 @@ from pathlib import Path
 
 from weldfusion.tools.analysis.report import f3, signed
 from weldfusion.tools.analysis.transfer_run import transfer
+from weldfusion.tools.cli import add_report_output
 from weldfusion.tools.errors import run as run_tool
 
 
@@ -30,8 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(e.g. transfer_cu-ss)")
     p.add_argument("--data", required=True, help="recordings of the source and target pairs: directory, glob or "
                    "split list")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created; an existing, non-empty one only with --force)")
-    p.add_argument("--force", action="store_true", help="replace the report files in an existing --out folder")
+    add_report_output(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe value, e.g. --set train.epochs=4 or --set transfer.label_fractions=[0.1]")
     p.add_argument("--pretrained", type=Path, help="use this checkpoint (trained on the source pairs) instead of "

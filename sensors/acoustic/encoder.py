@@ -62,11 +62,7 @@ class AcousticEncoder(Encoder):
                  win_ms: float, f_max_hz: float, ae_band_fraction: tuple[float, float], ae_bands: int,
                  conv_dim: int, layers: int) -> None:
         super().__init__(shape, info, dim)
-        if shape.kind != "signal" or len(shape.shape) != 2:
-            raise ValueError(f"{shape.name}: acoustic encoder needs signal windows (C, S), got {shape.shape}")
-        if shape.rate <= 0:
-            raise ValueError(f"{shape.name}: sample rate unknown (rate={shape.rate})")
-        channels, samples = shape.shape
+        channels, samples = self.signal_shape(shape, "acoustic encoder")
         names = shape.channel_names or tuple(f"mic{i}" for i in range(channels))
         if len(names) != channels:
             raise ValueError(f"{shape.name}: {len(names)} channel names for {channels} channels")

@@ -95,11 +95,7 @@ class ElectricalEncoder(Encoder):
     def __init__(self, shape: ModalityShape, info: DataInfo, dim: int, conv_dim: int, stem_stride: int,
                  kernel_sizes: tuple[int, ...], token_ms: float, trend_snr: bool = True) -> None:
         super().__init__(shape, info, dim)
-        if shape.kind != "signal" or len(shape.shape) != 2:
-            raise ValueError(f"{shape.name}: electrical encoder needs signal windows (C, S), got {shape.shape}")
-        if shape.rate <= 0:
-            raise ValueError(f"{shape.name}: sample rate unknown (rate={shape.rate})")
-        channels, samples = shape.shape
+        channels, samples = self.signal_shape(shape, "electrical encoder")
         names = tuple(shape.channel_names)
         self.signal_shape = (channels, samples)
         self.window_s = samples / float(shape.rate)
