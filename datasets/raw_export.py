@@ -213,7 +213,7 @@ def export_raw(
         raise OutputExists(f"{out_dir}: exists (use --force to replace it)")
     tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=False)
+    tmp.mkdir(parents=True)  # missing parent folders are created, as by every verb
     try:
         with Recording(recording) as rec:
             meta = rec.meta

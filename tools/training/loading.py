@@ -18,7 +18,7 @@ from weldfusion.datasets.info import DataInfo
 from weldfusion.datasets.normalize import NormStats
 from weldfusion.fusion.build import build_model
 from weldfusion.recipes.errors import InvalidInput, MissingInput
-from weldfusion.recipes.tree import recipe_from_dict
+from weldfusion.recipes.tree import RecipeConfig, recipe_from_dict
 from weldfusion.tools.training.checkpoint import load_checkpoint
 
 
@@ -27,7 +27,7 @@ class Trained:
     """A model restored from a checkpoint, with what is needed to feed and judge it."""
 
     model: nn.Module
-    recipe: object  # RecipeConfig (typed as object to keep this module free of the recipe import cycle)
+    recipe: RecipeConfig
     info: DataInfo
     norm: NormStats
     thresholds: list[float]
