@@ -14,8 +14,9 @@ real-world mess of a lab recording:
 
 Ground truth for attention attribution goes to ``/truth``: ``video_arc_xy`` (N_video, 2) and
 ``thermal_source_xy`` (N_thermal, 2) pixel (column, row) positions of the arc / heat source,
-``short_circuits`` (K, 2) [start, end) s (GMAW), ``heat_input`` (M,) kJ/mm on the 1 kHz control
-grid.
+``short_circuits`` (K, 2) [start, end) s (GMAW), ``heat_input`` (M,) kJ/mm and ``torch_x_mm`` (M,)
+(distance the torch has travelled, mm — the truth of the seam positions of ``weldfusion predict``)
+on the 1 kHz control grid.
 """
 
 from __future__ import annotations
@@ -216,6 +217,7 @@ def simulate_run(
 
     truth = {
         "heat_input": heat_input(scn.voltage, scn.current, scn.travel, process) * scn.arc,
+        "torch_x_mm": np.asarray(scn.torch_x, dtype=np.float64),  # distance travelled (mm) on the control grid
     }
     if "video" in streams:
         truth["video_arc_xy"] = arc_xy
@@ -269,7 +271,7 @@ def write_run(run: SimulatedRun, path: str | os.PathLike, overwrite: bool = Fals
                 "video_mm_per_px": run.config.video_mm_per_px,
                 "thermal_mm_per_px": run.config.thermal_mm_per_px,
                 "description": "simulator ground truth: arc / heat-source pixel positions (column, row), "
-                "short circuits [start, end) s, heat input kJ/mm on the control grid",
+                "short circuits [start, end) s, heat input kJ/mm and torch travel mm (torch_x_mm) on the control grid",
             },
         )
     return Path(path)

@@ -3,7 +3,8 @@
 ``RecipeConfig`` = ``name``, ``seed`` and the sections ``data`` (:class:`~weldfusion.datasets.config.DataConfig`),
 ``model`` (:class:`~weldfusion.fusion.config.ModelConfig`), ``loss``
 (:class:`~weldfusion.fusion.config.LossConfig`), ``train`` (:class:`~weldfusion.recipes.training.TrainConfig`)
-and ``eval`` (:class:`~weldfusion.recipes.training.EvalConfig`).
+``eval`` (:class:`~weldfusion.recipes.training.EvalConfig`) and the weld-level sections ``accept``,
+``limits``, ``seam`` (:mod:`weldfusion.recipes.weld`).
 
 A recipe file may start from another with a top-level ``base: other.yaml`` (path relative to the
 recipe, or the name of a packaged recipe); its mappings are merged key by key, the recipe winning.
@@ -22,6 +23,7 @@ from weldfusion.fusion.config import LossConfig, ModelConfig
 from weldfusion.recipes.config import ConfigError, apply_overrides, deep_merge, from_dict, read_yaml_mapping, save, to_dict
 from weldfusion.recipes.errors import MissingInput
 from weldfusion.recipes.training import EvalConfig, TrainConfig
+from weldfusion.recipes.weld import AcceptConfig, LimitsConfig, SeamConfig
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -37,6 +39,9 @@ class RecipeConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    accept: AcceptConfig = field(default_factory=AcceptConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    seam: SeamConfig = field(default_factory=SeamConfig)
 
 
 def resolve_recipe_path(path: str | Path, relative_to: Path | None = None) -> Path:

@@ -28,11 +28,13 @@ def tiny_recipe(data: Path, **data_overrides) -> dict:
     return recipe
 
 
-def write_checkpoint(path: Path, recipe_data: dict, seed: int = 0, randomize_bn: bool = True) -> Path:
+def write_checkpoint(path: Path, recipe_data: dict, seed: int = 0, randomize_bn: bool = True,
+                     threshold: float = 0.5) -> Path:
     """An untrained checkpoint of ``recipe_data`` with normalisation statistics of its data.
 
     ``randomize_bn`` gives batch-norm layers non-trivial running statistics and affine weights,
     so that eval-mode outputs depend on every input value as a trained model's would.
+    ``threshold``: the defect thresholds stored (the alarm thresholds of stream / predict).
     """
     recipe = recipe_from_dict(recipe_data)
     ds = WindowDataset(recipe.data.path, recipe.data)
@@ -47,5 +49,5 @@ def write_checkpoint(path: Path, recipe_data: dict, seed: int = 0, randomize_bn:
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
                 m.weight.data.copy_(1.0 + 0.2 * torch.randn(m.weight.shape, generator=g))
     state = {"config": to_dict(recipe), "info": ds.info.to_dict(), "norm": norm.to_dict(),
-             "model": model.state_dict(), "thresholds": [0.5] * len(ds.info.defects), "epoch": 0}
+             "model": model.state_dict(), "thresholds": [threshold] * len(ds.info.defects), "epoch": 0}
     return save_checkpoint(state, path)

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("recipes", "sensors", "datasets", "fusion", "tools")
-CORE = {"weldfusion.recipes.config", "weldfusion.recipes.errors", "weldfusion.recipes.taxonomy",
+CORE = {"weldfusion.recipes.config", "weldfusion.recipes.errors", "weldfusion.recipes.taxonomy", "weldfusion.recipes.weld",
         "weldfusion.recipes.training", "weldfusion.recipes"}
 TOOL_LIBRARIES = ("weldfusion.tools.training", "weldfusion.tools.streaming", "weldfusion.tools.analysis",
                   "weldfusion.tools.benchmarks", "weldfusion.tools.outputs", "weldfusion.tools.errors",

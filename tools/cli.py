@@ -23,6 +23,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "metrics JSON + plots for a checkpoint"),
     "compare": ("compare", "models side by side on the same test windows (Table 5)"),
     "baseline-svm": ("baseline_svm", "fit and score the HOG + spectral features + SVM baseline"),
+    "predict": ("predict", "weld-level results: verdicts, events along the seam, report.html"),
     "ablate": ("ablate", "per-modality / per-component ablation"),
     "transfer": ("transfer", "adapt to an unseen material pair with few labels"),
     "stream": ("stream", "live sliding-window inference"),

@@ -10,9 +10,9 @@ complete window:
   back (:mod:`~weldfusion.tools.streaming.presence`) and is absent from the windows it does not cover;
 - the window is assembled with the offline dataset's code (:mod:`~.window_assembler`) and fed to a
   backend (:class:`EagerBackend` or :class:`~.onnx_backend.OnnxBackend`);
-- phase and defect probabilities are refined over the last windows with paper Eq. 49
-  (:class:`weldfusion.fusion.refine.PredictionRefiner`), and the refined defect probabilities
-  drive the debounced alarms (:mod:`~.alarms`).
+- phase and defect probabilities are refined over the last windows with paper Eq. 49, and the
+  refined defect probabilities drive the debounced alarms (:mod:`~.decisions`, the same code as
+  ``weldfusion predict``).
 
 Pacing: with ``realtime=True`` packets are delivered on the wall clock (stream time 0 =
 ``origin_s`` at the start) and, when inference falls behind, older complete windows are skipped
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from weldfusion.datasets.schema import TIME_EPS
-from weldfusion.fusion.refine import PredictionRefiner
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
+from weldfusion.tools.streaming.decisions import HopDecisions
 from weldfusion.tools.streaming.presence import PresenceMonitor, SensorEvent
 from weldfusion.tools.streaming.replay import Packet
 from weldfusion.tools.streaming.window_assembler import WindowAssembler
@@ -191,8 +191,7 @@ class StreamEngine:
         """Consume ``packets`` (arrival order) and call ``on_result`` for every hop; returns the totals."""
         asm = self.assembler
         presence = PresenceMonitor(tuple(asm.buffers), self.timeouts, self.origin_s)
-        phase_ref = PredictionRefiner(self.refine_window, self.refine_decay)
-        defect_ref = PredictionRefiner(self.refine_window, self.refine_decay)
+        decisions = HopDecisions(self.alarms, self.refine_window, self.refine_decay)
         summary = StreamSummary(self.hop_s, realtime)
         lag = asm.lag_s()
         source = _Lookahead(packets)
@@ -229,12 +228,9 @@ class StreamEngine:
                 return
             out = self.backend.predict(inputs)
             raw_p, raw_d = out["phase_probs"][0], out["defect_probs"][0]
-            ref_p = phase_ref.update(torch.from_numpy(raw_p)).numpy()
-            ref_d = defect_ref.update(torch.from_numpy(raw_d)).numpy()
-            events: list[AlarmEvent | SensorEvent] = state["events"]
+            ref_p, ref_d, alarm_events = decisions.update(t_end, raw_p, raw_d)
+            events: list[AlarmEvent | SensorEvent] = state["events"] + alarm_events
             state["events"] = []
-            if self.alarms is not None:
-                events += self.alarms.update(t_end, ref_d)
             compute = time.perf_counter() - t_start + state["ingest_s"]
             state["ingest_s"] = 0.0
             if realtime:

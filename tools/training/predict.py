@@ -17,7 +17,7 @@ from torch.utils.data import default_collate
 from tqdm import tqdm
 from weldfusion.recipes.errors import InvalidInput
 
-ARRAY_KEYS = ("phase_probs", "defect_probs", "phase", "defects", "pair", "t0")
+ARRAY_KEYS = ("phase_probs", "defect_probs", "phase", "defects", "pair", "t0", "present")
 TEXT_KEYS = ("recording_id", "material_pair", "process")
 
 
@@ -42,7 +42,7 @@ def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device
 
     Returns a dict of arrays with N = windows seen:
         ``phase_probs`` (N, P), ``defect_probs`` (N, D), ``phase`` (N,) int, ``defects`` (N, D),
-        ``pair`` (N,) int, ``t0`` (N,) s, ``recording_id``/``material_pair``/``process`` (N,) str,
+        ``pair`` (N,) int, ``t0`` (N,) s, ``present`` (N, M) bool, ``recording_id``/``material_pair``/``process`` (N,) str,
         any model output named in ``keep`` (e.g. ``modality_weights`` (N, M), ``embedding`` (N, E)),
         and ``loss_sum`` (1,) / ``loss_count`` (1,) when ``loss_fn`` is given (sum of per-batch
         ``total`` weighted by batch size, so that ranks can be summed).
@@ -65,7 +65,7 @@ def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device
                     count += n
             out["phase_probs"].append(outputs["phase_probs"].float().cpu().numpy())
             out["defect_probs"].append(outputs["defect_probs"].float().cpu().numpy())
-            for k in ("phase", "defects", "pair", "t0"):
+            for k in ("phase", "defects", "pair", "t0", "present"):
                 out[k].append(batch[k].cpu().numpy())
             for k in TEXT_KEYS:
                 out[k].append(np.asarray(batch[k], dtype=object))

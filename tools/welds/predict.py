@@ -1,0 +1,171 @@
+"""``weldfusion predict``: a trained model over a folder of welds (labelled or not) -> weld-level results.
+
+For every recording: the model's timeline (:mod:`.timeline`, the live engine's decisions),
+events with seam positions (:mod:`.process`), classic limit violations (:mod:`.limits`), the
+phase segments, the verdict of the recipe's acceptance rules (:mod:`.verdict`) and the timeline
+figure (:mod:`.figure`). Recordings the model cannot score (no sensor it knows, another taxonomy
+or material pair, an unreadable file) are listed with the reason and the others go on.
+
+Writes (through a staging folder, all or nothing): ``welds.csv``, ``events.csv``,
+``segments.csv``, ``welds/<recording_id>.png``, ``report.html`` and ``predict.json`` (the run's
+settings, the skipped recordings, and — for labelled recordings — the event/segment metrics of
+:mod:`.metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+from weldfusion.datasets.reader import Recording
+from weldfusion.datasets.splits import resolve_files
+from weldfusion.recipes.errors import InvalidInput, UserError
+from weldfusion.tools.outputs import output_dir, staged_output
+from weldfusion.tools.training.loading import load_trained
+from weldfusion.tools.welds.figure import timeline_figure
+from weldfusion.tools.welds.limits import limit_events
+from weldfusion.tools.welds.metrics import weld_metrics
+from weldfusion.tools.welds.process import ProcessTrace, process_trace
+from weldfusion.tools.welds.report import write_report
+from weldfusion.tools.welds.timeline import Event, Segment, Timeline, model_events, phase_segments, score_recording
+from weldfusion.tools.welds.verdict import verdict
+
+
+def _fmt_weights(w: dict) -> str:
+    return " ".join(f"{k}:{v:.2f}" for k, v in sorted(w.items(), key=lambda kv: -kv[1]))
+
+
+def weld_result(trained, path: Path, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu",
+                workers: int = 0) -> dict:
+    """Timeline, trace, events (model + limits, with mm), segments and verdict of one recording."""
+    recipe = trained.recipe
+    tl: Timeline = score_recording(trained, path, hop_s=hop_s, batch_size=batch_size, device=device,
+                                   workers=workers)
+    with Recording(path) as rec:
+        trace: ProcessTrace = process_trace(rec, recipe.seam.nominal_travel_speed_mm_s, recipe.limits.arc_on_a)
+        duration = float(rec.span[1] - rec.span[0])
+        sensors = tuple(n for n in rec.streams if rec.streams[n].n > 0)
+    events: list[Event] = model_events(tl) + limit_events(trace, recipe.limits)
+    for e in events:
+        e.start_mm, e.end_mm = float(trace.at(e.start_s)), float(trace.at(e.end_s))
+    segments: list[Segment] = phase_segments(tl)
+    for s in segments:
+        s.start_mm, s.end_mm = float(trace.at(s.start_s)), float(trace.at(s.end_s))
+        s.heat_input_kj_mm = trace.mean_over("heat_input", s.start_s, s.end_s)
+    decision, reasons = verdict(events, tl.defects, recipe.accept)
+    return {"timeline": tl, "trace": trace, "events": sorted(events, key=lambda e: (e.start_s, e.source, e.label)),
+            "segments": segments, "verdict": decision, "reasons": reasons, "duration_s": duration,
+            "sensors": sensors}
+
+
+def weld_row(r: dict, defects) -> dict:
+    """The ``welds.csv`` row of one weld result."""
+    tl, trace = r["timeline"], r["trace"]
+    model = [e for e in r["events"] if e.source == "model"]
+    hi = trace.channels["heat_input"][trace.arc_on]
+    hi = hi[np.isfinite(hi)]
+    row = {"recording_id": tl.recording_id, "material_pair": tl.meta.get("material_pair"),
+           "process": tl.meta.get("process"), "duration_s": round(r["duration_s"], 3),
+           "seam_length_mm": round(float(np.nanmax(trace.position_mm)), 2) if len(trace.position_mm) else 0.0,
+           "sensors": "+".join(r["sensors"]), "verdict": r["verdict"], "n_events": len(model)}
+    for d in defects:
+        row[f"n_{d}"] = sum(e.label == d for e in model)
+    row["defect_length_mm"] = round(sum(e.length_mm for e in model), 2)
+    row["n_limit_events"] = sum(e.source == "limits" for e in r["events"])
+    row["heat_input_mean_kj_mm"] = round(float(hi.mean()), 4) if len(hi) else None
+    row["heat_input_min_kj_mm"] = round(float(hi.min()), 4) if len(hi) else None
+    row["heat_input_max_kj_mm"] = round(float(hi.max()), 4) if len(hi) else None
+    row["position_source"] = trace.position_source
+    row["why"] = "; ".join(r["reasons"])
+    return row
+
+
+def event_rows(r: dict) -> list[dict]:
+    """The ``events.csv`` rows of one weld result."""
+    rid = r["timeline"].recording_id
+    return [{"recording_id": rid, "source": e.source, "label": e.label, "start_s": round(e.start_s, 4),
+             "end_s": round(e.end_s, 4), "start_mm": round(e.start_mm, 2), "end_mm": round(e.end_mm, 2),
+             "peak_prob": None if np.isnan(e.peak_prob) else round(e.peak_prob, 4),
+             "mean_prob": None if np.isnan(e.mean_prob) else round(e.mean_prob, 4),
+             "modalities": _fmt_weights(e.modalities), "sensors_present": "+".join(e.sensors_present)}
+            for e in r["events"]]
+
+
+def segment_rows(r: dict) -> list[dict]:
+    """The ``segments.csv`` rows of one weld result."""
+    rid = r["timeline"].recording_id
+    return [{"recording_id": rid, "phase": s.phase, "start_s": round(s.start_s, 4), "end_s": round(s.end_s, 4),
+             "start_mm": round(s.start_mm, 2), "end_mm": round(s.end_mm, 2), "mean_prob": round(s.mean_prob, 4),
+             "heat_input_kj_mm": None if np.isnan(s.heat_input_kj_mm) else round(s.heat_input_kj_mm, 4)}
+            for s in r["segments"]]
+
+
+def metrics_input(r: dict) -> dict:
+    """What :func:`~.metrics.weld_metrics` needs of one weld result."""
+    tl, trace = r["timeline"], r["trace"]
+    return {"segments": r["segments"], "events": r["events"], "labels": tl.labels, "duration_s": r["duration_s"],
+            "position": trace.at}
+
+
+def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, hop_s: float = 0.1,
+                batch_size: int = 32, workers: int = 0, device: str = "cpu", onnx: str | os.PathLike | None = None,
+                figures: bool = True, force: bool = False, progress: bool = True) -> dict:
+    """Score every recording of ``data`` with ``checkpoint``; write the outputs to ``out``; return the summary."""
+    if not hop_s > 0:
+        raise InvalidInput(f"--hop-s must be > 0, got {hop_s}")
+    if batch_size < 1 or workers < 0:
+        raise InvalidInput(f"--batch-size must be >= 1 and --workers >= 0, got {batch_size}, {workers}")
+    output_dir(out, force=force, inputs=[checkpoint, data])
+    files = resolve_files(data)
+    trained = load_trained(checkpoint, torch.device(device))
+    if onnx is not None:
+        from weldfusion.tools.welds.onnx_model import OnnxModel  # lazy: ONNX Runtime only with --onnx
+
+        trained.model = OnnxModel(onnx, trained, threads=max(1, torch.get_num_threads()))
+    defects = trained.info.defects
+    results, skipped = [], []
+    t_start = time.perf_counter()
+    for path in tqdm(files, desc="predict", unit="weld", disable=not progress):
+        try:
+            results.append(weld_result(trained, path, hop_s=hop_s, batch_size=batch_size, device=device,
+                                       workers=workers))
+        except UserError as err:  # this recording cannot be scored: say why, go on with the others
+            skipped.append((str(path), str(err).removeprefix(f"{path}: ")))
+    wall = time.perf_counter() - t_start
+    if not results:
+        raise InvalidInput(f"{data}: no recording could be scored ({len(skipped)} skipped: "
+                           + "; ".join(f"{p}: {r}" for p, r in skipped[:3]) + ")")
+    welds = [weld_row(r, defects) for r in results]
+    events = [row for r in results for row in event_rows(r)]
+    segments = [row for r in results for row in segment_rows(r)]
+    labelled = [metrics_input(r) for r in results if r["timeline"].labels.get("phases")]
+    summary = {"checkpoint": str(trained.path), "data": str(data), "hop_s": hop_s, "n_welds": len(results),
+               "n_rejected": sum(w["verdict"] == "reject" for w in welds), "skipped": skipped,
+               "weld_seconds": float(sum(r["duration_s"] for r in results)), "wall_s": wall,
+               "backend": "onnx" if onnx is not None else "eager",
+               "metrics": weld_metrics(labelled, trained.info.phases, defects) if labelled else None}
+    summary["realtime_factor"] = summary["weld_seconds"] / wall if wall > 0 else None
+    with staged_output(out, force=force) as tmp:
+        (tmp / "welds").mkdir()
+        event_cols = ["recording_id", "source", "label", "start_s", "end_s", "start_mm", "end_mm", "peak_prob",
+                      "mean_prob", "modalities", "sensors_present"]
+        seg_cols = ["recording_id", "phase", "start_s", "end_s", "start_mm", "end_mm", "mean_prob", "heat_input_kj_mm"]
+        pd.DataFrame(welds).to_csv(tmp / "welds.csv", index=False)
+        pd.DataFrame(events, columns=event_cols).to_csv(tmp / "events.csv", index=False)
+        pd.DataFrame(segments, columns=seg_cols).to_csv(tmp / "segments.csv", index=False)
+        pngs = {}
+        if figures:
+            for r, w in zip(results, welds, strict=True):
+                tl = r["timeline"]
+                pngs[tl.recording_id] = timeline_figure(tl, r["trace"], r["events"], r["segments"], trained.thresholds,
+                                                        tmp / "welds" / f"{tl.recording_id}.png", w["verdict"])
+        write_report(tmp / "report.html", welds, events, pngs, defects, skipped,
+                     f"weldfusion predict — {len(results)} weld(s), {Path(str(trained.path)).name}")
+        (tmp / "predict.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary

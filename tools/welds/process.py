@@ -1,0 +1,123 @@
+"""A recording's process data on a regular time base: seam position, heat input, arc on.
+
+Seam position (mm from arc ignition) integrates the travel-speed channel of the process data
+(trapezoid rule at its native rate) from arc ignition (the first sample with current >=
+``arc_on_a``); before ignition it is 0. Without a travel-speed channel the position is
+``nominal speed x time since ignition`` (ignition from the current when there is one, else the
+start of the first labelled non-idle phase, else the start of the recording), and
+:attr:`ProcessTrace.position_source` says which was used. Heat input (kJ/mm) is eta U I / v per
+sample (``sensors/electrical/physics.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from weldfusion.datasets.reader import Recording
+from weldfusion.sensors.electrical.physics import heat_input
+
+#: Samples per second of the trace (the process data are block-averaged to it).
+TRACE_RATE = 200.0
+
+
+@dataclass
+class ProcessTrace:
+    """Process data of one recording at :data:`TRACE_RATE` (arrays (N,) on the recording clock).
+
+    ``current``/``voltage``/``wire_feed``/``travel_speed``/``power``/``heat_input`` are NaN where the
+    recording has no process data; ``current_min``/``current_max`` are the per-bin envelopes.
+    """
+
+    t: np.ndarray
+    position_mm: np.ndarray
+    position_source: str  # "travel_speed channel" | "nominal <v> mm/s (recipe|recording)"
+    ignition_s: float | None
+    channels: dict[str, np.ndarray]
+    arc_on: np.ndarray  # (N,) bool
+
+    def at(self, times: np.ndarray, key: str = "position_mm") -> np.ndarray:
+        """``key`` (``position_mm`` or a channel) interpolated at ``times`` (s)."""
+        values = self.position_mm if key == "position_mm" else self.channels[key]
+        return np.interp(np.asarray(times, dtype=np.float64), self.t, values)
+
+    def mean_over(self, key: str, t0: float, t1: float, arc_only: bool = True) -> float:
+        """Mean of channel ``key`` over [t0, t1) (arc-on samples only by default); NaN when none."""
+        sel = (self.t >= t0) & (self.t < t1)
+        if arc_only:
+            sel &= self.arc_on
+        values = self.channels[key][sel]
+        values = values[np.isfinite(values)]
+        return float(values.mean()) if len(values) else float("nan")
+
+
+def _bin(times: np.ndarray, values: np.ndarray, grid: np.ndarray, how: str) -> np.ndarray:
+    """Reduce native samples into the bins [grid[i], grid[i] + 1/TRACE_RATE); empty bins interpolated."""
+    idx = np.floor((times - grid[0]) * TRACE_RATE).astype(np.int64)
+    ok = (idx >= 0) & (idx < len(grid))
+    idx, v = idx[ok], values[ok]
+    out = np.full(len(grid), np.nan)
+    if len(v) == 0:
+        return out
+    if how == "mean":
+        s = np.bincount(idx, v, minlength=len(grid))
+        n = np.bincount(idx, minlength=len(grid))
+        out[n > 0] = s[n > 0] / n[n > 0]
+    else:
+        order = np.argsort(idx, kind="stable")
+        idx, v = idx[order], v[order]
+        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+        red = np.maximum.reduceat if how == "max" else np.minimum.reduceat
+        out[idx[starts]] = red(v, starts)
+    have = np.isfinite(out)
+    if have.any() and not have.all():
+        out[~have] = np.interp(np.flatnonzero(~have), np.flatnonzero(have), out[have])
+    return out
+
+
+def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 20.0) -> ProcessTrace:
+    """The :class:`ProcessTrace` of an open recording (reads its process data once)."""
+    t_start, t_end = rec.span
+    n = max(1, int(np.ceil((t_end - t_start) * TRACE_RATE)))
+    grid = t_start + np.arange(n) / TRACE_RATE
+    names = ("current", "voltage", "wire_feed", "travel_speed", "power", "heat_input", "current_min", "current_max")
+    channels = {k: np.full(n, np.nan) for k in names}
+    ignition = None
+    source = None
+    info = rec.streams.get("electrical")
+    if info is not None and info.n > 0:
+        data, times = rec.read("electrical", info.t_start, info.t_end + 1.0)
+        data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+        cols = {c: i for i, c in enumerate(info.channel_names)}
+        for c in ("current", "voltage", "wire_feed", "travel_speed"):
+            if c in cols:
+                channels[c] = _bin(times, data[:, cols[c]], grid, "mean")
+        if "current" in cols:
+            cur = data[:, cols["current"]]
+            channels["current_min"] = _bin(times, cur, grid, "min")
+            channels["current_max"] = _bin(times, cur, grid, "max")
+            on = np.flatnonzero(cur >= arc_on_a)
+            ignition = float(times[on[0]]) if len(on) else None
+            if "voltage" in cols:
+                u = data[:, cols["voltage"]]
+                channels["power"] = _bin(times, u * cur, grid, "mean")
+                if "travel_speed" in cols:
+                    hi = heat_input(u, cur, data[:, cols["travel_speed"]], str(rec.meta.get("process", "GMAW")))
+                    channels["heat_input"] = _bin(times, hi, grid, "mean")
+        if "travel_speed" in cols:
+            v = data[:, cols["travel_speed"]]
+            dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * np.diff(times))])  # mm at each sample
+            if ignition is not None:
+                dist = dist - np.interp(ignition, times, dist)
+            position = np.maximum(np.interp(grid, times, dist), 0.0)
+            source = "travel_speed channel"
+    arc_on = np.nan_to_num(channels["current"], nan=0.0) >= arc_on_a
+    if source is None:
+        attr = rec.meta.get("travel_speed_mm_s")
+        speed = float(attr) if attr is not None else float(nominal_speed_mm_s)
+        if ignition is None:
+            arc = [p.start_s for p in rec.phases if p.label != "idle"]
+            ignition = float(min(arc)) if arc else float(t_start)
+        position = np.maximum(grid - ignition, 0.0) * speed
+        source = f"nominal {speed:g} mm/s ({'recording' if attr is not None else 'recipe'})"
+    return ProcessTrace(grid, position, source, ignition, channels, arc_on)
