@@ -138,6 +138,12 @@ def test_evaluate_writes_metrics_plots_and_report(tiny_run, tmp_path, capsys):
     assert list(m["thresholds"].values()) == pytest.approx(thresholds)
     assert m["n_windows"] == sum(m["per_pair"][p]["n_windows"] for p in m["per_pair"])
     assert "| phase | macro-F1 |" in (out / "report.md").read_text()
+    # weld level: the phase timeline as segments, defects as events (labelled test recordings)
+    for name in ("segments.f1@0.10", "segments.f1@0.25", "segments.f1@0.50", "segments.edit"):
+        assert 0.0 <= get_path(m, name) <= 1.0, name
+    assert m["events"]["n_labelled"] == sum(c["n_labelled"] for c in m["events"]["per_class"].values())
+    assert isinstance(get_path(m, "events.false_alarms_per_min"), float)
+    assert "limits_events" in m and "## Weld level" in (out / "report.md").read_text()
 
     every = tmp_path / "all"
     assert cli([str(run / "best.pt"), "--data", str(data), "--out", str(every), "--split", "all", "--quiet"]) == 0

@@ -55,7 +55,7 @@ def test_predict_writes_every_output_and_lists_what_it_cannot_score(sim, tmp_pat
     assert set(events["source"]) <= {"model", "limits"} and (events["end_s"] >= events["start_s"]).all()
     segments = pd.read_csv(out / "segments.csv")
     assert set(segments["recording_id"]) == set(welds["recording_id"])
-    for rid, g in segments.groupby("recording_id"):
+    for _, g in segments.groupby("recording_id"):
         assert (np.diff(g["start_s"].to_numpy()) > 0).all()
         np.testing.assert_allclose(g["end_s"].to_numpy()[:-1], g["start_s"].to_numpy()[1:])  # contiguous
     assert all((out / "welds" / f"{rid}.png").stat().st_size > 10_000 for rid in welds["recording_id"])

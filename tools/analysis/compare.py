@@ -22,6 +22,7 @@ from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
 from weldfusion.tools.training.loading import load_trained
 from weldfusion.tools.training.predict import measure_latency, predict
+from weldfusion.tools.welds.predict import score_welds
 
 # data-config keys that decide which windows a model is scored on (hop_s is unified, path comes from --data)
 SAME_DATA_KEYS = ("window_s", "split", "filter", "modalities", "pairs", "phases", "defects", "gap_threshold",
@@ -69,6 +70,10 @@ def summary_row(name: str, arch: str, recipe: str, source: str, params: int | No
         "defect": {"recall_mean": float(np.mean(recalls)) if recalls else None, "mean_f1": de["mean_f1"]},
         "ms_per_window": {"b1": m["latency"]["ms_per_window"], "batched": m["latency"]["ms_per_window_batched"],
                           "batch_size": m["latency"]["batch_size"], "threads_b1": m["latency"]["threads"]},
+        "weld": None if m.get("segments") is None else {
+            "segments_f1@0.50": m["segments"]["f1@0.50"], "events_recall": m["events"]["recall"],
+            "events_precision": m["events"]["precision"], "false_alarms_per_min": m["events"]["false_alarms_per_min"],
+            "onset_error_s": m["events"]["onset_error_s"]["median"]},
     }
 
 
@@ -106,6 +111,22 @@ def markdown_table(report: dict) -> str:
             dp = "–" if v["phase_macro_f1_points"] is None else f"{v['phase_macro_f1_points']:+.1f}"
             dd = "–" if v["defect_mean_f1_points"] is None else f"{v['defect_mean_f1_points']:+.1f}"
             lines.append(f"| {name} | {dp} | {dd} | {v['speedup_b1']:.2f}x |")
+    weld_rows = [r for r in report["models"] if r.get("weld")]
+    if weld_rows:
+        lines += ["", "Weld level (hop 0.1 s, as predict / stream; rules in tools/welds/metrics.py):", "",
+                  "| model | segments F1@0.50 | event recall | event precision | false alarms / min | median onset s |",
+                  "|---|---|---|---|---|---|"]
+        for r in weld_rows:
+            w = r["weld"]
+            fa = "–" if w["false_alarms_per_min"] is None else f"{w['false_alarms_per_min']:.2f}"
+            onset = "–" if w["onset_error_s"] is None else f"{w['onset_error_s']:.3f}"
+            lines.append(f"| {r['name']} | {_pct(w['segments_f1@0.50'])} | {_pct(w['events_recall'])} | "
+                         f"{_pct(w['events_precision'])} | {fa} | {onset} |")
+        lim = report.get("limits_events")
+        if lim:
+            fa = "–" if lim["false_alarms_per_min"] is None else f"{lim['false_alarms_per_min']:.2f}"
+            lines.append(f"| limit bands (process data only) | – | {_pct(lim['recall'])} | {_pct(lim['precision'])} "
+                         f"| {fa} | – |")
     note = ("Phase recall is the macro average over the phase classes (balanced accuracy); defect recall and "
             "F1 average the defect classes that occur (thresholds chosen on validation during training).")
     lines += ["", note, ""]
@@ -170,6 +191,9 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
             m = evaluate_predictions(pred, t.info.phases, t.info.defects, t.thresholds, t.recipe.eval.ece_bins,
                                      t.info.names)
             m["latency"] = measure_latency(t.model, dataset, dev, n=latency_windows, batch_size=32)
+            weld = score_welds(t, bundle.files[split], hop_s=0.1, device=dev, progress=progress)
+            if weld is not None:
+                m.update(segments=weld["segments"], events=weld["events"], limits_events=weld["limits_events"])
             m.update({"recipe": t.recipe.name, "arch": t.recipe.model.arch, "checkpoint": str(t.path),
                       "epoch": t.checkpoint.get("metrics", {}).get("epoch")})
             metrics[name] = m
@@ -188,10 +212,12 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
             metrics["svm"] = m
             models.append(summary_row("svm", "svm", f"{ref.recipe.name} (data)", "fitted by compare", None, m))
         first = next(iter(metrics.values()))
+        limits = next((v["limits_events"] for v in metrics.values() if v.get("limits_events")), None)
         report = {"data": str(data), "split": split, "n_windows": first["n_windows"],
                   "n_recordings": first["n_recordings"], "recordings": sorted({k[0] for k in keys}),
                   "hop_s": hop, "machine": machine("cuda" if dev.type == "cuda" else "cpu"),
-                  "threads": torch.get_num_threads(), "models": models, "fusion_vs": fusion_verdict(models)}
+                  "threads": torch.get_num_threads(), "models": models, "fusion_vs": fusion_verdict(models),
+                  "limits_events": limits}
     finally:
         torch.set_num_threads(previous_threads)
     with staged_output(out, force=force) as tmp:

@@ -21,8 +21,11 @@ from weldfusion.tools.training.loading import load_trained
 from weldfusion.tools.training.plots import plot_confusion, plot_reliability
 from weldfusion.tools.training.predict import measure_latency, predict
 from weldfusion.tools.training.report import markdown_report
+from weldfusion.tools.welds.predict import score_welds
 
 SPLITS = ("test", "val", "train", "all")
+#: Hop of the weld-level metrics (as weldfusion stream / predict run).
+WELD_HOP_S = 0.1
 
 
 def prediction_table(pred: dict, phases: tuple[str, ...], defects: tuple[str, ...], thresholds: list[float]):
@@ -73,6 +76,11 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     metrics = evaluate_predictions(pred, info.phases, info.defects, trained.thresholds, ecfg.ece_bins, info.names)
     metrics["latency"] = measure_latency(trained.model, dataset, dev, n=ecfg.latency_windows, batch_size=bsz, amp=amp)
     windows = bundle.windows[split]
+    # weld level: the phase timeline as segments, defects as events (as weldfusion predict finds them)
+    weld = score_welds(trained, bundle.files[split], hop_s=WELD_HOP_S, batch_size=bsz, device=dev, progress=progress)
+    if weld is not None:
+        metrics.update(segments=weld["segments"], events=weld["events"], limits_events=weld["limits_events"],
+                       weld_hop_s=WELD_HOP_S)
     metrics.update({
         "recipe": recipe.name, "checkpoint": str(trained.path),
         "epoch": trained.checkpoint.get("metrics", {}).get("epoch"),

@@ -70,10 +70,19 @@ def evaluate_predictions(pred: dict, phases: tuple[str, ...], defects: tuple[str
 
 
 def get_path(tree: dict, dotted: str):
-    """Value at a dotted path such as ``per_pair.Al-steel.phase.macro_f1`` (``KeyError`` naming it)."""
-    node = tree
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise KeyError(f"metric {dotted!r} not found (no {part!r})")
-        node = node[part]
+    """Value at a dotted path such as ``per_pair.Al-steel.phase.macro_f1`` (``KeyError`` naming it).
+
+    Keys may contain dots themselves (``segments.f1@0.50``): at each level the longest key that
+    matches the next parts of the path wins."""
+    node, parts, i = tree, dotted.split("."), 0
+    while i < len(parts):
+        if not isinstance(node, dict):
+            raise KeyError(f"metric {dotted!r} not found (no {parts[i]!r})")
+        for j in range(len(parts), i, -1):
+            key = ".".join(parts[i:j])
+            if key in node:
+                node, i = node[key], j
+                break
+        else:
+            raise KeyError(f"metric {dotted!r} not found (no {parts[i]!r})")
     return node

@@ -53,6 +53,23 @@ def markdown_report(m: dict, figures: dict[str, str]) -> str:
         lines += ["", "## Mean modality weights", "", "| " + " | ".join(m["modality_weights_mean"]) + " |",
                   "|" + "---|" * len(m["modality_weights_mean"]),
                   "| " + " | ".join(_f(v) for v in m["modality_weights_mean"].values()) + " |"]
+    if m.get("segments") is not None:
+        seg, ev, lim = m["segments"], m["events"], m["limits_events"]
+        lines += ["", f"## Weld level (hop {m.get('weld_hop_s', 0.1):g} s; rules: tools/welds/metrics.py)", "",
+                  "| metric | model | limit bands |", "|---|---|---|",
+                  f"| phase segments F1@0.10 / @0.25 / @0.50 | {_f(seg['f1@0.10'])} / {_f(seg['f1@0.25'])} / "
+                  f"{_f(seg['f1@0.50'])} | |",
+                  f"| phase segments edit score | {_f(seg['edit'])} | |",
+                  f"| defect events recall | {_f(ev['recall'])} | {_f(lim['recall'])} |",
+                  f"| defect events precision | {_f(ev['precision'])} | {_f(lim['precision'])} |",
+                  f"| false alarms per minute | {_f(ev['false_alarms_per_min'])} | {_f(lim['false_alarms_per_min'])} |",
+                  f"| median onset error, s | {_f(ev['onset_error_s']['median'])} | {_f(lim['onset_error_s']['median'])} |",
+                  f"| median position error, mm | {_f(ev['position_error_mm']['median'])} | |",
+                  "", "| defect | labelled | detected | recall | precision | recall of the limit bands |",
+                  "|---|---|---|---|---|---|"]
+        for name, c in ev["per_class"].items():
+            lines.append(f"| {name} | {c['n_labelled']} | {c['n_detected']} | {_f(c['recall'])} | {_f(c['precision'])} | "
+                         f"{_f(lim['per_class_recall'].get(name))} |")
     lines += ["", "## Figures", ""] + [f"- {name}: [{path}]({path})" for name, path in figures.items()]
     lines += ["", "Macro-F1 averages the classes present in the labels or predictions; defect mean F1 averages the "
               "defect classes that occur in the labels or are predicted; ECE is for the top-1 phase probability.", ""]

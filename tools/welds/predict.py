@@ -113,6 +113,18 @@ def metrics_input(r: dict) -> dict:
             "position": trace.at}
 
 
+def score_welds(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu", progress: bool = False
+                ) -> dict | None:
+    """The weld-level metrics (:func:`~.metrics.weld_metrics`) of ``trained`` on labelled ``files``
+    (what ``evaluate`` and ``compare`` add to their window metrics); None when none is labelled."""
+    labelled = []
+    for path in tqdm(list(files), desc="welds", unit="weld", disable=not progress, leave=False):
+        r = weld_result(trained, Path(path), hop_s=hop_s, batch_size=batch_size, device=device)
+        if r["timeline"].labels.get("phases"):
+            labelled.append(metrics_input(r))
+    return weld_metrics(labelled, trained.info.phases, trained.info.defects) if labelled else None
+
+
 def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, hop_s: float = 0.1,
                 batch_size: int = 32, workers: int = 0, device: str = "cpu", onnx: str | os.PathLike | None = None,
                 figures: bool = True, force: bool = False, progress: bool = True) -> dict:

@@ -84,6 +84,9 @@ def score_recording(trained, path: str | Path, *, hop_s: float = 0.1, batch_size
     order = np.argsort(pred["t0"], kind="stable")
     keep = order[pred["present"][order].any(axis=1)]  # the live engine skips windows without any sensor
     decisions = HopDecisions(alarms_for(info.defects, trained.thresholds, **(alarm_kw or {})))
+    weights = pred.get("modality_weights")  # comparison networks without a fusion layer have none
+    if weights is None:
+        weights = np.full((len(pred["t0"]), len(info.names)), 1.0 / max(len(info.names), 1))
     ref_p = np.zeros_like(pred["phase_probs"][keep])
     ref_d = np.zeros_like(pred["defect_probs"][keep])
     for j, i in enumerate(keep):
@@ -95,7 +98,7 @@ def score_recording(trained, path: str | Path, *, hop_s: float = 0.1, batch_size
         meta = dict(rec.meta)
     return Timeline(
         str(meta.get("recording_id", path.stem)), path, meta, info.window_s, hop_s, info.names, info.phases,
-        info.defects, pred["t0"][keep], ref_p, ref_d, pred["defect_probs"][keep], pred["modality_weights"][keep],
+        info.defects, pred["t0"][keep], ref_p, ref_d, pred["defect_probs"][keep], weights[keep],
         pred["present"][keep].astype(bool), decisions.intervals(), labels)
 
 
