@@ -3,7 +3,7 @@
 Each sub-benchmark is a module of ``tools/benchmarks/`` exposing ``add_arguments(parser)``
 (optional) and ``run(args) -> list[dict(name, value, unit)]``. Result names are the stable ones of
 docs/DESIGN.md "Machine-readable outputs". Without SUB the default set runs (data, model,
-stream, baselines); ``ingest`` writes large test videos and runs only when named.
+stream, baselines); ``predict`` and ``ingest`` (which writes large test videos) run only when named.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file, write_json
 
-SUBS = ("data", "model", "stream", "baselines", "ingest")
+SUBS = ("data", "model", "stream", "baselines", "predict", "ingest")
 DEFAULT_SUBS = ("data", "model", "stream", "baselines")
 
 

@@ -25,6 +25,7 @@ from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file
+from weldfusion.tools.streaming.alarms import M_OFF, N_ON
 
 _STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
 
@@ -46,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alarm-on", type=float, help="open a defect alarm above this probability "
                    "(default: the checkpoint's per-class thresholds)")
     p.add_argument("--alarm-off", type=float, help="close it below this probability (default 0.75 x on)")
-    p.add_argument("--alarm-hops", default="2,3", metavar="N,M",
-                   help="hops above / below the thresholds to open / close an alarm (default 2,3)")
+    p.add_argument("--alarm-hops", default=f"{N_ON},{M_OFF}", metavar="N,M",
+                   help=f"hops above / below the thresholds to open / close an alarm (default {N_ON},{M_OFF})")
     p.add_argument("--quiet", action="store_true", help="no live line (events and summary still printed)")
     return p
 

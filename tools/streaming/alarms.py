@@ -20,6 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from weldfusion.recipes.errors import InvalidInput
 
+#: Defaults: hops above ``p_on`` to open / below ``p_off`` to close (n_on 3 chosen on the demo's
+#: validation welds, README "Weld-level results"), and ``p_off`` as this share of ``p_on``.
+N_ON, M_OFF = 3, 3
+P_OFF_RATIO = 0.75
+
 
 @dataclass(frozen=True)
 class AlarmEvent:
@@ -59,7 +64,7 @@ class DefectAlarms:
     """
 
     def __init__(self, names: Sequence[str], p_on: float | Sequence[float], p_off: float | Sequence[float],
-                 n_on: int = 2, m_off: int = 3) -> None:
+                 n_on: int = N_ON, m_off: int = M_OFF) -> None:
         self.names = tuple(names)
         self.p_on = _per_class(p_on, len(self.names), "alarm p_on")
         self.p_off = _per_class(p_off, len(self.names), "alarm p_off")

@@ -41,6 +41,18 @@ def _fmt_weights(w: dict) -> str:
     return " ".join(f"{k}:{v:.2f}" for k, v in sorted(w.items(), key=lambda kv: -kv[1]))
 
 
+def truth_seam_errors(path: Path, events) -> list[float]:
+    """|start_mm - true torch travel at start_s| of every event, for simulated recordings (``/truth/torch_x_mm``)."""
+    with Recording(path) as rec:
+        truth = rec.h5.get("truth")
+        if truth is None or "torch_x_mm" not in truth:
+            return []
+        x = truth["torch_x_mm"][()]
+        rate = float(truth.attrs["control_rate"])
+    t = np.arange(len(x)) / rate
+    return [abs(e.start_mm - float(np.interp(e.start_s, t, x))) for e in events]
+
+
 def weld_result(trained, path: Path, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu",
                 workers: int = 0) -> dict:
     """Timeline, trace, events (model + limits, with mm), segments and verdict of one recording."""
@@ -125,6 +137,20 @@ def score_welds(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, dev
     return weld_metrics(labelled, trained.info.phases, trained.info.defects) if labelled else None
 
 
+def score_files(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu", workers: int = 0,
+                progress: bool = False) -> tuple[list[dict], list[tuple[str, str]], float]:
+    """Weld results of every file that can be scored, (path, reason) of the others, and the wall time (s)."""
+    results, skipped = [], []
+    t_start = time.perf_counter()
+    for path in tqdm(list(files), desc="predict", unit="weld", disable=not progress):
+        try:
+            results.append(weld_result(trained, Path(path), hop_s=hop_s, batch_size=batch_size, device=device,
+                                       workers=workers))
+        except UserError as err:  # this recording cannot be scored: say why, go on with the others
+            skipped.append((str(path), str(err).removeprefix(f"{path}: ")))
+    return results, skipped, time.perf_counter() - t_start
+
+
 def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, hop_s: float = 0.1,
                 batch_size: int = 32, workers: int = 0, device: str = "cpu", onnx: str | os.PathLike | None = None,
                 figures: bool = True, force: bool = False, progress: bool = True) -> dict:
@@ -141,15 +167,8 @@ def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, 
 
         trained.model = OnnxModel(onnx, trained, threads=max(1, torch.get_num_threads()))
     defects = trained.info.defects
-    results, skipped = [], []
-    t_start = time.perf_counter()
-    for path in tqdm(files, desc="predict", unit="weld", disable=not progress):
-        try:
-            results.append(weld_result(trained, path, hop_s=hop_s, batch_size=batch_size, device=device,
-                                       workers=workers))
-        except UserError as err:  # this recording cannot be scored: say why, go on with the others
-            skipped.append((str(path), str(err).removeprefix(f"{path}: ")))
-    wall = time.perf_counter() - t_start
+    results, skipped, wall = score_files(trained, files, hop_s=hop_s, batch_size=batch_size, device=device,
+                                         workers=workers, progress=progress)
     if not results:
         raise InvalidInput(f"{data}: no recording could be scored ({len(skipped)} skipped: "
                            + "; ".join(f"{p}: {r}" for p, r in skipped[:3]) + ")")
@@ -163,6 +182,10 @@ def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, 
                "backend": "onnx" if onnx is not None else "eager",
                "metrics": weld_metrics(labelled, trained.info.phases, defects) if labelled else None}
     summary["realtime_factor"] = summary["weld_seconds"] / wall if wall > 0 else None
+    seam = [err for r in results for err in truth_seam_errors(r["timeline"].path, r["events"])]
+    if seam:  # simulated welds: seam positions against the torch's true travel
+        summary["seam_check"] = {"n_events": len(seam), "max_abs_error_mm": float(max(seam)),
+                                 "median_abs_error_mm": float(np.median(seam))}
     with staged_output(out, force=force) as tmp:
         (tmp / "welds").mkdir()
         event_cols = ["recording_id", "source", "label", "start_s", "end_s", "start_mm", "end_mm", "peak_prob",
