@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 from weldfusion.datasets.label_io import read_labels
 from weldfusion.datasets.manifest import Manifest, load_manifest
@@ -24,6 +25,7 @@ from weldfusion.datasets.validate import validate
 from weldfusion.datasets.writer import RecordingWriter
 from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
+from weldfusion.sensors.electrical.seam import ignition_time, seam_position, times_at_positions
 from weldfusion.sensors.raw_source import IngestError, RawSource
 from weldfusion.sensors.registry import get as get_modality
 from weldfusion.sensors.registry import part as sensor_part
@@ -60,12 +62,38 @@ def _recording_span(spans: list[tuple[float, float]]) -> tuple[float, float] | N
     return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
 
 
-def _read_all_labels(manifest: Manifest, taxonomy: Taxonomy, span: tuple[float, float] | None
-                     ) -> dict[str, list[LabelInterval]]:
+def _label_times(manifest: Manifest, sources: dict[str, RawSource], table: str):
+    """For a label file in frames or mm: values -> recording times (s), from the manifest's streams."""
+    spec = manifest.labels.spec(table)
+    where = f"{manifest.path}: labels.{table}"
+    if spec.unit == "frames":
+        src = sources.get(spec.stream)
+        if src is None:
+            raise IngestError(f"{where}: unit frames counts frames of stream {spec.stream!r}, which the manifest lacks")
+        own = src.timestamps if src.timestamps is not None else np.concatenate([t for _, t in src.blocks_with_times()])
+        t = np.append(own, own[-1] + 1.0 / (src.rate or 1.0)) + manifest.streams[spec.stream].time_offset_s
+        return lambda frames: np.interp(frames, np.arange(len(t), dtype=np.float64), t)
+    if spec.unit == "mm":
+        src = sources.get("electrical")
+        names = list(src.channel_names or ()) if src is not None else []
+        if "travel_speed" not in names or "current" not in names:
+            raise IngestError(f"{where}: unit mm needs the current and travel_speed channels of the process data")
+        data, times = zip(*src.blocks_with_times(), strict=True)
+        x = np.concatenate(data).reshape(-1, len(names)).astype(np.float64)
+        t = np.concatenate(times) + manifest.streams["electrical"].time_offset_s
+        pos = seam_position(t, x[:, names.index("travel_speed")], ignition_time(t, x[:, names.index("current")]))
+        return lambda mm: times_at_positions(t, pos, mm)
+    return None
+
+
+def _read_all_labels(manifest: Manifest, taxonomy: Taxonomy, span: tuple[float, float] | None,
+                     sources: dict[str, RawSource]) -> dict[str, list[LabelInterval]]:
     out = {}
     for table in ("phases", "defects"):
-        rel = getattr(manifest.labels, table)
-        out[table] = [] if rel is None else read_labels(manifest.resolve(rel), table, taxonomy, span)
+        spec = manifest.labels.spec(table)
+        out[table] = [] if spec is None else read_labels(
+            manifest.resolve(spec.path), table, taxonomy, span, fmt=spec.format, unit=spec.unit, tier=spec.tier,
+            to_seconds=_label_times(manifest, sources, table))
     return out
 
 
@@ -152,9 +180,9 @@ def ingest(
     known = [s.span() for s in sources.values()]
     if all(span is not None for span in known):
         estimate = _recording_span([(a + offsets[n], b + offsets[n]) for n, (a, b) in zip(sources, known, strict=True)])
-        _read_all_labels(manifest, tax, estimate)  # fail fast, before converting anything
+        _read_all_labels(manifest, tax, estimate, sources)  # fail fast, before converting anything
     else:
-        _read_all_labels(manifest, tax, None)
+        _read_all_labels(manifest, tax, None, sources)
     meta = RecordingMeta(
         recording_id=manifest.recording_id,
         material_pair=manifest.material_pair,
@@ -172,7 +200,7 @@ def ingest(
                 spec = manifest.streams[name]
                 reports.append(convert_stream(writer, name, source, spec.time_offset_s, spec.gaps, progress))
             span = _recording_span([(r.t_start, r.t_end) for r in reports])
-            labels = _read_all_labels(manifest, tax, span)
+            labels = _read_all_labels(manifest, tax, span, sources)
             writer.write_labels(phases=labels["phases"], defects=labels["defects"])
         problems = validate(staging)
         if problems:

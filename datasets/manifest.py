@@ -33,6 +33,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from weldfusion.datasets.schema import ROOT_ATTRS
@@ -60,11 +61,28 @@ class ManifestError(IngestError):
 
 
 @dataclass
-class LabelsSpec:
-    """Label CSVs (columns ``start_s,end_s,label``, times on the recording clock)."""
+class LabelFileSpec:
+    """A label file with its format and units (``datasets/label_io.py``)."""
 
-    phases: str | None = None
-    defects: str | None = None
+    path: str
+    format: Literal["csv", "audacity", "labelstudio", "elan"] | None = None
+    unit: Literal["s", "ms", "frames", "mm"] = "s"
+    tier: str | None = None  # ELAN tier
+    stream: str = "video"  # the stream whose frame numbers ``unit: frames`` counts
+
+
+@dataclass
+class LabelsSpec:
+    """Label files: a path (CSV ``start_s,end_s,label`` on the recording clock, Audacity ``.txt``,
+    Label Studio ``.json``, ELAN ``.eaf``) or a :class:`LabelFileSpec` mapping."""
+
+    phases: str | LabelFileSpec | None = None
+    defects: str | LabelFileSpec | None = None
+
+    def spec(self, table: str) -> LabelFileSpec | None:
+        """The table's label file as a :class:`LabelFileSpec` (None when not given)."""
+        value = getattr(self, table)
+        return LabelFileSpec(path=value) if isinstance(value, str) else value
 
 
 @dataclass

@@ -1,9 +1,8 @@
 """A recording's process data on a regular time base: seam position, heat input, arc on.
 
-Seam position (mm from arc ignition) integrates the travel-speed channel of the process data
-(trapezoid rule at its native rate) from arc ignition (the first sample with current >=
-``arc_on_a``); before ignition it is 0. Without a travel-speed channel the position is
-``nominal speed x time since ignition`` (ignition from the current when there is one, else the
+Seam position (mm from arc ignition) integrates the travel-speed channel of the process data from
+arc ignition (``sensors/electrical/seam.py``, the rule also used for labels given in mm). Without
+a travel-speed channel the position is ``nominal speed x time since ignition`` (ignition from the current when there is one, else the
 start of the first labelled non-idle phase, else the start of the recording), and
 :attr:`ProcessTrace.position_source` says which was used. Heat input (kJ/mm) is eta U I / v per
 sample (``sensors/electrical/physics.py``).
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from weldfusion.datasets.reader import Recording
 from weldfusion.sensors.electrical.physics import heat_input
+from weldfusion.sensors.electrical.seam import ignition_time, seam_position
 
 #: Samples per second of the trace (the process data are block-averaged to it).
 TRACE_RATE = 200.0
@@ -96,8 +96,7 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
             cur = data[:, cols["current"]]
             channels["current_min"] = _bin(times, cur, grid, "min")
             channels["current_max"] = _bin(times, cur, grid, "max")
-            on = np.flatnonzero(cur >= arc_on_a)
-            ignition = float(times[on[0]]) if len(on) else None
+            ignition = ignition_time(times, cur, arc_on_a)
             if "voltage" in cols:
                 u = data[:, cols["voltage"]]
                 channels["power"] = _bin(times, u * cur, grid, "mean")
@@ -105,11 +104,7 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
                     hi = heat_input(u, cur, data[:, cols["travel_speed"]], str(rec.meta.get("process", "GMAW")))
                     channels["heat_input"] = _bin(times, hi, grid, "mean")
         if "travel_speed" in cols:
-            v = data[:, cols["travel_speed"]]
-            dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * np.diff(times))])  # mm at each sample
-            if ignition is not None:
-                dist = dist - np.interp(ignition, times, dist)
-            position = np.maximum(np.interp(grid, times, dist), 0.0)
+            position = np.interp(grid, times, seam_position(times, data[:, cols["travel_speed"]], ignition))
             source = "travel_speed channel"
     arc_on = np.nan_to_num(channels["current"], nan=0.0) >= arc_on_a
     if source is None:
