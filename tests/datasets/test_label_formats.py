@@ -60,7 +60,7 @@ def _eaf(path, tiers: dict[str, list[tuple[int, int, str]]]) -> None:
     k = 0
     for name, rows in tiers.items():
         tier = ET.SubElement(root, "TIER", {"LINGUISTIC_TYPE_REF": "default-lt", "TIER_ID": name})
-        for a, b, label in rows:
+        for _a, _b, label in rows:
             ann = ET.SubElement(ET.SubElement(tier, "ANNOTATION"), "ALIGNABLE_ANNOTATION",
                                 {"ANNOTATION_ID": f"a{k // 2}", "TIME_SLOT_REF1": slots[k], "TIME_SLOT_REF2": slots[k + 1]})
             ET.SubElement(ann, "ANNOTATION_VALUE").text = label
