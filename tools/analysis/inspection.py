@@ -13,10 +13,13 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from weldfusion.datasets.reader import Recording, StreamInfo
+from weldfusion.recipes.weld import SeamConfig
 from weldfusion.sensors.registry import modality_names
+from weldfusion.tools.welds.process import process_trace
 
-#: Points per trace in the plot (long streams are reduced block by block to this many bins).
-PLOT_POINTS = 4000
+#: Bins per trace in the plot (long streams are reduced block by block to this many bins; fast
+#: signals are drawn as the min/max envelope of each bin with the bin's mean or RMS on top).
+PLOT_POINTS = 800
 
 
 _BLOCK_BYTES = 16 << 20
@@ -61,32 +64,37 @@ def label_lines(rec: Recording) -> list[str]:
     return lines
 
 
-def trace(rec: Recording, info: StreamInfo, points: int = PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """``(times (M,), values (M, C))`` of a stream reduced to at most ``points`` bins, block by block.
+def trace(rec: Recording, info: StreamInfo, points: int = PLOT_POINTS
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(times (M,), values (M, C), low (M, C), high (M, C))`` of a stream reduced to at most
+    ``points`` bins, block by block.
 
-    Images: mean of each frame; sound: RMS per bin; other signals: mean per bin.
+    Images: mean of each frame; sound: RMS per bin; other signals: mean per bin. ``low``/``high``
+    are the per-bin minimum and maximum (the envelope a 5 kHz signal draws as a band otherwise).
     """
     n = info.n
     per_sample = int(np.prod(info.sample_shape, dtype=np.int64)) * info.dtype.itemsize
     step = max(1, int(np.ceil(n / points)))
     block = max(step, (_BLOCK_BYTES // max(1, per_sample)) // step * step)
-    times, values = [], []
+    times, values, lows, highs = [], [], [], []
     image = len(info.sample_shape) >= 2
     for i0 in range(0, n, block):
         i1 = min(n, i0 + block)
         x = rec.read_index(info.name, i0, i1).astype(np.float64)
         x = x.reshape(len(x), -1).mean(axis=1, keepdims=True) if image else x.reshape(len(x), -1)
-        if info.name == "acoustic":
-            x = x * x
         t = rec.times(info.name, i0, i1)
         m = int(np.ceil(len(x) / step))
         edges = np.arange(m) * step
+        lows.append(np.minimum.reduceat(x, edges, axis=0))
+        highs.append(np.maximum.reduceat(x, edges, axis=0))
+        if info.name == "acoustic":
+            x = x * x
         sums = np.add.reduceat(x, edges, axis=0)
         counts = np.diff(np.append(edges, len(x)))[:, None]
         v = sums / counts
         times.append(t[edges])
         values.append(np.sqrt(v) if info.name == "acoustic" else v)
-    return np.concatenate(times), np.concatenate(values)
+    return np.concatenate(times), np.concatenate(values), np.concatenate(lows), np.concatenate(highs)
 
 
 def _in_order(labels: set[str], order: tuple[str, ...]) -> list[str]:
@@ -95,23 +103,30 @@ def _in_order(labels: set[str], order: tuple[str, ...]) -> list[str]:
 
 
 def plot(rec: Recording, out: Path) -> None:
-    """All streams on the common time axis, phases as coloured bands, defects as hatched bands."""
+    """All streams on the common time axis (fast signals as min/max envelopes with their bin mean),
+    arc power and heat input, phases as coloured bands, defects as hatched bands."""
 
     matplotlib.use("Agg")
 
-    rows: list[tuple[str, np.ndarray, np.ndarray, str]] = []
+    rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, str]] = []
     for name, info in ordered_streams(rec):
-        t, v = trace(rec, info)
+        t, v, lo, hi = trace(rec, info)
         if len(info.sample_shape) >= 2:
-            rows.append((f"{name}\nmean ({info.units})", t, v[:, 0], name))
+            rows.append((f"{name}\nmean ({info.units})", t, v[:, 0], lo[:, 0], hi[:, 0], name))
         elif name == "acoustic":
             for c, ch in enumerate(info.channel_names or ("",)):
-                rows.append((f"{name} {ch}\nRMS ({info.units})", t, v[:, c], name))
+                rows.append((f"{name} {ch}\nRMS ({info.units})", t, v[:, c], None, None, name))
         else:
             units = info.attrs.get("channel_units")
             for c, ch in enumerate(info.channel_names or [f"ch{i}" for i in range(v.shape[1])]):
                 unit = units[c] if isinstance(units, list) else info.units
-                rows.append((f"{ch}\n({unit})", t, v[:, c], name))
+                rows.append((f"{ch}\n({unit})", t, v[:, c], lo[:, c], hi[:, c], name))
+    proc = process_trace(rec, nominal_speed_mm_s=SeamConfig().nominal_travel_speed_mm_s)
+    if np.isfinite(proc.channels["power"]).any():
+        rows.append(("arc power\n(kW)", proc.t, proc.channels["power"] / 1000.0, None, None, "power"))
+    if np.isfinite(proc.channels["heat_input"]).any():
+        heat = np.where(proc.arc_on, proc.channels["heat_input"], np.nan)
+        rows.append(("heat input\n(kJ/mm, arc on)", proc.t, heat, None, None, "heat_input"))
     phases, defects = rec.phases, rec.defects
     stored = rec.label_names or ((), ())
     names = _in_order({p.label for p in phases}, stored[0])
@@ -121,9 +136,11 @@ def plot(rec: Recording, out: Path) -> None:
     axes = axes[:, 0]
     cmap = plt.get_cmap("tab10")
     colors = {lab: cmap(i % 10) for i, lab in enumerate(names)}
-    for ax, (label, t, v, _) in zip(axes, rows, strict=False):  # the last axis is the label track
+    for ax, (label, t, v, lo, hi, _) in zip(axes, rows, strict=False):  # the last axis is the label track
         for p in phases:
             ax.axvspan(p.start_s, p.end_s, color=colors[p.label], alpha=0.18, lw=0)
+        if lo is not None:  # min/max envelope of a fast signal, its bin mean on top
+            ax.fill_between(t, lo, hi, color="0.55", lw=0, alpha=0.6)
         ax.plot(t, v, lw=0.7, color="k")
         ax.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)
