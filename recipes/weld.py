@@ -95,11 +95,19 @@ class LimitsConfig:
 
 @dataclass
 class SeamConfig:
-    """Seam positions: ``nominal_travel_speed_mm_s`` is used when a recording has no travel-speed channel
-    (a manifest/recording attribute ``travel_speed_mm_s`` wins over it)."""
+    """Seam positions of recordings without a travel-speed channel: ``nominal_by_process`` gives the
+    travel speed (mm/s) of a process, ``nominal_travel_speed_mm_s`` that of any other (a
+    recording attribute ``travel_speed_mm_s`` wins over both)."""
 
     nominal_travel_speed_mm_s: float = 8.0
+    nominal_by_process: dict[str, float] = field(
+        default_factory=lambda: {"GMAW": 8.0, "TIG": 3.5, "laser": 20.0, "FSW": 5.0})
 
     def __post_init__(self) -> None:
-        if not self.nominal_travel_speed_mm_s > 0:
-            raise ValueError(f"nominal_travel_speed_mm_s must be > 0, got {self.nominal_travel_speed_mm_s}")
+        for key, v in {"*": self.nominal_travel_speed_mm_s, **self.nominal_by_process}.items():
+            if not v > 0:
+                raise ValueError(f"nominal travel speed of {key} must be > 0 mm/s, got {v}")
+
+    def nominal(self, process: str) -> float:
+        """The nominal travel speed (mm/s) of ``process``."""
+        return float(self.nominal_by_process.get(process, self.nominal_travel_speed_mm_s))

@@ -121,7 +121,7 @@ def plot(rec: Recording, out: Path) -> None:
             for c, ch in enumerate(info.channel_names or [f"ch{i}" for i in range(v.shape[1])]):
                 unit = units[c] if isinstance(units, list) else info.units
                 rows.append((f"{ch}\n({unit})", t, v[:, c], lo[:, c], hi[:, c], name))
-    proc = process_trace(rec, nominal_speed_mm_s=SeamConfig().nominal_travel_speed_mm_s)
+    proc = process_trace(rec, nominal_speed_mm_s=SeamConfig().nominal(str(rec.meta.get("process"))))
     if np.isfinite(proc.channels["power"]).any():
         rows.append(("arc power\n(kW)", proc.t, proc.channels["power"] / 1000.0, None, None, "power"))
     if np.isfinite(proc.channels["heat_input"]).any():

@@ -60,7 +60,7 @@ def weld_result(trained, path: Path, *, hop_s: float = 0.1, batch_size: int = 32
     tl: Timeline = score_recording(trained, path, hop_s=hop_s, batch_size=batch_size, device=device,
                                    workers=workers)
     with Recording(path) as rec:
-        trace: ProcessTrace = process_trace(rec, recipe.seam.nominal_travel_speed_mm_s, recipe.limits.arc_on_a)
+        trace: ProcessTrace = process_trace(rec, recipe.seam.nominal(str(rec.meta.get("process"))), recipe.limits.arc_on_a)
         duration = float(rec.span[1] - rec.span[0])
         sensors = tuple(n for n in rec.streams if rec.streams[n].n > 0)
     events: list[Event] = model_events(tl) + limit_events(trace, recipe.limits)
@@ -182,10 +182,13 @@ def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, 
                "backend": "onnx" if onnx is not None else "eager",
                "metrics": weld_metrics(labelled, trained.info.phases, defects) if labelled else None}
     summary["realtime_factor"] = summary["weld_seconds"] / wall if wall > 0 else None
-    seam = [err for r in results for err in truth_seam_errors(r["timeline"].path, r["events"])]
-    if seam:  # simulated welds: seam positions against the torch's true travel
-        summary["seam_check"] = {"n_events": len(seam), "max_abs_error_mm": float(max(seam)),
-                                 "median_abs_error_mm": float(np.median(seam))}
+    by_source: dict[str, list[float]] = {}
+    for r in results:  # simulated welds: seam positions against the torch's true travel, per position source
+        by_source.setdefault(r["trace"].position_source, []).extend(truth_seam_errors(r["timeline"].path, r["events"]))
+    seam = {src: {"n_events": len(e), "max_abs_error_mm": float(max(e)), "median_abs_error_mm": float(np.median(e))}
+            for src, e in by_source.items() if e}
+    if seam:
+        summary["seam_check"] = seam
     with staged_output(out, force=force) as tmp:
         (tmp / "welds").mkdir()
         event_cols = ["recording_id", "source", "label", "start_s", "end_s", "start_mm", "end_mm", "peak_prob",
