@@ -151,3 +151,14 @@ def test_the_contracts_live_in_the_repository():
 def test_the_core_imports_nothing_of_weldfusion_but_itself(mod):
     path = ROOT / (mod.removeprefix("weldfusion.").replace(".", "/") + ".py")
     assert all(name in CORE for _, name, _, _ in imports(path) if name.startswith("weldfusion"))
+
+
+def test_every_package_is_in_the_distribution():
+    """setup.cfg lists the packages of a non-editable install: a new package folder must be there."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = {line.strip() for line in cfg["options"]["packages"].splitlines() if line.strip()}
+    found = {module_name(p.parent / "__init__.py") for pkg in PACKAGES for p in (ROOT / pkg).rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)
