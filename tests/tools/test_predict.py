@@ -112,11 +112,12 @@ def test_nominal_speed_without_a_travel_channel():
         span = (0.0, 2.0)
         streams: dict = {}
         meta = {"process": "GMAW"}
-        phases = [LabelInterval(0.0, 0.5, "idle"), LabelInterval(0.5, 2.0, "deposition")]
+        phases = [LabelInterval(0.0, 0.5, "idle"), LabelInterval(0.5, 1.6, "deposition"),
+                  LabelInterval(1.6, 2.0, "idle")]
 
     trace = process_trace(Rec(), nominal_speed_mm_s=10.0)
     assert trace.position_source == "nominal 10 mm/s (recipe)"
-    np.testing.assert_allclose(trace.at(np.array([0.4, 1.5])), [0.0, 10.0])
+    np.testing.assert_allclose(trace.at(np.array([0.4, 1.5, 1.9])), [0.0, 10.0, 11.0])  # stops at the weld's end
     assert len(trace.t) == len(t)
 
 

@@ -2,9 +2,10 @@
 
 Seam position (mm from arc ignition) integrates the travel-speed channel of the process data from
 arc ignition (``sensors/electrical/seam.py``, the rule also used for labels given in mm). Without
-a travel-speed channel the position is ``nominal speed x time since ignition`` (ignition from the current when there is one, else the
-start of the first labelled non-idle phase, else the start of the recording), and
-:attr:`ProcessTrace.position_source` says which was used. Heat input (kJ/mm) is eta U I / v per
+a travel-speed channel the position is ``nominal speed x time since ignition`` until the arc goes
+out (both from the current when there is one, else the first start / last end of the labelled
+non-idle phases, else the recording's span), and :attr:`ProcessTrace.position_source` says which
+was used. Heat input (kJ/mm) is eta U I / v per
 sample (``sensors/electrical/physics.py``).
 """
 
@@ -110,9 +111,14 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
     if source is None:
         attr = rec.meta.get("travel_speed_mm_s")
         speed = float(attr) if attr is not None else float(nominal_speed_mm_s)
+        welding = [p for p in rec.phases if p.label != "idle"]
         if ignition is None:
-            arc = [p.start_s for p in rec.phases if p.label != "idle"]
-            ignition = float(min(arc)) if arc else float(t_start)
-        position = np.maximum(grid - ignition, 0.0) * speed
+            ignition = float(min(p.start_s for p in welding)) if welding else float(t_start)
+        on = np.flatnonzero(np.nan_to_num(channels["current"], nan=0.0) >= arc_on_a)
+        if len(on):  # the torch stops when the arc goes out
+            arc_off = float(grid[on[-1]] + 1.0 / TRACE_RATE)
+        else:
+            arc_off = float(max(p.end_s for p in welding)) if welding else float(t_end)
+        position = (np.clip(grid, ignition, arc_off) - ignition) * speed
         source = f"nominal {speed:g} mm/s ({'recording' if attr is not None else 'recipe'})"
     return ProcessTrace(grid, position, source, ignition, channels, arc_on)
