@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import zlib
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -30,19 +34,44 @@ from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonom
 from weldfusion.sensors.registry import get as get_modality
 
 
+def cpu_count() -> int:
+    """CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def encode_chunk(sample: np.ndarray, level: int) -> bytes:
+    """One chunk as HDF5's shuffle + deflate filters store it: bytes grouped by position in the
+    element (shuffle; a no-op for 1-byte elements), then zlib-compressed (deflate)."""
+    raw = np.ascontiguousarray(sample)
+    size = raw.dtype.itemsize
+    data = raw.view(np.uint8).reshape(-1, size).T.tobytes() if size > 1 else raw.tobytes()
+    return zlib.compress(data, level)
+
+
 class StreamAppender:
     """Appends blocks of samples to one stream (for data too large to hold in memory).
 
     Created by :meth:`RecordingWriter.create_stream`; each :meth:`append` takes
     ``(n, *sample_shape)`` and, for irregular streams, the ``(n,)`` timestamps of the block.
+
+    Streams chunked one sample per chunk (image streams) are compressed in a pool of threads and
+    written with ``write_direct_chunk`` — the bytes HDF5's own shuffle + gzip filters would write,
+    so the file is the same standard HDF5 (h5dump, HDFView) — instead of one core compressing frame
+    after frame; other streams go through h5py's filter pipeline.
     """
 
-    def __init__(self, group: h5py.Group, irregular: bool) -> None:
+    def __init__(self, group: h5py.Group, irregular: bool, pool: Callable[[], ThreadPoolExecutor] | None = None) -> None:
         self._group = group
+        self._pool = pool
         self._data = group["data"]
         self._ts = group["timestamps"] if irregular else None
         self._n = 0
         self._last_t = -np.inf
+        d = self._data
+        self._direct_level = (d.compression_opts if pool is not None and d.chunks is not None and d.chunks[0] == 1
+                              and d.shuffle and d.compression == "gzip" and d.chunks[1:] == d.shape[1:] else None)
+        self._pending: deque[tuple[tuple[int, ...], Future]] = deque()  # compressed chunks not yet written
+        self._max_pending = 0
 
     @property
     def n(self) -> int:
@@ -71,8 +100,35 @@ class StreamAppender:
         elif timestamps is not None:
             raise ValueError(f"stream {self._group.name}: regular stream takes no timestamps")
         self._data.resize((self._n + n, *self._data.shape[1:]))
-        self._data[self._n :] = block
+        if self._direct_level is not None and n > 1:
+            # compress this block in the pool while the caller decodes the next one; write chunks in
+            # order as they finish, keeping at most two blocks in flight (memory stays flat)
+            zeros = (0,) * (block.ndim - 1)
+            pool, level = self._pool(), int(self._direct_level)
+            for i in range(n):
+                self._pending.append(((self._n + i, *zeros), pool.submit(encode_chunk, block[i], level)))
+            self._max_pending = max(self._max_pending, 2 * n)
+            while len(self._pending) > self._max_pending or (self._pending and self._pending[0][1].done()):
+                self._write_next()
+        else:
+            self.flush()
+            self._data[self._n :] = block
         self._n += n
+
+    def _write_next(self) -> None:
+        offset, future = self._pending.popleft()
+        self._data.id.write_direct_chunk(offset, future.result())
+
+    def flush(self) -> None:
+        """Write every chunk still being compressed (the writer calls this before closing the file)."""
+        while self._pending:
+            self._write_next()
+
+    def discard(self) -> None:
+        """Drop the chunks still being compressed (the recording is being aborted)."""
+        for _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
 
     def set_gaps(self, gaps: np.ndarray | list) -> None:
         """Dropout intervals ``(G, 2)`` [start, end) seconds; replaces earlier ones."""
@@ -121,6 +177,8 @@ class RecordingWriter:
         self.chunk_s = chunk_s
         self.chunk_bytes = chunk_bytes
         self.naive_chunks = naive_chunks
+        self._pool: ThreadPoolExecutor | None = None
+        self._appenders: list[StreamAppender] = []
         if self.path.exists() and not overwrite:
             raise OutputExists(f"{self.path}: output exists (use --force / overwrite=True to replace it)")
         if not self.path.parent.is_dir():
@@ -220,7 +278,9 @@ class RecordingWriter:
             a["channel_units"] = [str(u) for u in channel_units]
         for key, value in (attrs or {}).items():
             a[key] = value
-        return StreamAppender(group, irregular)
+        appender = StreamAppender(group, irregular, self._compressors)
+        self._appenders.append(appender)
+        return appender
 
     def write_stream(
         self,
@@ -290,11 +350,25 @@ class RecordingWriter:
         for key, value in (attrs or {}).items():
             g.attrs[key] = value
 
+    def _compressors(self) -> ThreadPoolExecutor:
+        """This writer's compression threads (created on first use, shut down with the file)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=cpu_count(), thread_name_prefix="weldfusion-zlib")
+        return self._pool
+
+    def _stop_compressors(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     # -- commit / abort ------------------------------------------------------------------------
     def commit(self) -> Path:
         """Close the temporary file and rename it onto the target path."""
         if self._done:
             return self.path
+        for appender in self._appenders:
+            appender.flush()
+        self._stop_compressors()
         if "labels" not in self._h5:
             self.write_labels()
         self._h5.close()
@@ -310,6 +384,9 @@ class RecordingWriter:
         if self._done:
             return
         try:
+            for appender in self._appenders:
+                appender.discard()
+            self._stop_compressors()
             self._h5.close()
         finally:
             self._tmp.unlink(missing_ok=True)

@@ -151,3 +151,57 @@ def test_recording_is_picklable_without_handle(tmp_path):
     clone = pickle.loads(pickle.dumps(rec))
     assert clone._h5 is None
     assert clone.read("video", 0.0, 0.02)[0].shape == (5, 8, 8)
+
+
+def test_image_streams_written_as_direct_chunks_are_standard_hdf5(tmp_path):
+    """Frames are compressed in threads and written with write_direct_chunk: the same shuffle + gzip
+    bytes HDF5's filters would write, read back exactly by h5py and by h5dump."""
+    import shutil
+    import subprocess
+
+    from weldfusion.datasets.reader import Recording
+    from weldfusion.datasets.schema import RecordingMeta
+    from weldfusion.datasets.writer import RecordingWriter, encode_chunk
+
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 255, (50, 32, 40), dtype=np.uint8)
+    colour = rng.integers(0, 255, (9, 8, 6, 3), dtype=np.uint8)
+    thermal = rng.normal(300, 50, (20, 12, 16)).astype(np.float32)
+    path = tmp_path / "x.h5"
+    with RecordingWriter(path, RecordingMeta("x", "Al-steel", "a", "b", "GMAW")) as w:
+        app = w.create_stream("video", sample_shape=(32, 40), dtype=np.uint8, rate=250.0, units="gray8")
+        for i in range(0, 50, 7):  # blocks of 7 frames, the last one shorter
+            app.append(video[i : i + 7])
+        w.write_stream("thermal", thermal, rate=50.0, units="degC")
+    with Recording(path) as rec:
+        np.testing.assert_array_equal(rec.read_index("video", 0, 50), video)
+        np.testing.assert_array_equal(rec.read_index("thermal", 0, 20), thermal)
+    # the encoder is HDF5's shuffle + deflate: h5py's own filters decode it
+    import zlib
+
+    raw = zlib.decompress(encode_chunk(thermal[3], 4))
+    np.testing.assert_array_equal(np.frombuffer(raw, np.uint8).reshape(4, -1).T.copy().view(np.float32).ravel(),
+                                  thermal[3].ravel())
+    col_path = tmp_path / "c.h5"
+    with RecordingWriter(col_path, RecordingMeta("c", "Al-steel", "a", "b", "GMAW")) as w:
+        w.write_stream("video", colour, rate=100.0, units="rgb8")
+    with Recording(col_path) as rec:
+        np.testing.assert_array_equal(rec.read_index("video", 0, 9), colour)
+    if shutil.which("h5dump"):
+        out = subprocess.run(["h5dump", "-d", "/streams/thermal/data", "-s", "3,0,0", "-c", "1,1,2", str(path)],
+                             capture_output=True, text=True, timeout=60).stdout
+        got = [float(v) for v in out.split("(3,0,0):")[1].split("}")[0].replace("\n", " ").split(",")[:2]]
+        np.testing.assert_allclose(got, thermal[3, 0, :2], rtol=1e-5)
+
+
+def test_an_aborted_recording_leaves_nothing_while_frames_are_in_flight(tmp_path):
+    from weldfusion.datasets.schema import RecordingMeta
+    from weldfusion.datasets.writer import RecordingWriter
+
+    path = tmp_path / "x.h5"
+    with pytest.raises(RuntimeError, match="stop"):
+        with RecordingWriter(path, RecordingMeta("x", "Al-steel", "a", "b", "GMAW")) as w:
+            app = w.create_stream("video", sample_shape=(64, 64), dtype=np.uint8, rate=250.0, units="gray8")
+            app.append(np.zeros((40, 64, 64), dtype=np.uint8))
+            raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == []

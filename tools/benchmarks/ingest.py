@@ -3,7 +3,8 @@
 For each size it writes a synthetic high-speed video (``--ingest-frame`` x ``--ingest-frame`` grey
 noise, which compresses badly, so the mp4 reaches the size with few frames) and a one-stream
 manifest, then ingests it in a fresh Python process that reports its own peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``). A second fresh process that only imports the
+(``VmHWM`` of ``/proc/self/status``; ``ru_maxrss`` would carry over the torch-loaded parent's peak
+across ``exec``). A second fresh process that only imports the
 same modules gives the baseline. Usage::
 
     weldfusion bench ingest --ingest-sizes-mb 200,500 --ingest-dir /tmp/bench_ingest --json ingest.json
@@ -31,8 +32,28 @@ import weldfusion.sensors.electrical.io  # noqa  (the baseline imports every rea
 t = time.perf_counter()
 if sys.argv[1] != "-":
     ingest(sys.argv[1], sys.argv[2], progress=False)
-print(json.dumps({"seconds": time.perf_counter() - t,
-                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+def peak_mb():  # VmHWM: this address space's peak RSS (ru_maxrss would carry the parent's over exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_mb": peak_mb()}))
+"""
+
+#: The same video decoded only (OpenCV, grey frames, as the reader converts them): the ceiling.
+_DECODE = """
+import json, sys, time
+import cv2
+cap = cv2.VideoCapture(sys.argv[1])
+t = time.perf_counter()
+n = 0
+while True:
+    ok, frame = cap.read()
+    if not ok:
+        break
+    cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    n += 1
+print(json.dumps({"seconds": time.perf_counter() - t, "frames": n}))
 """
 
 
@@ -64,8 +85,8 @@ def make_video(path: Path, size_mb: float, side: int, seed: int = 0) -> int:
     return n
 
 
-def _child(manifest: str, out: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _CHILD, manifest, out], capture_output=True, text=True, check=False)
+def _child(*argv: str, code: str = _CHILD) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"ingest child failed: {proc.stderr.strip().splitlines()[-1:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -98,6 +119,7 @@ def run(args) -> list[dict]:
             out = folder / "out.h5"
             out.unlink(missing_ok=True)
             result = _child(str(manifest), str(out))
+            decode = _child(str(video), code=_DECODE)
             mp4_mb = video.stat().st_size / 1e6
             raw_mb = frames * args.ingest_frame * args.ingest_frame / 1e6
             tag = f"video_{mp4_mb:.0f}MB"
@@ -106,6 +128,10 @@ def run(args) -> list[dict]:
                 {"name": f"ingest.seconds.{tag}", "value": result["seconds"], "unit": "s"},
                 {"name": f"ingest.decoded_mb.{tag}", "value": raw_mb, "unit": "MB"},
                 {"name": f"ingest.frames_per_s.{tag}", "value": frames / result["seconds"], "unit": "frames/s"},
+                {"name": f"ingest.decode_frames_per_s.{tag}", "value": decode["frames"] / decode["seconds"],
+                 "unit": "frames/s"},
+                {"name": f"ingest.decode_ratio.{tag}",
+                 "value": (frames / result["seconds"]) / (decode["frames"] / decode["seconds"]), "unit": "share"},
                 {"name": f"ingest.h5_mb.{tag}", "value": out.stat().st_size / 1e6, "unit": "MB"},
             ]
             out.unlink(missing_ok=True)
