@@ -22,7 +22,7 @@ from weldfusion.datasets.label_io import read_labels
 from weldfusion.datasets.manifest import Manifest, load_manifest
 from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.validate import validate
-from weldfusion.datasets.writer import RecordingWriter
+from weldfusion.datasets.writer import DEFAULT_COMPRESSION_LEVEL, RecordingWriter
 from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
 from weldfusion.sensors.electrical.seam import ignition_time, seam_position, times_at_positions
@@ -151,12 +151,14 @@ def ingest(
     force: bool = False,
     *,
     taxonomy: Taxonomy | None = None,
+    compression_level: int = DEFAULT_COMPRESSION_LEVEL,
     progress: bool = True,
 ) -> list[StreamReport]:
     """Ingest the recording described by ``manifest_path`` into ``out_path`` (HDF5).
 
     Args:
         force: replace an existing ``out_path`` (only once the new file is complete and valid).
+        compression_level: gzip level 0-9 of the streams (the file stays standard HDF5 at any level).
         taxonomy: label names to check against (a recipe's), winning over the manifest's own
             ``taxonomy``; default: the manifest's, else the project default.
         progress: show a tqdm bar per stream.
@@ -164,6 +166,8 @@ def ingest(
         One :class:`StreamReport` per stream.
     """
     out = Path(out_path)
+    if not (isinstance(compression_level, int) and 0 <= compression_level <= 9):
+        raise InvalidInput(f"compression level must be an integer 0-9, got {compression_level!r}")
     manifest = load_manifest(manifest_path)
     if out.suffix.lower() not in (".h5", ".hdf5"):
         raise InvalidInput(f"{out}: output must end in .h5 (or .hdf5)")
@@ -195,7 +199,7 @@ def ingest(
     staging = out.with_name(f".{out.name}.ingest{os.getpid()}")
     reports: list[StreamReport] = []
     try:
-        with RecordingWriter(staging, meta, overwrite=True, taxonomy=tax) as writer:
+        with RecordingWriter(staging, meta, overwrite=True, taxonomy=tax, compression_level=compression_level) as writer:
             for name, source in sources.items():
                 spec = manifest.streams[name]
                 reports.append(convert_stream(writer, name, source, spec.time_offset_s, spec.gaps, progress))

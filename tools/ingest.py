@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from weldfusion.datasets.ingest import ingest, summary
+from weldfusion.datasets.writer import DEFAULT_COMPRESSION_LEVEL
 from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run
 
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipe", type=Path,
                         help="check labels against this training recipe's taxonomy (data.phases / data.defects) "
                              "instead of the manifest's own or the default one")
+    parser.add_argument("--compression-level", type=int, default=DEFAULT_COMPRESSION_LEVEL, choices=range(10),
+                        metavar="0-9", help=f"gzip level of the streams (default {DEFAULT_COMPRESSION_LEVEL}; "
+                        "README: size vs time)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     taxonomy = None
@@ -33,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         from weldfusion.recipes.tree import load_recipe
 
         taxonomy = load_recipe(args.recipe).data.taxonomy
-    reports = ingest(args.manifest, args.out, args.force, taxonomy=taxonomy, progress=not args.quiet)
+    reports = ingest(args.manifest, args.out, args.force, taxonomy=taxonomy, compression_level=args.compression_level,
+                     progress=not args.quiet)
     for line in summary(reports):
         print(line)
     print(f"wrote {args.out}")
