@@ -31,11 +31,13 @@ from tqdm import tqdm
 _CHILD = """
 import json, resource, sys, time
 from weldfusion.datasets.ingest import ingest
+from weldfusion.datasets.writer import DEFAULT_COMPRESSION_LEVEL
 import weldfusion.sensors.video.io, weldfusion.sensors.thermal.io, weldfusion.sensors.acoustic.io  # noqa
 import weldfusion.sensors.electrical.io  # noqa  (the baseline imports every reader too)
 t = time.perf_counter()
 if sys.argv[1] != "-":
-    ingest(sys.argv[1], sys.argv[2], progress=False)
+    level = int(sys.argv[3]) if len(sys.argv) > 3 else DEFAULT_COMPRESSION_LEVEL
+    ingest(sys.argv[1], sys.argv[2], progress=False, compression_level=level)
 def peak_mb():  # VmHWM: this address space's peak RSS (ru_maxrss would carry the parent's over exec)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -76,6 +78,8 @@ def make_arc_video(path: Path, side: int = 512, seconds: float = 6.0) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ingest-levels", default="",
+                        help="also ingest the arc video at these gzip levels, comma list (e.g. 0,1,4,6)")
     parser.add_argument("--ingest-sizes-mb", default="50,200", help="mp4 sizes to ingest, comma list (MB)")
     parser.add_argument("--ingest-frame", type=int, default=512, help="frame side in pixels (default 512)")
     parser.add_argument("--ingest-rate", type=float, default=2000.0, help="camera rate written to the manifest (Hz)")
@@ -174,6 +178,13 @@ def run(args) -> list[dict]:
                  {"name": "ingest.h5_mb.arc_512", "value": out.stat().st_size / 1e6, "unit": "MB"},
                  {"name": "ingest.mp4_mb.arc_512", "value": video.stat().st_size / 1e6, "unit": "MB"}]
         out.unlink(missing_ok=True)
+        for level in (int(v) for v in str(getattr(args, "ingest_levels", "")).split(",") if v.strip()):
+            result = _child(str(folder / "recording.yaml"), str(out), str(level))
+            rows += [{"name": f"ingest.frames_per_s.level{level}", "value": frames / result["seconds"], "unit": "frames/s"},
+                     {"name": f"ingest.decode_ratio.level{level}", "value": frames / result["seconds"] / dps,
+                      "unit": "share"},
+                     {"name": f"ingest.h5_mb.level{level}", "value": out.stat().st_size / 1e6, "unit": "MB"}]
+            out.unlink(missing_ok=True)
     finally:
         if args.ingest_dir is None:
             shutil.rmtree(work, ignore_errors=True)
