@@ -103,3 +103,18 @@ def write_json(path: str | os.PathLike, obj, *, force: bool = False) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 100, **savefig) -> Path:
+    """Save a matplotlib figure to ``path`` through a temporary file and a rename; the figure is closed."""
+    import matplotlib.pyplot as plt  # lazy: only verbs that draw load matplotlib
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=dpi, **savefig)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return path

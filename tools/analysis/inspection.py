@@ -5,7 +5,6 @@ The library behind ``weldfusion inspect_recording`` (the verb only parses its ar
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.recipes.weld import SeamConfig
 from weldfusion.sensors.registry import modality_names
+from weldfusion.tools.outputs import save_figure
 from weldfusion.tools.welds.process import process_trace
 
 #: Bins per trace in the plot (long streams are reduced block by block to this many bins; fast
@@ -165,10 +165,4 @@ def plot(rec: Recording, out: Path) -> None:
             f"{rec.meta.get('process', '')}" + (f"  defects: {', '.join(defect_names)}" if defect_names else "")
     axes[0].set_title(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}.png")
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
+    save_figure(fig, out, dpi=110)

@@ -10,15 +10,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from weldfusion.tools.outputs import save_figure  # noqa: E402
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path, dpi=110, bbox_inches="tight")
 
 
 def _series(history: list[dict], key: str) -> list[float]:

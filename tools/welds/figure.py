@@ -9,7 +9,6 @@ mm, by class); thumbnails of the video and IR frames at the strongest window of 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from weldfusion.datasets.reader import Recording  # noqa: E402
+from weldfusion.tools.outputs import save_figure
 from weldfusion.tools.welds.process import ProcessTrace  # noqa: E402
 from weldfusion.tools.welds.timeline import Event, Timeline  # noqa: E402
 
@@ -167,11 +167,5 @@ def timeline_figure(tl: Timeline, trace: ProcessTrace, events: list[Event], segm
     for a in axes[:4]:
         a.tick_params(labelsize=6)
     fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.png")
-    try:
-        fig.savefig(tmp, dpi=90)
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
+    save_figure(fig, out, dpi=90)
     return out
