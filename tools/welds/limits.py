@@ -12,6 +12,7 @@ names the process-data sensor.
 from __future__ import annotations
 
 import numpy as np
+from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.recipes.weld import LimitsConfig
 from weldfusion.tools.welds.process import TRACE_RATE, ProcessTrace
 from weldfusion.tools.welds.timeline import Event
@@ -56,7 +57,7 @@ def limit_events(trace: ProcessTrace, cfg: LimitsConfig, sensor: str = "electric
         lo, hi = band_limits(values, trace.arc_on, band)
         for side, bad in (("high", values > hi), ("low", values < lo)):
             for a, b in _runs(bad & judged):
-                if (b - a) / TRACE_RATE + 1e-9 < band.min_duration_s:
+                if (b - a) / TRACE_RATE + TIME_EPS < band.min_duration_s:
                     continue
                 t0, t1 = float(trace.t[a]), float(trace.t[b - 1] + 1 / TRACE_RATE)
                 out.append(Event(f"{channel}_{side}", "limits", t0, t1, modalities={sensor: 1.0},

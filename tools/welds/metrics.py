@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from weldfusion.datasets.labels import merge_intervals
+from weldfusion.datasets.schema import TIME_EPS
 
 IOU_THRESHOLDS = (0.10, 0.25, 0.50)
 EVENT_IOU, EVENT_ONSET_S = 0.3, 0.2
@@ -38,7 +39,7 @@ def labelled_segments(intervals) -> list[tuple[str, float, float]]:
     """(label, start, end) of labelled intervals sorted by time, touching ones of one label merged."""
     out: list[list] = []
     for iv in sorted(intervals, key=lambda r: r.start_s):
-        if out and out[-1][0] == iv.label and iv.start_s <= out[-1][2] + 1e-9:
+        if out and out[-1][0] == iv.label and iv.start_s <= out[-1][2] + TIME_EPS:
             out[-1][2] = max(out[-1][2], iv.end_s)
         else:
             out.append([iv.label, iv.start_s, iv.end_s])

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from weldfusion.datasets.reader import Recording
+from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.decisions import HopDecisions, alarms_for
@@ -130,7 +131,7 @@ def model_events(tl: Timeline) -> list[Event]:
     for a in tl.alarms:
         end = a["end_s"] if a["end_s"] is not None else last_end
         k = tl.defects.index(a["defect"])
-        sel = (ends >= a["start_s"] - 1e-9) & (ends < end - 1e-9) if end > a["start_s"] else ends == a["start_s"]
+        sel = (ends >= a["start_s"] - TIME_EPS) & (ends < end - TIME_EPS) if end > a["start_s"] else ends == a["start_s"]
         if not sel.any():
             sel = np.argmin(np.abs(ends - a["start_s"])) == np.arange(len(ends))
         w = tl.weights[sel].mean(axis=0)
