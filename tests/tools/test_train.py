@@ -163,7 +163,7 @@ def test_unknown_recipe_key_is_one_line_exit_2(tmp_path, capsys):
     bad.write_text("name: bad\ntrain:\n  epochz: 3\n")
     code, err = _run_cli([str(bad), "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and len(err.splitlines()) == 1
-    assert "'train.epochz'" in err and "bad.yaml" in err  # tools/config.py names keys as 'section.key'
+    assert "'train.epochz'" in err and "bad.yaml" in err  # recipes/config.py names keys as 'section.key'
     code, err = _run_cli(["fusion_all", "--out", str(tmp_path / "run"), "--set", "model.dimm=3"], capsys)
     assert code == 2 and "'model.dimm'" in err
     assert not (tmp_path / "run").exists()
