@@ -15,6 +15,7 @@ modalities zeros.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -169,8 +170,8 @@ def _read_signal(stream: StreamReader, t0: float, window_s: float, out_rate: flo
 
 
 def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: float,
-                  columns: list[int | None] | None, process: str, window_cfg) -> tuple[ModalityWindowData | None,
-                                                                                        np.ndarray | None]:
+                  columns: list[int | None] | None, process: str, window_cfg, max_invalid: float = 1.0
+                  ) -> tuple[ModalityWindowData | None, np.ndarray | None]:
     """Un-normalised window of one modality starting at ``t0`` and the window parameters it provides.
 
     Args:
@@ -178,18 +179,32 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
         spec: its window spec; ``columns``: for signals, :func:`signal_columns` of the stream.
         process: the recording's welding process (derivations such as the heat input need it).
         window_cfg: the modality's window config (``data.modalities.<name>``; derivations read theirs).
+        max_invalid: largest share of the window that may be invalid once non-finite samples count as
+            missing (the dataset's ``gap_threshold``); beyond it the modality is absent.
     Returns:
         ``(data, params)``: ``data`` (T, H, W) or (C, S) with its valid mask, or None when no sample
         of the window is valid; ``params`` (P,) when this sensor provides the window parameters, else None.
     """
     if spec.kind == "image":
-        return _load_image(stream, spec, t0, window_s), None
+        return _finite_only(spec.name, _load_image(stream, spec, t0, window_s), max_invalid), None
     info = stream.info
     grid = window_grid(t0, window_s, spec.length)
     valid = valid_mask(info, grid)
     x, times, rate = _read_signal(stream, t0, window_s, spec.length / window_s)
     if x is None or not valid.any():
         return None, None
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():  # a sensor reporting NaN/inf: those samples are missing, like a gap
+        warnings.warn(f"{spec.name}: non-finite samples (NaN/inf) are treated as missing", RuntimeWarning,
+                      stacklevel=2)
+        x = np.where(bad[:, None], 0, x)
+        reach = signal_margin_s(rate, spec.length / window_s) + 1.0 / rate  # the resampling filter's support
+        bad_t = times[bad]
+        j = np.clip(np.searchsorted(bad_t, grid), 1, len(bad_t) - 1) if len(bad_t) > 1 else np.zeros(len(grid), int)
+        near = np.minimum(np.abs(grid - bad_t[j]), np.abs(grid - bad_t[np.maximum(j - 1, 0)]))
+        valid = valid & (near > reach)
+        if not valid.any() or (~valid).mean() > max_invalid + TIME_EPS:
+            return None, None
     derived = derived_channels(spec.name)
     if derived is not None:  # (n, C) at the native rate, in derived.WINDOW_CHANNELS order
         x, columns = derived.derive(x[:, columns], process, window_cfg), list(range(len(spec.channels)))
@@ -208,8 +223,34 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
         out[groups["rms"]] = bin_rms(x[:, [columns[c] for c in groups["rms"]]], times, grid).T
     if groups["mean"]:
         out[groups["mean"]] = bin_mean(x[:, [columns[c] for c in groups["mean"]]], times, grid).T
-    params = derived.window_params(out, valid) if derived is not None and hasattr(derived, "window_params") else None
-    return ModalityWindowData(out, valid), params
+    win = _finite_only(spec.name, ModalityWindowData(out, valid), max_invalid)
+    if win is None:
+        return None, None
+    params = derived.window_params(win.data, win.valid) if derived is not None and hasattr(derived, "window_params") \
+        else None
+    return win, params
+
+
+def _finite_only(name: str, win: ModalityWindowData | None, max_invalid: float) -> ModalityWindowData | None:
+    """Non-finite samples (a sensor reporting NaN/inf) are missing, like samples in a gap: they leave
+    the valid mask and become 0; with more than ``max_invalid`` of the window invalid the modality is
+    absent (None), as the gap rule makes it. A warning says so (once per modality)."""
+    if win is None:
+        return None
+    data = win.data
+    finite = np.isfinite(data).reshape(len(data), -1).all(axis=1) if data.ndim == 3 else np.isfinite(data).all(axis=0)
+    if finite.all():
+        return win
+    warnings.warn(f"{name}: non-finite samples (NaN/inf) are treated as missing", RuntimeWarning, stacklevel=3)
+    valid = win.valid & finite
+    data = np.array(data, copy=True)
+    if data.ndim == 3:
+        data[~finite] = 0.0
+    else:
+        data[:, ~finite] = 0.0
+    if not valid.any() or (~valid).mean() > max_invalid + TIME_EPS:
+        return None
+    return ModalityWindowData(data, valid)
 
 
 def norm_arrays(norm: NormStats | None) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:

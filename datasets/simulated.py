@@ -21,6 +21,7 @@ on the 1 kHz control grid.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class SimConfig:
         if not (0 < lo <= hi):
             raise InvalidInput(f"duration range must satisfy 0 < min <= max, got {self.duration_s}")
         for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate"):
-            if not getattr(self, key) > 0:
+            if not (math.isfinite(getattr(self, key)) and getattr(self, key) > 0):
                 raise InvalidInput(f"{key} must be > 0 Hz, got {getattr(self, key)}")
         if self.ae_rate < 0 or (self.ae_rate and self.ae_rate < self.acoustic_rate):
             raise InvalidInput(f"ae_rate must be 0 (off) or >= acoustic_rate, got {self.ae_rate}")

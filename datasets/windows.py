@@ -356,7 +356,7 @@ class WindowDataset(Dataset):
                 mods[spec.name] = None
                 continue
             win, p = load_modality(_FileStream(entry, spec.name), spec, t0, self.window_s, entry.columns.get(spec.name),
-                                   entry.process, getattr(self.cfg.modalities, spec.name))
+                                   entry.process, getattr(self.cfg.modalities, spec.name), self.cfg.gap_threshold)
             mods[spec.name] = win
             params = p if p is not None else params
         return RawWindow(entry.recording_id, t0, mods, params)

@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) or run folder (-> best.pt)")
     p.add_argument("--onnx", type=Path, required=True, help="output .onnx file")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17, default 17)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (17-20, default 17)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the graph (default 1, as streaming runs)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the verification runs (default 1)")
     return p
@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     output_file(args.onnx, force=args.force, suffixes=(".onnx",), inputs=[args.checkpoint])
-    if args.opset < 17:
-        raise InvalidInput(f"--opset must be >= 17, got {args.opset}")
+    if not 17 <= args.opset <= 20:
+        raise InvalidInput(f"--opset must be 17-20 (the opsets this torch exports), got {args.opset}")
     if args.batch < 1:
         raise InvalidInput(f"--batch must be >= 1, got {args.batch}")
     if args.threads < 1:

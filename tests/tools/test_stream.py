@@ -262,3 +262,24 @@ def test_realtime_replay_skips_to_the_latest_window_when_behind(tiny, trained):
     assert t0 == sorted(t0) and max(np.diff(t0)) > HOP + 1e-6
     fast, _ = run_stream(trained, path)
     assert fast[-1].t0 == results[-1].t0  # the end of the recording is always reached
+
+
+def test_a_sensor_reporting_only_nan_is_missing_not_nan_outputs(trained, tiny, tmp_path):
+    """A dead DAQ that writes NaN: every window runs without electrical, and nothing turns NaN."""
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "dead_daq.h5"
+    shutil.copy(tiny[0] / "a.h5", path)
+    with h5py.File(path, "a") as f:
+        data = f["streams/electrical/data"][()]
+        del f["streams/electrical/data"]
+        f["streams/electrical"].create_dataset("data", data=np.full_like(data, np.nan))
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        results, summary = run_stream(trained, path)
+    assert results and summary.hops == len(results)
+    k = trained.info.names.index("electrical")
+    for r in results:
+        assert not r.present[k]
+        assert np.isfinite(r.phase_probs).all() and np.isfinite(r.defect_probs).all()

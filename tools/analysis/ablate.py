@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def score_checkpoint(path, data: str, split: str, device, batch_size: int | None
     if dataset is None or len(dataset) == 0:
         raise InvalidInput(f"{data}: no labelled windows in the {split} split for {trained.path}")
     info = trained.info
-    loader = DataLoader(dataset, batch_size=batch_size or trained.recipe.eval.batch_size, shuffle=False)
+    loader = DataLoader(dataset, batch_size=batch_size if batch_size is not None else trained.recipe.eval.batch_size, shuffle=False)
     return score_model(trained.model, loader, device, names=info.names, phases=info.phases, defects=info.defects,
                        thresholds=trained.thresholds, keep=[True] * len(info.names),
                        progress="score" if progress else None)
@@ -87,13 +88,14 @@ def ablate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.Pa
     retrain_set = A.parse_retrain_components(retrain_components)
     if (recipe is not None or overrides) and not (retrain_leave_one_out or retrain_set):
         raise InvalidInput("--recipe / --set configure retraining: give --retrain-leave-one-out or --retrain-components")
-    if region_mm <= 0 or key_tolerance_s < 0 or latency_windows < 0:
+    if not (math.isfinite(region_mm) and region_mm > 0 and math.isfinite(key_tolerance_s) and key_tolerance_s >= 0) \
+            or latency_windows < 0:
         raise InvalidInput("--region-mm must be > 0, --key-tolerance-s and --latency-windows >= 0")
     dev = resolve_device(device)
     trained = load_trained(checkpoint, dev)
     rec, info = trained.recipe, trained.info
     split = split or rec.eval.split
-    bsz = batch_size or rec.eval.batch_size
+    bsz = batch_size if batch_size is not None else rec.eval.batch_size
     if bsz < 1:
         raise InvalidInput(f"--batch-size must be >= 1, got {bsz}")
     base_recipe = retrain_recipe(trained, recipe, list(overrides), data) if (retrain_leave_one_out or retrain_set) \

@@ -207,7 +207,7 @@ def collect_attribution(model: torch.nn.Module, loader: Iterable[dict], device: 
         window_s: window length (s); kept frame k of an image modality sits at ``t0 + k * window_s / T``.
         phases, defects: class names (order of the ``phase`` / ``defects`` tensors).
     """
-    if region_mm <= 0 or key_tolerance_s < 0:
+    if not (np.isfinite(region_mm) and region_mm > 0 and np.isfinite(key_tolerance_s) and key_tolerance_s >= 0):
         raise InvalidInput(f"region_mm must be > 0 and key_tolerance_s >= 0, got {region_mm}, {key_tolerance_s}")
     paths = {e.recording_id: e.path for e in scan(files)}
     truths: dict[str, _Truth] = {}

@@ -47,7 +47,7 @@ def _per_class(value: float | Sequence[float], n: int, what: str) -> np.ndarray:
     out = np.full(n, float(arr)) if arr.ndim == 0 else arr
     if out.shape != (n,):
         raise InvalidInput(f"{what}: {len(out)} values for {n} defect classes")
-    if np.any((out <= 0) | (out >= 1)):
+    if not np.all(np.isfinite(out)) or np.any((out <= 0) | (out >= 1)):
         raise InvalidInput(f"{what} must lie in (0, 1), got {out.tolist()}")
     return out
 

@@ -168,6 +168,10 @@ def _take_along_dim(g, self, indices, dim):
     return g.op("GatherElements", self, indices, axis_i=_get_const(dim, "i", "dim"))
 
 
+#: The newest opset the TorchScript exporter (``dynamo=False``) of the pinned torch writes.
+MAX_OPSET = 20
+
+
 def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OPSET, batch: int = 1,
                 source: str = "") -> Path:
     """Write the ONNX graph of ``model`` (for data ``info``, batch size ``batch``) to ``path``
@@ -176,8 +180,9 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
     Written to a temporary file next to ``path`` and renamed when complete.
     """
 
-    if opset < 17:
-        raise InvalidInput(f"opset must be >= 17 (ONNX STFT-free graph with LayerNormalization), got {opset}")
+    if not 17 <= opset <= MAX_OPSET:
+        raise InvalidInput(f"opset must be {17}..{MAX_OPSET} (LayerNormalization needs >= 17; this torch exports up to "
+                           f"{MAX_OPSET}), got {opset}")
     path = Path(path)
     wrapper = ExportWrapper(exportable_copy(model)).eval()
     names = [*info.names, *INPUT_EXTRA]

@@ -164,7 +164,7 @@ class WindowAssembler:
                 mods[name] = None
                 continue
             mods[name], p = load_modality(self.buffers[name], spec, t0, self.window_s, self.columns.get(name),
-                                          self.process, self.window_cfgs.get(name))
+                                          self.process, self.window_cfgs.get(name), self.gap_threshold)
             params = p if p is not None else params
         arrays = window_tensors(self.specs, mods, params, self._norm, self.n_params)
         out = {k: v[None] for k, v in arrays.items()}  # (1, ...)

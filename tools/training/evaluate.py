@@ -58,7 +58,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     recipe = trained.recipe
     ecfg = recipe.eval
     split = split or ecfg.split
-    bsz = batch_size or ecfg.batch_size
+    bsz = batch_size if batch_size is not None else ecfg.batch_size
     if bsz < 1:
         raise InvalidInput(f"--batch-size must be >= 1, got {bsz}")
     bundle = build_data(recipe.data, spec=data, norm=trained.norm, splits=(split,), progress=progress)
