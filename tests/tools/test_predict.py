@@ -164,3 +164,21 @@ def test_segment_and_event_metrics():
     ev = m["events"]
     assert (ev["recall"], ev["precision"], ev["false_alarms_per_min"]) == (0.5, 0.5, 1.0)
     assert ev["onset_error_s"]["median"] == pytest.approx(0.05) and ev["position_error_mm"]["median"] == pytest.approx(0.5)
+
+
+def test_a_dead_daq_falls_back_to_the_nominal_speed(sim, tmp_path):
+    import shutil
+
+    import h5py
+
+    data, _ = sim
+    path = tmp_path / "dead.h5"
+    shutil.copy(sorted(data.glob("*.h5"))[0], path)
+    with h5py.File(path, "a") as f:
+        d = f["streams/electrical/data"][()]
+        del f["streams/electrical/data"]
+        f["streams/electrical"].create_dataset("data", data=np.full_like(d, np.nan))
+    with Recording(path) as rec:
+        trace = process_trace(rec, nominal_speed_mm_s=8.0)
+    assert trace.position_source.startswith("nominal 8 mm/s")
+    assert np.isfinite(trace.position_mm).all() and trace.position_mm[-1] > 0

@@ -86,9 +86,13 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
     ignition = None
     source = None
     info = rec.streams.get("electrical")
+    times = np.zeros(0)
     if info is not None and info.n > 0:
         data, times = rec.read("electrical", info.t_start, info.t_end + 1.0)
         data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+        finite = np.isfinite(data).all(axis=1)  # NaN/inf samples are missing samples, as in the windows
+        data, times = data[finite], times[finite]
+    if info is not None and info.n > 0 and len(times) > 1:
         cols = {c: i for i, c in enumerate(info.channel_names)}
         for c in ("current", "voltage", "wire_feed", "travel_speed"):
             if c in cols:
