@@ -88,10 +88,10 @@ def _trait(name: str, key: str, default: str) -> str:
 
 
 def _reduce(name: str, source: RawSource, block: np.ndarray) -> np.ndarray:
-    """Per-sample activity (k,) float64 of one block: the sensor's own feature
-    (``sensors/<name>/sync.py``), else the mean value of frames or the energy of signals."""
+    """Per-sample activity (k,) float64 of one block: the sensor's own ``activity`` when its
+    ``sync.py`` declares one (process data: arc power), else the mean value of frames or the energy of signals."""
     feature = sensor_part(name, "sync")
-    if feature is not None:
+    if feature is not None and hasattr(feature, "activity"):
         return feature.activity(block, source.channel_names or (), str(source.path))
     b = block.reshape(len(block), -1).astype(np.float64)
     return b.mean(axis=1) if block.ndim >= 3 or get_modality(name).kind == "image" else (b * b).sum(axis=1)

@@ -11,7 +11,8 @@ file                   declares
 ``window.py``          ``WINDOW``: its window config class (``data.modalities.<name>``)
 ``io.py``              ``open_source(manifest, name)``: the readers of its raw file formats
 ``derived.py``         (optional) channels derived at the native rate before resampling
-``sync.py``            (optional) ``activity(block, channel_names, where)``: its clock-sync feature
+``sync.py``            (optional) its clock-sync feature ``activity(block, channel_names, where)``
+                       and traits (``BINNED``, ``FOLLOWS``)
 ``encoder.py``         ``ENCODER = EncoderSpec(...)``: its encoder and encoder config class
 ``simulate.py``        (optional) its physical simulator
 =====================  =========================================================================
