@@ -26,30 +26,37 @@ DEFECT_COLOURS = plt.get_cmap("Set1")
 MAX_THUMBS = 4
 
 
+def _per_sample(rec: Recording, name: str, how: str, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(times (N,), value (N,)) of one stream read once, block by block: the mean or max of each frame,
+    or the square of each sound sample (first channel)."""
+    info = rec.streams[name]
+    out = []
+    for i0 in range(0, info.n, block):
+        x = np.asarray(rec.read_index(name, i0, min(info.n, i0 + block)), dtype=np.float64)
+        x = x.reshape(len(x), -1)
+        out.append(x[:, 0] ** 2 if how == "square" else (x.max(axis=1) if how == "max" else x.mean(axis=1)))
+    return rec.times(name, 0, info.n), np.concatenate(out) if out else np.zeros(0)
+
+
 def sensor_traces(rec: Recording, centres: np.ndarray, window_s: float) -> dict[str, np.ndarray]:
     """Per-window summaries (N,) of the image and sound streams: video brightness, IR mean / max
-    (degC), microphone RMS — each over [centre - window/2, centre + window/2)."""
+    (degC), microphone RMS — each over [centre - window/2, centre + window/2), every stream read once."""
+    specs = {"video brightness": ("video", "mean"), "IR mean degC": ("thermal", "mean"),
+             "IR max degC": ("thermal", "max"), "mic RMS": ("acoustic", "square")}
     out: dict[str, np.ndarray] = {}
-    for name, keys in (("video", ("video brightness",)), ("thermal", ("IR mean degC", "IR max degC")),
-                       ("acoustic", ("mic RMS",))):
+    for key, (name, how) in specs.items():
         info = rec.streams.get(name)
         if info is None or info.n == 0:
             continue
-        vals = {k: np.full(len(centres), np.nan) for k in keys}
-        for i, c in enumerate(centres):
-            data, _ = rec.read(name, c - window_s / 2, c + window_s / 2)
-            if not len(data):
-                continue
-            x = np.asarray(data, dtype=np.float64)
-            if name == "acoustic":
-                x = x.reshape(len(x), -1)[:, 0]
-                vals["mic RMS"][i] = float(np.sqrt(np.mean(x * x)))
-            elif name == "video":
-                vals["video brightness"][i] = float(x.mean())
-            else:
-                vals["IR mean degC"][i] = float(x.mean())
-                vals["IR max degC"][i] = float(x.max())
-        out.update(vals)
+        t, v = _per_sample(rec, name, how)
+        i0 = np.searchsorted(t, centres - window_s / 2)
+        i1 = np.searchsorted(t, centres + window_s / 2)
+        vals = np.full(len(centres), np.nan)
+        for k, (a, b) in enumerate(zip(i0, i1, strict=True)):
+            if b > a:
+                seg = v[a:b]
+                vals[k] = seg.max() if how == "max" else (np.sqrt(seg.mean()) if how == "square" else seg.mean())
+        out[key] = vals
     return out
 
 
