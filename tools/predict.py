@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="recordings: directory, glob, split list or one .h5 file")
     add_report_output(p)
     p.add_argument("--hop-s", type=float, default=0.1, help="seconds between windows (default 0.1, as stream)")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes reading windows (default 0)")
+    p.add_argument("--workers", type=int, default=1, help="processes scoring recordings in parallel, one torch thread "
+                   "each (default 1: one process with torch's threads)")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     p.add_argument("--onnx", type=Path, help="run this ONNX export of the checkpoint with ONNX Runtime")
     p.add_argument("--no-figures", action="store_true", help="skip the timeline figures (faster; report without images)")

@@ -182,3 +182,17 @@ def test_a_dead_daq_falls_back_to_the_nominal_speed(sim, tmp_path):
         trace = process_trace(rec, nominal_speed_mm_s=8.0)
     assert trace.position_source.startswith("nominal 8 mm/s")
     assert np.isfinite(trace.position_mm).all() and trace.position_mm[-1] > 0
+
+
+def test_worker_processes_give_the_same_welds(sim):
+    from weldfusion.tools.welds.predict import score_files
+
+    data, ck = sim
+    trained = load_trained(ck)
+    files = sorted(data.glob("*.h5"))
+    one, _, _ = score_files(trained, files)
+    two, _, _ = score_files(trained, files, workers=2)
+    assert [r["timeline"].recording_id for r in one] == [r["timeline"].recording_id for r in two]
+    for a, b in zip(one, two, strict=True):
+        assert [(e.label, e.source) for e in a["events"]] == [(e.label, e.source) for e in b["events"]]
+        np.testing.assert_allclose(a["timeline"].defect_probs, b["timeline"].defect_probs, atol=1e-5)

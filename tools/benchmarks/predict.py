@@ -28,6 +28,7 @@ HOP_S = 0.1
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predict-data", type=Path, help="recordings to score (default: simulate --predict-runs per pair)")
+    parser.add_argument("--predict-workers", type=int, default=1, help="processes scoring welds (default 1)")
     parser.add_argument("--predict-runs", type=int, default=4, help="simulated runs per pair when no --predict-data (default 4)")
 
 
@@ -45,7 +46,7 @@ def run(args) -> list[dict]:
                     r = simulate_run(pair, None, i, 0, SimConfig(), duration_s=4.0 if quick else None)
                     files.append(write_run(r, Path(tmp) / f"{r.recording_id}.h5"))
         trained = untrained(load_recipe("fusion_all"), Path(files[0]))
-        results, skipped, wall = score_files(trained, files, hop_s=HOP_S)
+        results, skipped, wall = score_files(trained, files, hop_s=HOP_S, workers=max(1, getattr(args, "predict_workers", 1)))
     weld_s = sum(r["duration_s"] for r in results)
     windows = sum(len(r["timeline"].t0) for r in results)
     return [{"name": "predict.realtime_factor", "value": weld_s / wall, "unit": "x"},

@@ -15,8 +15,10 @@ settings, the skipped recordings, and — for labelled recordings — the event/
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +55,10 @@ def truth_seam_errors(path: Path, events) -> list[float]:
     return [abs(e.start_mm - float(np.interp(e.start_s, t, x))) for e in events]
 
 
-def weld_result(trained, path: Path, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu",
-                workers: int = 0) -> dict:
+def weld_result(trained, path: Path, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu") -> dict:
     """Timeline, trace, events (model + limits, with mm), segments and verdict of one recording."""
     recipe = trained.recipe
-    tl: Timeline = score_recording(trained, path, hop_s=hop_s, batch_size=batch_size, device=device,
-                                   workers=workers)
+    tl: Timeline = score_recording(trained, path, hop_s=hop_s, batch_size=batch_size, device=device)
     with Recording(path) as rec:
         trace: ProcessTrace = process_trace(rec, recipe.seam.nominal(str(rec.meta.get("process"))), recipe.limits.arc_on_a)
         duration = float(rec.span[1] - rec.span[0])
@@ -137,28 +137,58 @@ def score_welds(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, dev
     return weld_metrics(labelled, trained.info.phases, trained.info.defects) if labelled else None
 
 
-def score_files(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu", workers: int = 0,
+_WORKER: dict = {}  # the model of a worker process of score_files (set once by _init_worker)
+
+
+def _init_worker(trained, kwargs: dict) -> None:
+    torch.set_num_threads(1)  # the processes share the cores: one thread each
+    _WORKER.update(trained=trained, kwargs=kwargs)
+
+
+def _outcome(trained, path: str, kwargs: dict) -> tuple[str, dict | str]:
+    try:
+        return "ok", weld_result(trained, Path(path), **kwargs)
+    except UserError as err:  # this recording cannot be scored: say why, go on with the others
+        return "skip", str(err).removeprefix(f"{path}: ")
+
+
+def _score_one(path: str) -> tuple[str, dict | str]:
+    return _outcome(_WORKER["trained"], path, _WORKER["kwargs"])
+
+
+def score_files(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu", workers: int = 1,
                 progress: bool = False) -> tuple[list[dict], list[tuple[str, str]], float]:
-    """Weld results of every file that can be scored, (path, reason) of the others, and the wall time (s)."""
-    results, skipped = [], []
+    """Weld results of every file that can be scored, (path, reason) of the others, and the wall time (s).
+
+    ``workers`` > 1 scores recordings in that many processes (one torch thread each; results in
+    file order)."""
+    kwargs = {"hop_s": hop_s, "batch_size": batch_size, "device": device}
+    files = [str(f) for f in files]
     t_start = time.perf_counter()
-    for path in tqdm(list(files), desc="predict", unit="weld", disable=not progress):
-        try:
-            results.append(weld_result(trained, Path(path), hop_s=hop_s, batch_size=batch_size, device=device,
-                                       workers=workers))
-        except UserError as err:  # this recording cannot be scored: say why, go on with the others
-            skipped.append((str(path), str(err).removeprefix(f"{path}: ")))
+    if workers > 1 and len(files) > 1:
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads
+        with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=ctx, initializer=_init_worker,
+                                 initargs=(trained, kwargs)) as pool:
+            outcomes = list(tqdm(pool.map(_score_one, files), total=len(files), desc="predict", unit="weld",
+                                 disable=not progress))
+    else:
+        outcomes = [_outcome(trained, path, kwargs) for path in tqdm(files, desc="predict", unit="weld",
+                                                                      disable=not progress)]
+    results = [r for kind, r in outcomes if kind == "ok"]
+    skipped = [(path, r) for path, (kind, r) in zip(files, outcomes, strict=True) if kind == "skip"]
     return results, skipped, time.perf_counter() - t_start
 
 
 def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, hop_s: float = 0.1,
-                batch_size: int = 32, workers: int = 0, device: str = "cpu", onnx: str | os.PathLike | None = None,
+                batch_size: int = 32, workers: int = 1, device: str = "cpu", onnx: str | os.PathLike | None = None,
                 figures: bool = True, force: bool = False, progress: bool = True) -> dict:
     """Score every recording of ``data`` with ``checkpoint``; write the outputs to ``out``; return the summary."""
     if not hop_s > 0:
         raise InvalidInput(f"--hop-s must be > 0, got {hop_s}")
-    if batch_size < 1 or workers < 0:
-        raise InvalidInput(f"--batch-size must be >= 1 and --workers >= 0, got {batch_size}, {workers}")
+    if batch_size < 1 or workers < 1:
+        raise InvalidInput(f"--batch-size and --workers must be >= 1, got {batch_size}, {workers}")
+    if onnx is not None and workers > 1:
+        raise InvalidInput("--onnx scores in one process (ONNX Runtime sessions do not travel to workers); drop --workers")
     output_dir(out, force=force, inputs=[checkpoint, data])
     files = resolve_files(data)
     trained = load_trained(checkpoint, torch.device(device))

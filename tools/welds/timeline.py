@@ -73,14 +73,14 @@ def check_scorable(trained, ds: WindowDataset, where: str) -> None:
 
 
 def score_recording(trained, path: str | Path, *, hop_s: float = 0.1, batch_size: int = 32,
-                    device: torch.device | str = "cpu", workers: int = 0, alarm_kw: dict | None = None) -> Timeline:
+                    device: torch.device | str = "cpu", alarm_kw: dict | None = None) -> Timeline:
     """The :class:`Timeline` of one recording (labelled or not) under ``trained``."""
     path = Path(path)
     cfg = dataclasses.replace(trained.recipe.data, hop_s=hop_s)
     ds = WindowDataset(path, cfg, norm=trained.norm)
     check_scorable(trained, ds, str(path))
     info = trained.info
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0)
     pred = predict(trained.model, loader, torch.device(device))
     order = np.argsort(pred["t0"], kind="stable")
     keep = order[pred["present"][order].any(axis=1)]  # the live engine skips windows without any sensor
