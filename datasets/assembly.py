@@ -223,31 +223,24 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
         out[groups["rms"]] = bin_rms(x[:, [columns[c] for c in groups["rms"]]], times, grid).T
     if groups["mean"]:
         out[groups["mean"]] = bin_mean(x[:, [columns[c] for c in groups["mean"]]], times, grid).T
-    win = _finite_only(spec.name, ModalityWindowData(out, valid), max_invalid)
-    if win is None:
-        return None, None
-    params = derived.window_params(win.data, win.valid) if derived is not None and hasattr(derived, "window_params") \
-        else None
-    return win, params
+    params = derived.window_params(out, valid) if derived is not None and hasattr(derived, "window_params") else None
+    return ModalityWindowData(out, valid), params
 
 
 def _finite_only(name: str, win: ModalityWindowData | None, max_invalid: float) -> ModalityWindowData | None:
-    """Non-finite samples (a sensor reporting NaN/inf) are missing, like samples in a gap: they leave
-    the valid mask and become 0; with more than ``max_invalid`` of the window invalid the modality is
-    absent (None), as the gap rule makes it. A warning says so (once per modality)."""
+    """Image windows (T, H, W): non-finite frames (a camera reporting NaN/inf) are missing, like
+    frames in a gap — they leave the valid mask and become 0; with more than ``max_invalid`` of the
+    window invalid the modality is absent (None), as the gap rule makes it, and a warning says so.
+    (Signals are checked on their native samples in :func:`load_modality`, before resampling.)"""
     if win is None:
         return None
-    data = win.data
-    finite = np.isfinite(data).reshape(len(data), -1).all(axis=1) if data.ndim == 3 else np.isfinite(data).all(axis=0)
+    finite = np.isfinite(win.data).reshape(len(win.data), -1).all(axis=1)  # (T,)
     if finite.all():
         return win
     warnings.warn(f"{name}: non-finite samples (NaN/inf) are treated as missing", RuntimeWarning, stacklevel=3)
     valid = win.valid & finite
-    data = np.array(data, copy=True)
-    if data.ndim == 3:
-        data[~finite] = 0.0
-    else:
-        data[:, ~finite] = 0.0
+    data = np.array(win.data, copy=True)
+    data[~finite] = 0.0
     if not valid.any() or (~valid).mean() > max_invalid + TIME_EPS:
         return None
     return ModalityWindowData(data, valid)

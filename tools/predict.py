@@ -19,6 +19,7 @@ from pathlib import Path
 
 from weldfusion.tools.cli import add_report_output, description
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.streaming.defaults import HOP_S
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path, help="best.pt / last.pt, or a run folder (uses its best.pt)")
     p.add_argument("--data", required=True, help="recordings: directory, glob, split list or one .h5 file")
     add_report_output(p)
-    p.add_argument("--hop-s", type=float, default=0.1, help="seconds between windows (default 0.1, as stream)")
+    p.add_argument("--hop-s", type=float, default=HOP_S, help=f"seconds between windows (default {HOP_S}, as stream)")
     p.add_argument("--workers", type=int, default=1, help="processes scoring recordings in parallel, one torch thread "
                    "each (default 1: one process with torch's threads)")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")

@@ -25,7 +25,7 @@ from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file
-from weldfusion.tools.streaming.alarms import M_OFF, N_ON
+from weldfusion.tools.streaming.defaults import HOP_S, M_OFF, N_ON
 
 _STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) or run folder (-> best.pt)")
     p.add_argument("recording", type=Path, help="recording to replay (.h5)")
     p.add_argument("--realtime", action="store_true", help="pace the replay on the wall clock")
-    p.add_argument("--hop-s", type=float, default=0.1, help="seconds between windows (default 0.1)")
+    p.add_argument("--hop-s", type=float, default=HOP_S, help=f"seconds between windows (default {HOP_S})")
     p.add_argument("--onnx", type=Path, help="run this ONNX export of the checkpoint with ONNX Runtime")
     p.add_argument("--out", type=Path, help="per-hop rows to FILE.csv or FILE.jsonl")
     p.add_argument("--force", action="store_true", help="overwrite --out")

@@ -16,6 +16,7 @@ from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.benchmarks.machine import machine
 from weldfusion.tools.outputs import output_dir, staged_output
+from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.training.baseline_svm import evaluate_svm, fit_svm
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
@@ -191,7 +192,7 @@ def compare(runs: list[Path], data: str, out: Path, *, svm: bool = False, split:
             m = evaluate_predictions(pred, t.info.phases, t.info.defects, t.thresholds, t.recipe.eval.ece_bins,
                                      t.info.names)
             m["latency"] = measure_latency(t.model, dataset, dev, n=latency_windows, batch_size=32)
-            weld = score_welds(t, bundle.files[split], hop_s=0.1, device=dev, progress=progress)
+            weld = score_welds(t, bundle.files[split], hop_s=HOP_S, device=dev, progress=progress)
             if weld is not None:
                 m.update(segments=weld["segments"], events=weld["events"], limits_events=weld["limits_events"])
             m.update({"recipe": t.recipe.name, "arch": t.recipe.model.arch, "checkpoint": str(t.path),

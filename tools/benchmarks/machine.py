@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import platform
 from pathlib import Path
 
 import torch
+from weldfusion.datasets.writer import cpu_count
 
 
 def machine(device: str = "cpu") -> dict:
@@ -19,6 +19,6 @@ def machine(device: str = "cpu") -> dict:
                 break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cpu_count()
     dev = device if device == "cpu" else f"{device} ({torch.cuda.get_device_name(0)})"
     return {"cpu": cpu, "cores": cores, "torch": torch.__version__, "device": dev}

@@ -21,9 +21,8 @@ from weldfusion.datasets.splits import resolve_files
 from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 from weldfusion.recipes.tree import load_recipe
 from weldfusion.tools.benchmarks.stream import untrained
+from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.welds.predict import score_files
-
-HOP_S = 0.1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

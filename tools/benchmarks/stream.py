@@ -40,6 +40,7 @@ from weldfusion.fusion.build import build_model
 from weldfusion.recipes.tree import load_recipe
 from weldfusion.tools.benchmarks.timing import median_seconds, torch_threads
 from weldfusion.tools.streaming.build import build_engine
+from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.streaming.engine import EagerBackend
 from weldfusion.tools.streaming.onnx_backend import OnnxBackend
 from weldfusion.tools.streaming.onnx_export import export_onnx
@@ -51,7 +52,7 @@ HIGH_RATES = {"video_rate": 2000.0, "ae_rate": 1_000_000.0}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream-threads", type=int, default=1, help="torch / ONNX Runtime threads for bench stream")
-    parser.add_argument("--stream-hop-s", type=float, default=0.1, help="hop of bench stream (default 0.1 s)")
+    parser.add_argument("--stream-hop-s", type=float, default=HOP_S, help=f"hop of bench stream (default {HOP_S} s)")
     parser.add_argument("--stream-seconds", type=float, default=None,
                         help="length of the simulated recordings (default 10 s, --quick 4 s; high rate 3 s)")
 
@@ -85,7 +86,7 @@ def run(args) -> list[dict]:
     device = getattr(args, "device", "cpu")
     quick = getattr(args, "quick", False)
     threads = getattr(args, "stream_threads", 1)
-    hop_s = getattr(args, "stream_hop_s", 0.1)
+    hop_s = getattr(args, "stream_hop_s", HOP_S)
     seconds = getattr(args, "stream_seconds", None) or (4.0 if quick else 10.0)
     recipe = load_recipe("fusion_all")
     rows = []

@@ -19,11 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from weldfusion.recipes.errors import InvalidInput
-
-#: Defaults: hops above ``p_on`` to open / below ``p_off`` to close (n_on 3 chosen on the demo's
-#: validation welds, README "Weld-level results"), and ``p_off`` as this share of ``p_on``.
-N_ON, M_OFF = 3, 3
-P_OFF_RATIO = 0.75
+from weldfusion.tools.streaming.defaults import M_OFF, N_ON
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ The only streaming code that reads configs (the recipe's ``data`` section for wi
 from __future__ import annotations
 
 from weldfusion.tools.streaming.decisions import M_OFF, N_ON, REFINE_DECAY, REFINE_WINDOW, alarms_for
+from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.streaming.engine import EagerBackend, StreamEngine
 from weldfusion.tools.streaming.replay import Replay
 from weldfusion.tools.streaming.window_assembler import WindowAssembler
 
 
-def build_engine(trained, replay: Replay, *, hop_s: float = 0.1, backend=None, timeout_s: float = 0.25,
+def build_engine(trained, replay: Replay, *, hop_s: float = HOP_S, backend=None, timeout_s: float = 0.25,
                  alarm_on: float | None = None, alarm_off: float | None = None, n_on: int = N_ON,
                  m_off: int = M_OFF, refine_window: int = REFINE_WINDOW, refine_decay: float = REFINE_DECAY,
                  buffer_s: float | None = None) -> StreamEngine:

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from weldfusion.fusion.refine import PredictionRefiner
-from weldfusion.tools.streaming.alarms import M_OFF, N_ON, P_OFF_RATIO, AlarmEvent, DefectAlarms
+from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
+from weldfusion.tools.streaming.defaults import M_OFF, N_ON, P_OFF_RATIO
 
 #: Eq. 49 defaults: windows averaged and the decay of their weights.
 REFINE_WINDOW, REFINE_DECAY = 3, 0.6

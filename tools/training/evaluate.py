@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.outputs import output_dir, staged_output
+from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.training.data import build_data
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
@@ -25,7 +26,7 @@ from weldfusion.tools.welds.predict import score_welds
 
 SPLITS = ("test", "val", "train", "all")
 #: Hop of the weld-level metrics (as weldfusion stream / predict run).
-WELD_HOP_S = 0.1
+WELD_HOP_S = HOP_S
 
 
 def prediction_table(pred: dict, phases: tuple[str, ...], defects: tuple[str, ...], thresholds: list[float]):

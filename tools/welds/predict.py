@@ -29,6 +29,7 @@ from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.splits import resolve_files
 from weldfusion.recipes.errors import InvalidInput, UserError
 from weldfusion.tools.outputs import output_dir, staged_output
+from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.training.loading import load_trained
 from weldfusion.tools.welds.figure import timeline_figure
 from weldfusion.tools.welds.limits import limit_events
@@ -55,7 +56,7 @@ def truth_seam_errors(path: Path, events) -> list[float]:
     return [abs(e.start_mm - float(np.interp(e.start_s, t, x))) for e in events]
 
 
-def weld_result(trained, path: Path, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu") -> dict:
+def weld_result(trained, path: Path, *, hop_s: float = HOP_S, batch_size: int = 32, device="cpu") -> dict:
     """Timeline, trace, events (model + limits, with mm), segments and verdict of one recording."""
     recipe = trained.recipe
     tl: Timeline = score_recording(trained, path, hop_s=hop_s, batch_size=batch_size, device=device)
@@ -125,7 +126,7 @@ def metrics_input(r: dict) -> dict:
             "position": trace.at}
 
 
-def score_welds(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu", progress: bool = False
+def score_welds(trained, files, *, hop_s: float = HOP_S, batch_size: int = 32, device="cpu", progress: bool = False
                 ) -> dict | None:
     """The weld-level metrics (:func:`~.metrics.weld_metrics`) of ``trained`` on labelled ``files``
     (what ``evaluate`` and ``compare`` add to their window metrics); None when none is labelled."""
@@ -156,7 +157,7 @@ def _score_one(path: str) -> tuple[str, dict | str]:
     return _outcome(_WORKER["trained"], path, _WORKER["kwargs"])
 
 
-def score_files(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, device="cpu", workers: int = 1,
+def score_files(trained, files, *, hop_s: float = HOP_S, batch_size: int = 32, device="cpu", workers: int = 1,
                 progress: bool = False) -> tuple[list[dict], list[tuple[str, str]], float]:
     """Weld results of every file that can be scored, (path, reason) of the others, and the wall time (s).
 
@@ -179,7 +180,7 @@ def score_files(trained, files, *, hop_s: float = 0.1, batch_size: int = 32, dev
     return results, skipped, time.perf_counter() - t_start
 
 
-def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, hop_s: float = 0.1,
+def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, hop_s: float = HOP_S,
                 batch_size: int = 32, workers: int = 1, device: str = "cpu", onnx: str | os.PathLike | None = None,
                 figures: bool = True, force: bool = False, progress: bool = True) -> dict:
     """Score every recording of ``data`` with ``checkpoint``; write the outputs to ``out``; return the summary."""

@@ -26,6 +26,7 @@ from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.decisions import HopDecisions, alarms_for
+from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.training.predict import predict
 
 
@@ -72,7 +73,7 @@ def check_scorable(trained, ds: WindowDataset, where: str) -> None:
         raise InvalidInput(f"{where}: windows do not match what the model was trained on ({', '.join(diff)} differ)")
 
 
-def score_recording(trained, path: str | Path, *, hop_s: float = 0.1, batch_size: int = 32,
+def score_recording(trained, path: str | Path, *, hop_s: float = HOP_S, batch_size: int = 32,
                     device: torch.device | str = "cpu", alarm_kw: dict | None = None) -> Timeline:
     """The :class:`Timeline` of one recording (labelled or not) under ``trained``."""
     path = Path(path)
@@ -131,9 +132,9 @@ def model_events(tl: Timeline) -> list[Event]:
     for a in tl.alarms:
         end = a["end_s"] if a["end_s"] is not None else last_end
         k = tl.defects.index(a["defect"])
-        sel = (ends >= a["start_s"] - TIME_EPS) & (ends < end - TIME_EPS) if end > a["start_s"] else ends == a["start_s"]
-        if not sel.any():
-            sel = np.argmin(np.abs(ends - a["start_s"])) == np.arange(len(ends))
+        sel = (ends >= a["start_s"] - TIME_EPS) & (ends < end - TIME_EPS)
+        if not sel.any():  # an alarm opened by the very last window: that window alone
+            sel = np.arange(len(ends)) == np.argmin(np.abs(ends - a["start_s"]))
         w = tl.weights[sel].mean(axis=0)
         share = tl.present[sel].mean(axis=0)
         out.append(Event(
