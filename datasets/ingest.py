@@ -21,7 +21,7 @@ from tqdm import tqdm
 from weldfusion.datasets.label_io import read_labels
 from weldfusion.datasets.manifest import Manifest, load_manifest
 from weldfusion.datasets.schema import RecordingMeta
-from weldfusion.datasets.validate import validate
+from weldfusion.datasets.validate import check
 from weldfusion.datasets.writer import DEFAULT_COMPRESSION_LEVEL, RecordingWriter
 from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
@@ -153,6 +153,7 @@ def ingest(
     taxonomy: Taxonomy | None = None,
     compression_level: int = DEFAULT_COMPRESSION_LEVEL,
     progress: bool = True,
+    warnings: list[str] | None = None,
 ) -> list[StreamReport]:
     """Ingest the recording described by ``manifest_path`` into ``out_path`` (HDF5).
 
@@ -162,6 +163,8 @@ def ingest(
         taxonomy: label names to check against (a recipe's), winning over the manifest's own
             ``taxonomy``; default: the manifest's, else the project default.
         progress: show a tqdm bar per stream.
+        warnings: if given, the validator's warnings on the written file (implausible values:
+            see :func:`weldfusion.datasets.validate.check`) are appended to it.
     Returns:
         One :class:`StreamReport` per stream.
     """
@@ -206,13 +209,16 @@ def ingest(
             span = _recording_span([(r.t_start, r.t_end) for r in reports])
             labels = _read_all_labels(manifest, tax, span, sources)
             writer.write_labels(phases=labels["phases"], defects=labels["defects"])
-        problems = validate(staging)
+        findings = check(staging)
+        problems = findings.problems
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             raise IngestError(f"{out}: the ingested recording fails validation: {problems[0]}{more}")
         if out.exists() and not force:
             raise OutputExists(f"{out}: output appeared while ingesting; not replaced")
         os.replace(staging, out)
+        if warnings is not None:
+            warnings.extend(f"{out}: {w}" for w in findings.warnings)
     finally:
         staging.unlink(missing_ok=True)
     return reports

@@ -63,7 +63,10 @@ def _csv_rows(path: Path, unit: str) -> list[Row]:
         header = tuple(h.strip() for h in next(reader, []))
         want = COLUMNS if unit == "s" else ("start", "end", "label")
         if header != want and header != COLUMNS:
-            raise IngestError(f"{path}: header must be {','.join(want)}, got {','.join(header) or '(empty)'}")
+            # the file's own first line is not echoed: a manifest may point at any file
+            missing = [c for c in want if c not in header]
+            got = f"{len(header)} columns without {', '.join(missing)}" if header else "an empty file"
+            raise IngestError(f"{path}: header must be {','.join(want)}; the first line has {got}")
         for line, row in enumerate(reader, start=2):
             if not row or all(not cell.strip() for cell in row):
                 continue

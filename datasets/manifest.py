@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -38,7 +37,8 @@ from typing import Literal
 import yaml
 from weldfusion.datasets.schema import ROOT_ATTRS
 from weldfusion.recipes.config import ConfigError, from_dict
-from weldfusion.recipes.errors import MissingInput
+from weldfusion.recipes.errors import InvalidInput, MissingInput
+from weldfusion.recipes.files import atomic_write_text, load_yaml, read_text
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 from weldfusion.sensors.raw_source import IngestError, natural_key
 from weldfusion.sensors.registry import get as get_modality
@@ -271,13 +271,9 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
     if not path.is_file():
         raise MissingInput(f"{path}: no such manifest file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ManifestError(f"{path}: not valid YAML{where} ({getattr(err, 'problem', err)})") from None
-    except UnicodeDecodeError:
-        raise ManifestError(f"{path}: not a text (UTF-8) file") from None
+        data = load_yaml(read_text(path, "manifest"), str(path))
+    except InvalidInput as err:
+        raise ManifestError(str(err)) from None
     return parse_manifest(data, path)
 
 
@@ -287,17 +283,10 @@ def write_stream_offsets(path: str | os.PathLike, offsets: dict[str, float]) -> 
     The YAML is re-emitted with ``yaml.safe_dump`` (comments are not kept).
     """
     path = Path(path)
-    data = yaml.safe_load(path.read_text())
+    data = load_yaml(read_text(path, "manifest"), str(path))
     parse_manifest(data, path)  # refuse to rewrite a manifest that does not parse
     for name, value in offsets.items():
         if name not in data["streams"]:
             raise ManifestError(f"{path}: streams.{name}: no such stream")
         data["streams"][name]["time_offset_s"] = round(float(value), 9)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(data, fh, sort_keys=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))

@@ -14,7 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 from weldfusion.datasets.schema import TIME_EPS, array_to_labels
-from weldfusion.recipes.errors import MissingInput, UnreadableInput
+from weldfusion.datasets.validate import structural_problems
+from weldfusion.recipes.errors import InvalidInput, MissingInput, UnreadableInput
 from weldfusion.recipes.taxonomy import LabelInterval
 
 
@@ -74,14 +75,21 @@ def invalid_share(t0: float, t1: float, t_start: float, t_end: float, gaps: np.n
 class Recording:
     """A recording file opened lazily for time-interval reads.
 
+    Opening checks the file's structure (:func:`~weldfusion.datasets.validate.structural_problems`:
+    attributes, shapes, rates, clocks, timestamps, gaps, labels — no sample data is read) and
+    refuses a broken file with :class:`~weldfusion.recipes.errors.InvalidInput` naming the file and
+    its first problem; ``check=False`` skips that (``inspect``, which reports the problems itself).
+
     Example::
 
         rec = Recording("run_0007.h5")
         frames, t = rec.read("video", 1.00, 1.50)    # frames with 1.00 <= t < 1.50
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, check: bool = True) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise InvalidInput(f"{self.path}: is a folder, not a recording file (.h5)")
         if not self.path.is_file():
             raise MissingInput(f"{self.path}: no such recording file")
         self._h5: h5py.File | None = None
@@ -89,6 +97,12 @@ class Recording:
         self._timestamps: dict[str, np.ndarray] = {}
         self._infos: dict[str, StreamInfo] | None = None
         self._meta: dict | None = None
+        if check:
+            problems = structural_problems(self.h5)
+            if problems:
+                self.close()
+                more = f" (and {len(problems) - 1} more; `weldfusion inspect` lists them)" if len(problems) > 1 else ""
+                raise InvalidInput(f"{self.path}: {problems[0]}{more}")
 
     # -- file handle (lazy, per process) ---------------------------------------------------------
     @property

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import yaml
 from weldfusion.recipes.errors import InvalidInput, MissingInput
+from weldfusion.recipes.files import atomic_write_text, load_yaml, read_text
 
 T = TypeVar("T")
 
@@ -174,7 +175,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             child = dict(child) if isinstance(child, dict) else {}
             node[part] = child
             node = child
-        node[parts[-1]] = yaml.safe_load(raw)
+        node[parts[-1]] = load_yaml(raw, f"--set {key.strip()}")
     return data
 
 
@@ -185,9 +186,9 @@ def read_yaml_mapping(path: str | Path, what: str = "recipe") -> dict:
     if not path.is_file():
         raise MissingInput(f"{path}: no such {what} file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        data = load_yaml(read_text(path, what), str(path)) or {}
+    except InvalidInput as err:
+        raise ConfigError(str(err)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a {what} must be a mapping at the top level")
     return data
@@ -204,5 +205,5 @@ def load(cls: type[T], path: str | Path, overrides: list[str] = ()) -> T:
 
 
 def save(cfg, path: str | Path) -> None:
-    """Write the resolved config as YAML."""
-    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    """Write the resolved config as YAML (atomically: a full disk leaves no truncated file)."""
+    atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -12,6 +12,8 @@ from weldfusion.recipes.errors import InvalidInput
 DEFAULT_PHASES: tuple[str, ...] = ("idle", "arc_start", "deposition", "weaving", "parameter_change", "arc_end")
 DEFAULT_DEFECTS: tuple[str, ...] = ("porosity", "lack_of_fusion", "burn_through", "spatter", "undercut", "crack")
 MATERIAL_PAIRS: tuple[str, ...] = ("Al-steel", "Ti-Ni", "Cu-SS")
+#: Welding processes the toolkit knows (a recording of another one is accepted with a warning).
+PROCESSES: tuple[str, ...] = ("GMAW", "TIG", "laser")
 
 
 @dataclass(frozen=True)

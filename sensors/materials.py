@@ -30,6 +30,7 @@ class Material:
         emissivity: total emissivity of the hot, oxidised solid surface (0-1).
         emissivity_liquid: emissivity of the molten pool (0-1).
         reflectance: visible reflectance of the plate (how bright it looks in arc light, 0-1).
+        boiling_point_c: boiling point of the base metal at 1 atm, degC (no surface gets hotter).
     """
 
     name: str
@@ -40,6 +41,7 @@ class Material:
     emissivity: float
     emissivity_liquid: float
     reflectance: float
+    boiling_point_c: float
 
     @property
     def diffusivity_mm2_s(self) -> float:
@@ -55,12 +57,12 @@ class Material:
 MATERIALS: dict[str, Material] = {
     m.name: m
     for m in (
-        Material("AA6061", 180.0, 2700.0, 1000.0, 652.0, 0.12, 0.18, 0.80),
-        Material("DC04", 38.0, 7850.0, 640.0, 1530.0, 0.65, 0.35, 0.45),
-        Material("Ti6Al4V", 13.0, 4430.0, 640.0, 1660.0, 0.45, 0.30, 0.50),
-        Material("Ni200", 62.0, 8890.0, 520.0, 1446.0, 0.35, 0.28, 0.60),
-        Material("C11000", 360.0, 8900.0, 420.0, 1083.0, 0.15, 0.12, 0.70),
-        Material("316L", 22.0, 8000.0, 560.0, 1400.0, 0.50, 0.30, 0.50),
+        Material("AA6061", 180.0, 2700.0, 1000.0, 652.0, 0.12, 0.18, 0.80, 2470.0),
+        Material("DC04", 38.0, 7850.0, 640.0, 1530.0, 0.65, 0.35, 0.45, 2862.0),
+        Material("Ti6Al4V", 13.0, 4430.0, 640.0, 1660.0, 0.45, 0.30, 0.50, 3287.0),
+        Material("Ni200", 62.0, 8890.0, 520.0, 1446.0, 0.35, 0.28, 0.60, 2913.0),
+        Material("C11000", 360.0, 8900.0, 420.0, 1083.0, 0.15, 0.12, 0.70, 2562.0),
+        Material("316L", 22.0, 8000.0, 560.0, 1400.0, 0.50, 0.30, 0.50, 2862.0),
     )
 }
 
@@ -194,6 +196,13 @@ PAIRS: dict[str, PairSpec] = {
 for _p in PAIRS.values():  # keep the table honest at import time
     assert set(_p.defect_weights) == set(DEFAULT_DEFECTS), _p.name
     assert _p.default_process in _p.processes, _p.name
+
+
+def boiling_point_c(material: str | None) -> float:
+    """Boiling point of ``material`` (degC); for a material not in :data:`MATERIALS`, the highest known."""
+    if material in MATERIALS:
+        return MATERIALS[material].boiling_point_c
+    return max(m.boiling_point_c for m in MATERIALS.values())
 
 
 def get_pair(name: str) -> PairSpec:

@@ -45,6 +45,10 @@ class Modality:
             (:data:`weldfusion.sensors.stream_spec.COMMON_KEYS`); any other key is an error.
         params: per-window process parameters this sensor provides (``params`` of a batch, the
             inputs of MS-STAN's knowledge guidance); at most one declared sensor provides them.
+        plausible: per channel (the modality's name for single-channel and image streams) the
+            range ``(low, high)`` in its units outside which a value is implausible — the
+            validator warns (``weldfusion inspect`` lists it); ``plausible_by_process`` overrides
+            it per welding process (``GMAW``, ``TIG``, ``laser``).
     """
 
     name: str
@@ -56,6 +60,9 @@ class Modality:
     formats: tuple[str, ...] = ()
     stream_keys: frozenset[str] = frozenset()
     params: tuple[str, ...] = ()
+    plausible: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False, hash=False)
+    plausible_by_process: dict[str, dict[str, tuple[float, float]]] = field(
+        default_factory=dict, compare=False, hash=False)
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -63,3 +70,7 @@ class Modality:
             raise ValueError(f"modality {self.name!r}: kind must be 'image' or 'signal', got {self.kind!r}")
         if self.channel_units and len(self.channel_units) != len(self.channels):
             raise ValueError(f"modality {self.name!r}: channel_units must match channels")
+
+    def plausible_range(self, process: str) -> dict[str, tuple[float, float]]:
+        """Plausible ``(low, high)`` per channel for a recording of ``process``."""
+        return {**self.plausible, **self.plausible_by_process.get(process, {})}

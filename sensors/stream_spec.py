@@ -8,8 +8,11 @@ apply to it besides :data:`COMMON_KEYS` (``Modality.stream_keys``) and which raw
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
+
+from weldfusion.sensors.limits import rate_problem, time_problem
 
 #: Keys every stream understands.
 COMMON_KEYS: frozenset[str] = frozenset({"path", "format", "rate", "start_time_s", "time_offset_s", "sensor", "gaps"})
@@ -36,6 +39,10 @@ class ChannelSpec:
     def __post_init__(self) -> None:
         if (self.column is None) == (self.value is None):
             raise ValueError("give exactly one of 'column' or 'value'")
+        for key in ("value", "scale", "offset"):
+            value = getattr(self, key)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{key} must be a finite number, got {value}")
 
 
 @dataclass
@@ -64,8 +71,16 @@ class StreamSpec:
     gaps: list[tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
-        if self.rate is not None and not self.rate > 0:
-            raise ValueError(f"rate must be > 0 Hz, got {self.rate}")
+        problems = [rate_problem(self.rate) if self.rate is not None else None,
+                    time_problem(self.start_time_s, "start_time_s"), time_problem(self.time_offset_s, "time_offset_s")]
+        for key in ("scale", "offset"):
+            value = getattr(self, key)
+            if value is not None and not math.isfinite(value):
+                problems.append(f"{key} must be a finite number, got {value}")
         for gap in self.gaps or []:
+            problems += [time_problem(gap[0], "gap start"), time_problem(gap[1], "gap end")]
             if not gap[1] > gap[0]:
-                raise ValueError(f"every gap needs start < end, got {list(gap)}")
+                problems.append(f"every gap needs start < end, got {list(gap)}")
+        problems = [p for p in problems if p]
+        if problems:
+            raise ValueError(problems[0])

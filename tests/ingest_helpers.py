@@ -110,7 +110,7 @@ def write_arc_recording(path: Path, duration: float = 2.0, seed: int = 0, offset
             edges = arc_edges(sig["on"])
             phases = [(0.0, float(edges[0]), "idle"), (float(edges[0]), float(edges[0]) + 0.05, "arc_start"),
                       (float(edges[0]) + 0.05, duration, "deposition")]
-            w.write_labels(phases=phases, defects=[(0.5, 0.6, "spatter")])
+            w.write_labels(phases=phases, defects=[(0.5, 0.6, "spatter")] if duration >= 0.6 else [])
     return sig
 
 

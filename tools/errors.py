@@ -15,10 +15,20 @@ traceback of a user error too.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 
 from weldfusion.recipes.errors import UserError
+
+#: Control characters (ANSI escapes, carriage returns, bells …) that text from a file must not send
+#: to a terminal; tab and newline are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: control characters shown as ``\\xNN`` escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def _environment_error(err: BaseException) -> bool:
@@ -43,5 +53,6 @@ def run(verb: str, main: Callable[[list[str] | None], int | None], argv: list[st
     except (UserError, OSError) as err:
         if os.environ.get("WELDFUSION_DEBUG") or not (isinstance(err, UserError) or _environment_error(err)):
             raise
-        print(f"weldfusion {verb}: error: {user_message(err)}", file=sys.stderr)
+        message = " ".join(printable(user_message(err)).split("\n"))
+        print(f"weldfusion {verb}: error: {message}", file=sys.stderr)
         return 2

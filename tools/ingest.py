@@ -37,11 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         from weldfusion.recipes.tree import load_recipe
 
         taxonomy = load_recipe(args.recipe).data.taxonomy
+    warnings: list[str] = []
     reports = ingest(args.manifest, args.out, args.force, taxonomy=taxonomy, compression_level=args.compression_level,
-                     progress=not args.quiet)
+                     progress=not args.quiet, warnings=warnings)
     for line in summary(reports):
         print(line)
     print(f"wrote {args.out}")
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

@@ -69,22 +69,52 @@ def output_dir(path: str | os.PathLike, *, force: bool = False, inputs: Iterable
 @contextmanager
 def staged_output(out: str | os.PathLike, *, force: bool = False,
                   inputs: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
-    """Yield an empty staging folder inside ``out``'s parent; on normal exit move its entries into ``out``.
+    """Yield an empty hidden staging folder inside ``out``; on normal exit rename its entries into ``out``.
 
     ``out`` must be new or empty unless ``force`` (:func:`output_dir`); with ``force``, entries of
-    the same name already in ``out`` are replaced (folders as a whole), others are kept. On an
-    exception nothing is moved and the staging folder is removed.
+    the same name already in ``out`` are replaced (folders as a whole), others are kept. The
+    staging folder lies inside ``out`` so that the final moves are renames on one file system
+    (no copies, even when ``out`` is a mount point): a full disk or a kill while the files are
+    written leaves ``out`` as it was. On an exception nothing is moved, the staging folder is
+    removed, and so is ``out`` if this call created it.
     """
     out = output_dir(out, force=force, inputs=inputs)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp") as tmp:
-        stage = Path(tmp)
+    created = not out.exists()
+    out.mkdir(exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=out, prefix=".staging-"))
+    try:
         yield stage
-        out.mkdir(exist_ok=True)
-        for f in stage.iterdir():
+        for f in sorted(stage.iterdir()):
             target = out / f.name
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
-            shutil.move(str(f), target)
+            os.replace(f, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def exclusive(folder: str | os.PathLike, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder/.lock`` for the block; :class:`OutputExists` if another
+    process holds it (two ``train`` runs on one ``--out``). The lock file is removed afterwards."""
+    import fcntl  # lazy: POSIX only, and only the verbs that lock need it
+
+    folder = Path(folder)
+    lock = folder / ".lock"
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputExists(f"{folder}: another {what} is using this folder; wait for it or choose "
+                               "another --out") from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)  # while still holding it: a waiting process then finds no lock
 
 
 def write_json(path: str | os.PathLike, obj, *, force: bool = False) -> Path:

@@ -17,4 +17,10 @@ MODALITY = Modality(
     formats=("csv", "tdms"),
     stream_keys=frozenset({"time_column", "time_unit", "time_format", "channels", "delimiter", "decimal", "group"}),
     params=PARAMS,
+    # Whole recordings, idle included: open-circuit voltage up to 113 V DC (IEC 60974-1), AC TIG
+    # swings negative, short-circuit current peaks of GMAW reach several hundred amperes.
+    plausible={"current": (-50.0, 1000.0), "voltage": (-10.0, 113.0), "wire_feed": (-1.0, 30.0),
+               "travel_speed": (-1.0, 200.0)},
+    plausible_by_process={"TIG": {"current": (-600.0, 600.0), "voltage": (-113.0, 113.0)},
+                          "laser": {"current": (-10.0, 500.0), "wire_feed": (-1.0, 15.0)}},
 )

@@ -73,7 +73,7 @@ def test_roundtrip_equal_within_codec_loss(tmp_path, wav_subtype):
 
 def test_export_refuses_existing_folder_and_leaves_no_temporary(tmp_path):
     truth_path = tmp_path / "truth.h5"
-    write_arc_recording(truth_path, duration=0.5, seed=8, streams=("electrical", "acoustic"))
+    write_arc_recording(truth_path, duration=0.7, seed=8, streams=("electrical", "acoustic"))
     (tmp_path / "raw").mkdir()
     with pytest.raises(FileExistsError, match="exists"):
         export_raw(truth_path, tmp_path / "raw", progress=False)

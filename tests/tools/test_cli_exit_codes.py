@@ -56,9 +56,9 @@ def test_a_bug_in_a_real_process_is_a_traceback_with_exit_1(tmp_path):
         "import weldfusion.datasets.validate as v\n"
         "def broken(path):\n"
         "    raise KeyError('internal state')\n"
-        "v.validate = broken\n"
+        "v.check = broken\n"
         "import weldfusion.tools.inspect_recording as verb\n"
-        "verb.validate = broken\n"
+        "verb.check = broken\n"
         "from weldfusion.tools.cli import main\n"
         f"sys.exit(main(['inspect', {str(tmp_path / 'x.h5')!r}]))\n"
     )

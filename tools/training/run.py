@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -18,6 +19,7 @@ from weldfusion.fusion.build import build_loss, build_model
 from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.recipes.tree import RecipeConfig, load_recipe, save_recipe
+from weldfusion.tools.outputs import exclusive
 from weldfusion.tools.training.checkpoint import load_checkpoint
 from weldfusion.tools.training.data import build_data, class_weights
 from weldfusion.tools.training.distributed import Dist, resolve_device
@@ -72,13 +74,39 @@ def train_recipe(recipe: RecipeConfig, run_dir: str | os.PathLike, *, resume: bo
                  progress: bool = True) -> FitResult:
     """Train ``recipe`` into ``run_dir`` (see module docstring); returns the :class:`FitResult`.
 
+    Rank 0 holds an exclusive lock on ``run_dir`` for the whole run (a second ``train`` on the same
+    folder is refused). A run that fails before its first checkpoint leaves nothing behind: the
+    files it wrote are removed, and so is ``run_dir`` if the run created it.
+
     Raises:
-        FileExistsError: ``run_dir`` already holds a checkpoint and ``resume`` is False.
+        FileExistsError: ``run_dir`` already holds a checkpoint and ``resume`` is False, or another
+            run holds its lock.
         FileNotFoundError: ``resume`` without ``run_dir/last.pt``.
         ValueError: the recipe differs from the run's saved one on resume, or bad data.
     """
     run_dir = Path(run_dir)
     ctx = ctx or Dist(device=resolve_device(recipe.train.device))
+    if not ctx.is_main:
+        return _train(recipe, run_dir, resume, ctx, progress)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InvalidInput(f"{run_dir}: exists and is not a folder")
+    created = not run_dir.exists()
+    before = set(run_dir.iterdir()) if not created else set()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with exclusive(run_dir, "train run"):
+            return _train(recipe, run_dir, resume, ctx, progress)
+    except BaseException:
+        if not has_checkpoint(run_dir):
+            if created:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            else:
+                for path in set(run_dir.iterdir()) - before:
+                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        raise
+
+
+def _train(recipe: RecipeConfig, run_dir: Path, resume: bool, ctx: Dist, progress: bool) -> FitResult:
     norm = None
     if resume:
         if not (run_dir / "last.pt").is_file():
@@ -105,23 +133,24 @@ def train_recipe(recipe: RecipeConfig, run_dir: str | os.PathLike, *, resume: bo
     if not resume:
         phase, defects = bundle.targets("train")
         recipe = with_class_weights(recipe, phase, defects, len(bundle.info.phases))
-    if ctx.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_recipe(recipe, run_dir / "config.yaml")
-        bundle.norm.save(run_dir / "norm_stats.json")
-        (run_dir / "splits").mkdir(exist_ok=True)
-        save_splits({k: v for k, v in bundle.files.items()}, run_dir / "splits")
-    ctx.barrier()
 
     seed_everything(recipe.seed)
     model = build_model(recipe.model, bundle.info)
     loss_fn = build_loss(recipe.loss, bundle.info)
-    if recipe.train.init_from and not resume:
+    init_note = ""
+    if recipe.train.init_from and not resume:  # before anything is written: a refused file leaves no run
         copied, skipped = init_weights(model, recipe.train.init_from)
-        if progress and ctx.is_main:
-            print(f"initialised {copied} tensors from {recipe.train.init_from}"
-                  + (f" ({len(skipped)} kept fresh: {', '.join(skipped[:4])}{' ...' if len(skipped) > 4 else ''})"
-                     if skipped else ""))
+        init_note = (f"initialised {copied} tensors from {recipe.train.init_from}"
+                     + (f" ({len(skipped)} kept fresh: {', '.join(skipped[:4])}{' ...' if len(skipped) > 4 else ''})"
+                        if skipped else ""))
+    if ctx.is_main:
+        save_recipe(recipe, run_dir / "config.yaml")
+        bundle.norm.save(run_dir / "norm_stats.json")
+        (run_dir / "splits").mkdir(exist_ok=True)
+        save_splits({k: v for k, v in bundle.files.items()}, run_dir / "splits")
+        if init_note and progress:
+            print(init_note)
+    ctx.barrier()
     extra = {"config": to_dict(recipe), "info": bundle.info.to_dict(), "norm": bundle.norm.to_dict()}
     return fit(model, loss_fn, bundle.train, bundle.val, recipe.train, seed=recipe.seed, run_dir=run_dir,
                phases=bundle.info.phases, defects=bundle.info.defects, ctx=ctx, resume=resume, extra=extra,
