@@ -213,7 +213,7 @@ def ingest(
         problems = findings.problems
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise IngestError(f"{out}: the ingested recording fails validation: {problems[0]}{more}")
+            raise IngestError(f"{manifest.path}: the recording it describes fails validation: {problems[0]}{more}")
         if out.exists() and not force:
             raise OutputExists(f"{out}: output appeared while ingesting; not replaced")
         os.replace(staging, out)

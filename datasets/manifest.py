@@ -110,6 +110,11 @@ class Manifest:
     taxonomy: TaxonomySpec | None = None
     path: Path = field(default=Path("recording.yaml"), init=False, compare=False)
 
+    def __post_init__(self) -> None:
+        for key in ("recording_id", "material_pair", "material_a", "material_b", "process", "source"):
+            if not str(getattr(self, key)).strip():
+                raise ValueError(f"{key} must not be empty")
+
     @property
     def base(self) -> Path:
         return self.path.parent

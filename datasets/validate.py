@@ -31,9 +31,11 @@ from weldfusion.sensors.registry import modalities
 
 #: Labels may stick out of the recorded span by this much (seconds) before it is an error.
 LABEL_SPAN_TOLERANCE_S = 1e-3
-#: A stream whose span differs from the recording's by more than this (seconds) is reported as
-#: implausible (a warning: sensors may start late, but rarely by more).
-SPAN_TOLERANCE_S = 1.0
+#: A stream whose span differs from the recording's by more than this (seconds), or by more than
+#: SPAN_TOLERANCE_SHARE of the recording, whichever is larger, is reported as implausible (a
+#: warning: sensors may start late, but rarely by more; a wrong ``rate`` shrinks a stream a lot).
+SPAN_TOLERANCE_S = 0.5
+SPAN_TOLERANCE_SHARE = 0.1
 #: Gap edges may lie this far outside their stream's span (seconds).
 GAP_SPAN_TOLERANCE_S = 1e-3
 #: Absolute zero, degC: a temperature below it is impossible.
@@ -317,10 +319,11 @@ def _span_warnings(h5: h5py.File, findings: Findings) -> None:
     if len(spans) < 2:
         return
     t0, t1 = min(s[0] for s in spans.values()), max(s[1] for s in spans.values())
+    tolerance = max(SPAN_TOLERANCE_S, SPAN_TOLERANCE_SHARE * (t1 - t0))
     for name, (s0, s1) in spans.items():
-        if s0 - t0 > SPAN_TOLERANCE_S or t1 - s1 > SPAN_TOLERANCE_S:
+        if s0 - t0 > tolerance or t1 - s1 > tolerance:
             findings.warnings.append(f"/streams/{name}: covers [{s0:.3f}, {s1:.3f}) s of the recording's "
-                                     f"[{t0:.3f}, {t1:.3f}) s (spans disagree by more than {SPAN_TOLERANCE_S:g} s)")
+                                     f"[{t0:.3f}, {t1:.3f}) s (spans disagree by more than {tolerance:.3g} s)")
 
 
 def _meta_warnings(h5: h5py.File, findings: Findings) -> None:

@@ -150,3 +150,110 @@ def digest(path: Path) -> str:
 def tree(folder: Path) -> list[str]:
     """Every path under ``folder`` (relative), hidden ones included: nothing may be left behind."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+# -- checkpoints -------------------------------------------------------------------------------------
+class _Evil:
+    """Unpickling this would call ``print``: ``weights_only`` must refuse it."""
+
+    def __reduce__(self):
+        return (print, ("unpickled: weights_only was not used",))
+
+
+def _state_edit(fn: Callable[[dict], object]) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        import torch
+
+        state = torch.load(path, weights_only=True)
+        torch.save(fn(dict(state)), path)
+    return make
+
+
+def _nan_weights(state: dict) -> dict:
+    state["model"] = {k: v.clone().fill_(float("nan")) if v.is_floating_point() else v for k, v in state["model"].items()}
+    return state
+
+
+def _drop(key: str) -> Callable[[dict], dict]:
+    def fn(state: dict) -> dict:
+        del state[key]
+        return state
+    return fn
+
+
+def _set(key: str, value) -> Callable[[dict], dict]:
+    def fn(state: dict) -> dict:
+        state[key] = value
+        return state
+    return fn
+
+
+CHECKPOINT_CASES: list[tuple[str, Callable[[Path], None]]] = [
+    ("not_a_checkpoint", lambda p: p.write_bytes(b"not a checkpoint")),
+    ("truncated", lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])),
+    ("malicious_pickle", _state_edit(lambda s: {**s, "payload": _Evil()})),
+    ("nan_weights", _state_edit(_nan_weights)),
+    ("no_config", _state_edit(_drop("config"))),
+    ("no_format", _state_edit(_drop("format"))),
+    ("missing_tensors", _state_edit(lambda s: {**s, "model": dict(list(s["model"].items())[::2])})),
+    ("nan_thresholds", _state_edit(_set("thresholds", [float("nan")] * 6))),
+    ("short_thresholds", _state_edit(_set("thresholds", [0.5]))),
+    ("bad_info", _state_edit(_set("info", {"bad": 1}))),
+    ("bad_norm", _state_edit(_set("norm", "x"))),
+    ("a_list", _state_edit(lambda s: [1, 2, 3])),
+]
+
+
+def make_checkpoint_case(good: Path, folder: Path, case: str) -> Path:
+    """A copy of checkpoint ``good`` in ``folder`` broken as ``case`` says."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{case}.pt"
+    shutil.copyfile(good, path)
+    dict(CHECKPOINT_CASES)[case](path)
+    return path
+
+
+# -- ingest manifests ----------------------------------------------------------------------------------
+def _stream_key(name: str, key: str, value) -> Callable[[dict], None]:
+    def fn(data: dict) -> None:
+        data["streams"][name][key] = value
+    return fn
+
+
+def _top(key: str, value) -> Callable[[dict], None]:
+    def fn(data: dict) -> None:
+        data[key] = value
+    return fn
+
+
+#: Manifest edits that describe an impossible recording: ``ingest`` refuses each with one line.
+MANIFEST_CASES: list[tuple[str, Callable[[dict], None]]] = [
+    ("time_offset_inf", _stream_key("video", "time_offset_s", float("inf"))),
+    ("time_offset_1e10", _stream_key("video", "time_offset_s", 1e10)),
+    ("time_offset_1e6", _stream_key("video", "time_offset_s", 1e6)),  # 11 days from the other streams
+    ("start_time_nan", _stream_key("thermal", "start_time_s", float("nan"))),
+    ("rate_1e-9", _stream_key("thermal", "rate", 1e-9)),
+    ("rate_1e12", _stream_key("video", "rate", 1e12)),
+    ("rate_negative", _stream_key("video", "rate", -250.0)),
+    ("rate_string", _stream_key("video", "rate", "fast")),
+    ("scale_nan", _stream_key("thermal", "scale", float("nan"))),
+    ("below_absolute_zero", lambda d: d["streams"]["thermal"].update(scale=0.001, offset=-300.0)),
+    ("gap_nan", _stream_key("electrical", "gaps", [[float("nan"), 0.5]])),
+    ("gap_reversed", _stream_key("electrical", "gaps", [[0.6, 0.5]])),
+    ("no_streams", _top("streams", {})),
+    ("streams_a_list", _top("streams", ["video"])),
+    ("unknown_key", _top("colour", "blue")),
+    ("unknown_modality", lambda d: d["streams"].update(lidar={"path": "video.mp4"})),
+    ("labels_point_at_system_file", lambda d: d["labels"].update(phases="/etc/passwd")),
+    ("labels_missing_file", lambda d: d["labels"].update(phases="nowhere.csv")),
+    ("missing_stream_file", _stream_key("acoustic", "path", "nowhere.wav")),
+    ("recording_id_empty", _top("recording_id", "")),
+]
+
+#: Manifest edits that are implausible, not impossible: ``ingest`` writes the file and warns.
+MANIFEST_WARNINGS: list[tuple[str, Callable[[dict], None], str]] = [
+    ("thermal_rate_covers_a_quarter", _stream_key("thermal", "rate", 200.0), "spans disagree"),
+    ("unknown_pair", _top("material_pair", "Mg-Al"), "not a default pair"),
+    ("unknown_process", _top("process", "FSW"), "not one the toolkit knows"),
+    ("thermal_above_boiling", lambda d: d["streams"]["thermal"].update(scale=1.0, offset=3000.0), "boiling"),
+]

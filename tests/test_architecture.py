@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("recipes", "sensors", "datasets", "fusion", "tools")
-CORE = {"weldfusion.recipes.config", "weldfusion.recipes.errors", "weldfusion.recipes.taxonomy", "weldfusion.recipes.weld",
+CORE = {"weldfusion.recipes.config", "weldfusion.recipes.errors", "weldfusion.recipes.files",
+        "weldfusion.recipes.taxonomy", "weldfusion.recipes.weld",
         "weldfusion.recipes.training", "weldfusion.recipes"}
 TOOL_LIBRARIES = ("weldfusion.tools.training", "weldfusion.tools.streaming", "weldfusion.tools.analysis",
                   "weldfusion.tools.benchmarks", "weldfusion.tools.welds", "weldfusion.tools.outputs", "weldfusion.tools.errors",

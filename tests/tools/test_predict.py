@@ -51,7 +51,7 @@ def test_predict_writes_every_output_and_lists_what_it_cannot_score(sim, tmp_pat
     assert (welds["position_source"] == "travel_speed channel").all()
     events = pd.read_csv(out / "events.csv")
     assert list(events.columns) == ["recording_id", "source", "label", "start_s", "end_s", "start_mm", "end_mm",
-                                    "peak_prob", "mean_prob", "modalities", "sensors_present"]
+                                    "peak_prob", "mean_prob", "modalities", "sensors_present", "evidence"]
     assert set(events["source"]) <= {"model", "limits"} and (events["end_s"] >= events["start_s"]).all()
     segments = pd.read_csv(out / "segments.csv")
     assert set(segments["recording_id"]) == set(welds["recording_id"])

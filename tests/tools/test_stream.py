@@ -228,11 +228,62 @@ def test_alarm_hysteresis_and_debounce():
     alarms.update(1.4, np.array([0.95, 0.0]))
     assert alarms.open_alarms == ("porosity",)
     assert alarms.intervals()[-1] == {"defect": "porosity", "start_s": pytest.approx(1.3), "end_s": None,
-                                      "peak": pytest.approx(0.95)}
+                                      "peak": pytest.approx(0.95), "support": [], "held_from_s": None}
     with pytest.raises(ValueError, match="must not exceed"):
         DefectAlarms(("a",), p_on=0.4, p_off=0.5)
     with pytest.raises(ValueError, match="2 defect classes"):
         DefectAlarms(("a", "b"), p_on=[0.5, 0.5, 0.5], p_off=0.2)
+
+
+def test_alarm_is_held_while_its_supporting_sensors_are_gone():
+    """An alarm carried by video is held (not silently kept) while video is missing; it ends where
+    its evidence ended; back with its sensor it resumes."""
+    names = ("video", "thermal", "acoustic")
+    alarms = DefectAlarms(("undercut",), p_on=0.6, p_off=0.4, n_on=2, m_off=2)
+    w_video = np.array([0.7, 0.2, 0.1])
+    w_rest = np.array([0.0, 0.6, 0.4])
+    all_on, no_video = np.array([True, True, True]), np.array([False, True, True])
+    hops = [(0.8, w_video, all_on)] * 3 + [(0.8, w_rest, no_video)] * 4 + [(0.8, w_video, all_on)] * 2
+    hops += [(0.1, w_rest, no_video)] * 3
+    kinds = []
+    for k, (p, w, present) in enumerate(hops):
+        kinds += [(e.kind, round(e.at_s, 1), e.support) for e in alarms.update(k * 0.1, np.array([p]), w, present, names)]
+        if k == 4:
+            assert alarms.open_alarms == ("undercut(held)",)
+    assert kinds == [("open", 0.1, ("video",)), ("held", 0.3, ("video",)), ("resumed", 0.7, ("video",)),
+                     ("held", 0.9, ("video",)), ("close", 1.0, ("video",))]
+    (interval,) = alarms.intervals()
+    assert interval["start_s"] == pytest.approx(0.0) and interval["support"] == ["video"]
+    assert interval["held_from_s"] == pytest.approx(0.9) and interval["end_s"] == pytest.approx(0.9)
+    # without weights (no fusion layer): the alarm behaves as before, never held
+    plain = DefectAlarms(("undercut",), p_on=0.6, p_off=0.4, n_on=2, m_off=2)
+    for k, (p, _, _) in enumerate(hops):
+        plain.update(k * 0.1, np.array([p]))
+    assert [e.kind for e in plain.events] == ["open", "close"] and plain.intervals()[0]["held_from_s"] is None
+
+
+def test_stalled_sensor_holds_the_alarms_it_carried(tiny):
+    """End to end: a low alarm threshold opens alarms at once; stalling the sensors that carried
+    them holds every one (a held event, "(held)" in the hop's alarms) — none is silently kept."""
+    _, ck = tiny
+    trained = load_trained(ck)
+    trained = dataclasses.replace(trained, thresholds=[0.02] * len(trained.info.defects))
+    path = tiny[0] / "a.h5"
+    clean, _ = run_stream(trained, path)
+    opened = [e for r in clean for e in r.events if getattr(e, "kind", "") == "open" and e.at_s < 1.0]
+    assert opened and all(e.support for e in opened)
+    gone = sorted({n for e in opened for n in e.support})
+    assert len(gone) < len(trained.info.names)  # something is left to carry on with
+    results, _ = run_stream(trained, path, stalls={n: [(1.0, 1.8)] for n in gone}, timeout_s=0.25)
+    held = [e for r in results for e in r.events if getattr(e, "kind", "") == "held"]
+    still_open = {e.defect for r in results if r.t < 1.0 for e in r.events if getattr(e, "kind", "") == "open"}
+    for defect in still_open:
+        closed_before = any(getattr(e, "kind", "") == "close" and e.defect == defect and e.at_s < 1.2
+                            for r in results for e in r.events)
+        if not closed_before:
+            assert any(h.defect == defect and 1.0 <= h.at_s <= 2.3 for h in held), (defect, held)
+            assert any(f"{defect}(held)" in r.alarms for r in results)
+    assert held and all(1.0 <= h.at_s for h in held)
 
 
 # -- wall-clock pacing ----------------------------------------------------------------------------------

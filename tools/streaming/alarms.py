@@ -10,6 +10,14 @@ Per defect class, on the (refined) defect probability of every hop:
 Between ``p_off`` and ``p_on`` nothing changes state (hysteresis), and a single hop across a
 threshold resets the opposite count (debouncing), so a flickering probability neither opens nor
 closes an alarm.
+
+**Evidence.** When the hops carry the fusion layer's modality weights and the presence mask, an
+alarm remembers the sensors that carried it when it opened (its *support*: the present sensors
+whose weight is at least :data:`SUPPORT_RATIO` of the largest). While none of them is present
+the alarm is **held** — still open, but marked: its probability comes from sensors that did not
+see the defect (a ``held`` event; ``resumed`` when a supporting sensor is back). An alarm that
+closes while held ends, in :meth:`DefectAlarms.intervals`, at the hop where its evidence was lost
+(``held_from_s``), not at the later close: the held stretch is unknown, not defect.
 """
 
 from __future__ import annotations
@@ -21,13 +29,19 @@ import numpy as np
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.defaults import M_OFF, N_ON
 
+#: A present sensor supports an opening alarm if its modality weight is at least this share of
+#: the largest weight of that hop.
+SUPPORT_RATIO = 0.5
+
 
 @dataclass(frozen=True)
 class AlarmEvent:
-    """An alarm of ``defect`` opened (``kind="open"``) or closed (``"close"``) at hop time ``at_s``.
+    """An alarm of ``defect`` opened (``kind="open"``), closed (``"close"``), held (``"held"``: its
+    supporting sensors are gone) or resumed (``"resumed"``) at hop time ``at_s``.
 
     ``start_s``: time of the first hop above ``p_on``; ``end_s``: time of the first hop below
-    ``p_off`` (close events only); ``peak``: highest probability while open so far.
+    ``p_off`` (close events only); ``peak``: highest probability while open so far; ``support``:
+    the sensors that carried the alarm when it opened (empty when the hops carry no weights).
     """
 
     defect: str
@@ -36,6 +50,7 @@ class AlarmEvent:
     start_s: float
     end_s: float | None
     peak: float
+    support: tuple[str, ...] = ()
 
 
 def _per_class(value: float | Sequence[float], n: int, what: str) -> np.ndarray:
@@ -75,14 +90,26 @@ class DefectAlarms:
         self._first = np.zeros(d)  # time of the first of those hops
         self._start = np.zeros(d)  # start time of the open alarm
         self._peak = np.zeros(d)
+        self.is_held = np.zeros(d, dtype=bool)
+        self._held_from = np.zeros(d)
+        self._support: list[np.ndarray | None] = [None] * d
         self.events: list[AlarmEvent] = []
 
-    def update(self, t: float, probs: np.ndarray) -> list[AlarmEvent]:
-        """Feed the probabilities (D,) of the hop at time ``t``; returns the events of this hop."""
+    def update(self, t: float, probs: np.ndarray, weights: np.ndarray | None = None,
+               present: np.ndarray | None = None, sensors: Sequence[str] = ()) -> list[AlarmEvent]:
+        """Feed the probabilities (D,) of the hop at time ``t``; returns the events of this hop.
+
+        ``weights`` (M,) modality weights and ``present`` (M,) bool of the hop's window, sensors
+        named by ``sensors``, turn on the evidence tracking (module docstring).
+        """
         probs = np.asarray(probs, dtype=np.float64)
         if probs.shape != (len(self.names),):
             raise ValueError(f"expected {len(self.names)} defect probabilities, got shape {probs.shape}")
         out = []
+        tracked = weights is not None and present is not None
+        if tracked:
+            present = np.asarray(present, dtype=bool)
+            w = np.where(present, np.asarray(weights, dtype=np.float64), 0.0)
         for k, p in enumerate(probs):
             if self.is_open[k]:
                 self._peak[k] = max(self._peak[k], p)
@@ -100,29 +127,76 @@ class DefectAlarms:
                 self._start[k] = self._first[k]
                 self._peak[k] = p
                 self._count[k] = 0
-                out.append(AlarmEvent(self.names[k], "open", float(t), float(self._first[k]), None, float(p)))
+                support = None
+                if tracked and w.max() > 0:
+                    support = np.flatnonzero(w >= SUPPORT_RATIO * w.max())
+                self._support[k] = support
+                out.append(AlarmEvent(self.names[k], "open", float(t), float(self._first[k]), None, float(p),
+                                      self._support_names(k, sensors)))
             elif self.is_open[k] and self._count[k] >= self.m_off:
                 self.is_open[k] = False
                 self._count[k] = 0
                 out.append(AlarmEvent(self.names[k], "close", float(t), float(self._start[k]), float(self._first[k]),
-                                      float(self._peak[k])))
+                                      float(self._peak[k]), self._support_names(k, sensors)))
+        if tracked:
+            out += self._evidence(t, present, sensors)
         self.events.extend(out)
+        return out
+
+    def _support_names(self, k: int, sensors: Sequence[str]) -> tuple[str, ...]:
+        support = self._support[k]
+        if support is None or not sensors:
+            return ()
+        return tuple(sensors[i] for i in support)
+
+    def _evidence(self, t: float, present: np.ndarray, sensors: Sequence[str]) -> list[AlarmEvent]:
+        """Held / resumed events of the open alarms whose supporting sensors left or came back."""
+        out = []
+        for k in range(len(self.names)):
+            support = self._support[k]
+            if not self.is_open[k]:
+                if self.is_held[k]:  # closed while held: the hold ends with the alarm
+                    self.is_held[k] = False
+                continue
+            if support is None:
+                continue
+            seen = bool(present[support].any())
+            if not seen and not self.is_held[k]:
+                self.is_held[k] = True
+                self._held_from[k] = t
+                out.append(AlarmEvent(self.names[k], "held", float(t), float(self._start[k]), None,
+                                      float(self._peak[k]), self._support_names(k, sensors)))
+            elif seen and self.is_held[k]:
+                self.is_held[k] = False
+                out.append(AlarmEvent(self.names[k], "resumed", float(t), float(self._start[k]), None,
+                                      float(self._peak[k]), self._support_names(k, sensors)))
         return out
 
     @property
     def open_alarms(self) -> tuple[str, ...]:
-        """Defects whose alarm is open."""
-        return tuple(n for n, o in zip(self.names, self.is_open) if o)
+        """Defects whose alarm is open (a held one as ``"<defect>(held)"``)."""
+        return tuple(f"{n}(held)" if h else n for n, o, h in zip(self.names, self.is_open, self.is_held) if o)
 
     def intervals(self) -> list[dict]:
-        """Every alarm so far: ``{"defect", "start_s", "end_s" (None while open), "peak"}``."""
+        """Every alarm so far: ``{"defect", "start_s", "end_s" (None while open), "peak", "support",
+        "held_from_s"}``. ``held_from_s`` is the hop time its supporting sensors were lost if they
+        had not come back when it closed (or still have not); ``end_s`` of such an alarm is that time."""
         out, open_at = [], {}
         for e in self.events:
             if e.kind == "open":
                 open_at[e.defect] = len(out)
-                out.append({"defect": e.defect, "start_s": e.start_s, "end_s": None, "peak": e.peak})
+                out.append({"defect": e.defect, "start_s": e.start_s, "end_s": None, "peak": e.peak,
+                            "support": list(e.support), "held_from_s": None})
+            elif e.kind == "held":
+                out[open_at[e.defect]]["held_from_s"] = e.at_s
+            elif e.kind == "resumed":
+                out[open_at[e.defect]]["held_from_s"] = None
             else:
-                out[open_at.pop(e.defect)].update(end_s=e.end_s, peak=e.peak)
+                row = out[open_at.pop(e.defect)]
+                end = e.end_s if row["held_from_s"] is None else min(e.end_s, row["held_from_s"])
+                row.update(end_s=end, peak=e.peak)
         for name, i in open_at.items():
             out[i]["peak"] = float(self._peak[self.names.index(name)])
+            if out[i]["held_from_s"] is not None:
+                out[i]["end_s"] = out[i]["held_from_s"]
         return out

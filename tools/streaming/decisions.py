@@ -48,13 +48,15 @@ class HopDecisions:
         self.phase = PredictionRefiner(refine_window, refine_decay)
         self.defect = PredictionRefiner(refine_window, refine_decay)
 
-    def update(self, t: float, phase_probs: np.ndarray, defect_probs: np.ndarray
+    def update(self, t: float, phase_probs: np.ndarray, defect_probs: np.ndarray, weights: np.ndarray | None = None,
+               present: np.ndarray | None = None, sensors: Sequence[str] = ()
                ) -> tuple[np.ndarray, np.ndarray, list[AlarmEvent]]:
         """Raw (P,) and (D,) probabilities of the window ending at ``t`` (s) -> refined (P,), (D,) and
-        the alarm events of this hop."""
+        the alarm events of this hop. ``weights`` (M,) / ``present`` (M,) of the window's sensors
+        ``sensors`` let the alarms track their evidence (held alarms, :mod:`.alarms`)."""
         ref_p = self.phase.update(torch.from_numpy(np.asarray(phase_probs))).numpy()
         ref_d = self.defect.update(torch.from_numpy(np.asarray(defect_probs))).numpy()
-        events = self.alarms.update(t, ref_d) if self.alarms is not None else []
+        events = self.alarms.update(t, ref_d, weights, present, sensors) if self.alarms is not None else []
         return ref_p, ref_d, events
 
     @property

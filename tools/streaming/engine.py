@@ -228,7 +228,9 @@ class StreamEngine:
                 return
             out = self.backend.predict(inputs)
             raw_p, raw_d = out["phase_probs"][0], out["defect_probs"][0]
-            ref_p, ref_d, alarm_events = decisions.update(t_end, raw_p, raw_d)
+            weights = out.get("modality_weights")
+            ref_p, ref_d, alarm_events = decisions.update(
+                t_end, raw_p, raw_d, None if weights is None else weights[0], inputs["present"][0], asm.names)
             events: list[AlarmEvent | SensorEvent] = state["events"] + alarm_events
             state["events"] = []
             compute = time.perf_counter() - t_start + state["ingest_s"]

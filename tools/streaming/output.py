@@ -33,7 +33,7 @@ def event_dict(e: AlarmEvent | SensorEvent) -> dict:
     """An event as plain data (``type`` alarm / sensor)."""
     if isinstance(e, AlarmEvent):
         return {"type": "alarm", "defect": e.defect, "kind": e.kind, "at_s": _r(e.at_s), "start_s": _r(e.start_s),
-                "end_s": None if e.end_s is None else _r(e.end_s), "peak": _r(e.peak, 4)}
+                "end_s": None if e.end_s is None else _r(e.end_s), "peak": _r(e.peak, 4), "support": list(e.support)}
     return {"type": "sensor", "name": e.name, "kind": e.kind, "time_s": _r(e.time_s)}
 
 
@@ -139,8 +139,14 @@ class ConsoleLine:
 
     def event(self, e: AlarmEvent | SensorEvent) -> None:
         if isinstance(e, AlarmEvent):
+            support = f", seen by {'+'.join(e.support)}" if e.support else ""
             if e.kind == "open":
-                msg = f"[t {e.at_s:7.2f} s] ALARM {e.defect} opened (since {e.start_s:.2f} s, p {e.peak:.2f})"
+                msg = f"[t {e.at_s:7.2f} s] ALARM {e.defect} opened (since {e.start_s:.2f} s, p {e.peak:.2f}{support})"
+            elif e.kind == "held":
+                msg = (f"[t {e.at_s:7.2f} s] alarm {e.defect} HELD: {'+'.join(e.support)} no longer present, "
+                       "its state is unknown")
+            elif e.kind == "resumed":
+                msg = f"[t {e.at_s:7.2f} s] alarm {e.defect} resumed ({'+'.join(e.support)} back)"
             else:
                 msg = f"[t {e.at_s:7.2f} s] alarm {e.defect} closed ({e.start_s:.2f}-{e.end_s:.2f} s, peak {e.peak:.2f})"
         else:

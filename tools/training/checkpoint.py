@@ -10,7 +10,9 @@ killed while saving leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +81,28 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad input file
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InvalidInput(f"{path}: not a readable weldfusion checkpoint ({first})") from None
+        if not zipfile.is_zipfile(path):
+            why = "not a torch checkpoint archive"
+        elif isinstance(err, pickle.UnpicklingError) or "Weights only load failed" in str(err):
+            why = "it holds Python objects other than tensors and plain values; refused (weights_only)"
+        else:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            why = first.split(". ")[0][:160]
+        raise InvalidInput(f"{path}: not a readable weldfusion checkpoint ({why})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise InvalidInput(f"{path}: not a weldfusion checkpoint (missing format={FORMAT!r})")
     if state.get("format_version") != FORMAT_VERSION:
         raise InvalidInput(f"{path}: checkpoint format version {state.get('format_version')} is not supported "
                          f"(expected {FORMAT_VERSION})")
     return state
+
+
+def model_weights(state: dict[str, Any], path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The checkpoint's ``model`` tensors, checked: a tensor dictionary, every float finite."""
+    weights = state.get("model")
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise InvalidInput(f"{path}: checkpoint's 'model' is not a tensor dictionary")
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise InvalidInput(f"{path}: weight {name} holds NaN/inf (a diverged or damaged run); not used")
+    return weights

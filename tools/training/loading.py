@@ -19,7 +19,7 @@ from weldfusion.datasets.normalize import NormStats
 from weldfusion.fusion.build import build_model
 from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.recipes.tree import RecipeConfig, recipe_from_dict
-from weldfusion.tools.training.checkpoint import load_checkpoint
+from weldfusion.tools.training.checkpoint import load_checkpoint, model_weights
 
 
 @dataclass
@@ -83,14 +83,25 @@ def load_trained(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     missing = [k for k in ("config", "info", "norm", "model") if k not in ck]
     if missing:
         raise InvalidInput(f"{path}: checkpoint lacks {missing[0]!r} (not written by weldfusion train)")
-    recipe = recipe_from_dict(upgrade_config(ck["config"]))
-    info = DataInfo.from_dict(ck["info"])
+    try:
+        recipe = recipe_from_dict(upgrade_config(ck["config"]))
+        info = DataInfo.from_dict(ck["info"])
+    except (InvalidInput, TypeError, AttributeError) as err:
+        raise InvalidInput(f"{path}: checkpoint's recipe or data description is not usable ({err})") from None
+    weights = model_weights(ck, path)
     model = build_model(recipe.model, info)
     try:
-        model.load_state_dict(upgrade_state(ck["model"], model))
+        model.load_state_dict(upgrade_state(weights, model))
     except RuntimeError as err:
         detail = " ".join(line.strip() for line in str(err).splitlines()[1:2])[:300]
         raise InvalidInput(f"{path}: weights do not fit the model of its recipe ({detail})") from None
     model.to(device).eval()
-    thresholds = [float(t) for t in ck.get("thresholds", [0.5] * len(info.defects))]
+    raw = ck.get("thresholds", [0.5] * len(info.defects))
+    try:
+        thresholds = [float(t) for t in raw]
+    except (TypeError, ValueError):
+        thresholds = []
+    if len(thresholds) != len(info.defects) or not all(0.0 < t < 1.0 for t in thresholds):
+        raise InvalidInput(f"{path}: checkpoint's defect thresholds must be {len(info.defects)} numbers in (0, 1), "
+                           f"got {raw!r}")
     return Trained(model, recipe, info, NormStats.from_dict(ck["norm"], f"{path}: norm"), thresholds, ck, path)

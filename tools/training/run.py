@@ -20,7 +20,7 @@ from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.recipes.tree import RecipeConfig, load_recipe, save_recipe
 from weldfusion.tools.outputs import exclusive
-from weldfusion.tools.training.checkpoint import load_checkpoint
+from weldfusion.tools.training.checkpoint import load_checkpoint, model_weights
 from weldfusion.tools.training.data import build_data, class_weights
 from weldfusion.tools.training.distributed import Dist, resolve_device
 from weldfusion.tools.training.loading import checkpoint_path
@@ -50,9 +50,10 @@ def check_resume_recipe(recipe: RecipeConfig, saved: RecipeConfig, where: Path) 
 
 def init_weights(model: torch.nn.Module, path: str | os.PathLike) -> tuple[int, list[str]]:
     """Copy the parameters of checkpoint ``path`` whose names and shapes match; (copied, skipped names)."""
-    ck = load_checkpoint(checkpoint_path(path))
+    path = checkpoint_path(path)
+    weights = model_weights(load_checkpoint(path), path)
     own = model.state_dict()
-    take = {k: v for k, v in ck["model"].items() if k in own and own[k].shape == v.shape}
+    take = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(take, strict=False)
     return len(take), sorted(set(own) - set(take))
 

@@ -86,14 +86,14 @@ def score_recording(trained, path: str | Path, *, hop_s: float = HOP_S, batch_si
     order = np.argsort(pred["t0"], kind="stable")
     keep = order[pred["present"][order].any(axis=1)]  # the live engine skips windows without any sensor
     decisions = HopDecisions(alarms_for(info.defects, trained.thresholds, **(alarm_kw or {})))
-    weights = pred.get("modality_weights")  # comparison networks without a fusion layer have none
-    if weights is None:
-        weights = np.full((len(pred["t0"]), len(info.names)), 1.0 / max(len(info.names), 1))
+    learnt = pred.get("modality_weights")  # comparison networks without a fusion layer have none
+    weights = learnt if learnt is not None else np.full((len(pred["t0"]), len(info.names)), 1.0 / max(len(info.names), 1))
     ref_p = np.zeros_like(pred["phase_probs"][keep])
     ref_d = np.zeros_like(pred["defect_probs"][keep])
     for j, i in enumerate(keep):
-        ref_p[j], ref_d[j], _ = decisions.update(float(pred["t0"][i]) + info.window_s, pred["phase_probs"][i],
-                                                 pred["defect_probs"][i])
+        ref_p[j], ref_d[j], _ = decisions.update(
+            float(pred["t0"][i]) + info.window_s, pred["phase_probs"][i], pred["defect_probs"][i],
+            None if learnt is None else learnt[i], pred["present"][i].astype(bool), info.names)
     ds.close()
     with Recording(path) as rec:
         labels = {"phases": rec.phases, "defects": rec.defects}
@@ -118,6 +118,7 @@ class Event:
     sensors_present: tuple[str, ...] = ()
     start_mm: float = float("nan")
     end_mm: float = float("nan")
+    evidence: str = ""  # "" = backed by its sensors to the end; else why it was held
 
     @property
     def length_mm(self) -> float:
@@ -140,7 +141,9 @@ def model_events(tl: Timeline) -> list[Event]:
         out.append(Event(
             a["defect"], "model", a["start_s"] - tl.window_s / 2, end - tl.window_s / 2, float(a["peak"]),
             float(tl.defect_probs[sel, k].mean()), {n: round(float(v), 3) for n, v in zip(tl.names, w, strict=True)},
-            tuple(n for n, s in zip(tl.names, share, strict=True) if s >= 0.5)))
+            tuple(n for n, s in zip(tl.names, share, strict=True) if s >= 0.5),
+            evidence=(f"held: {'+'.join(a.get('support', []))} lost at {a['held_from_s'] - tl.window_s / 2:.2f} s; "
+                      "ends there" if a.get("held_from_s") is not None else "")))
     return sorted(out, key=lambda e: (e.start_s, e.label))
 
 
