@@ -24,6 +24,7 @@ from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.validate import check
 from weldfusion.datasets.writer import DEFAULT_COMPRESSION_LEVEL, RecordingWriter
 from weldfusion.recipes.errors import InvalidInput, OutputExists
+from weldfusion.recipes.files import remove_stale_temporaries, temporary_name
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
 from weldfusion.sensors.electrical.seam import ignition_time, seam_position, times_at_positions
 from weldfusion.sensors.raw_source import IngestError, RawSource
@@ -181,6 +182,7 @@ def ingest(
     if out.exists() and Path(manifest_path).exists() and os.path.samefile(out, manifest_path):
         raise InvalidInput(f"{out}: is the manifest; choose another output")
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out.parent)  # what a killed ingest left beside the output
     tax = taxonomy if taxonomy is not None else manifest.label_taxonomy(DEFAULT_TAXONOMY)
     sources = open_sources(manifest)
     offsets = {name: manifest.streams[name].time_offset_s for name in sources}
@@ -199,7 +201,7 @@ def ingest(
         source=manifest.source,
         extra=dict(manifest.metadata),
     )
-    staging = out.with_name(f".{out.name}.ingest{os.getpid()}")
+    staging = temporary_name(out)
     reports: list[StreamReport] = []
     try:
         with RecordingWriter(staging, meta, overwrite=True, taxonomy=tax, compression_level=compression_level) as writer:

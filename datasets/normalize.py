@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 from weldfusion.recipes.errors import InvalidInput, MissingInput
+from weldfusion.recipes.files import atomic_write_text
 
 if TYPE_CHECKING:
     from weldfusion.datasets.windows import WindowDataset
@@ -108,11 +109,7 @@ class NormStats:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write JSON atomically."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        os.replace(tmp, path)
-        return path
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NormStats:

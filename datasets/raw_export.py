@@ -20,6 +20,7 @@ per-frame ``*_timestamps.csv``. Everything is written to a temporary folder rena
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import shutil
@@ -34,6 +35,7 @@ from weldfusion.datasets.label_io import write_labels
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.schema import ROOT_ATTRS
 from weldfusion.recipes.errors import InvalidInput, OutputExists
+from weldfusion.recipes.files import temporary_name
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY
 from weldfusion.sensors.electrical import CHANNELS
 from weldfusion.sensors.raw_source import IngestError, block_length
@@ -141,10 +143,16 @@ def _export_acoustic(rec: Recording, info: StreamInfo, offset: float, out_dir: P
         full = float(f"{max(peak, 1e-12) * (1 + 1e-6):.9g}")
     path = out_dir / "acoustic.wav"
     header_rate = max(1, round(info.rate))
-    with sf.SoundFile(str(path), "w", samplerate=header_rate, channels=channels, subtype=subtype, format="WAV") as f:
-        for _, block in _blocks(rec, info):
-            f.write((block.astype(np.float64) / full).reshape(len(block), channels))
-            bar.update(len(block))
+    try:
+        with sf.SoundFile(str(path), "w", samplerate=header_rate, channels=channels, subtype=subtype,
+                          format="WAV") as f:
+            for _, block in _blocks(rec, info):
+                f.write((block.astype(np.float64) / full).reshape(len(block), channels))
+                bar.update(len(block))
+    except sf.LibsndfileError:  # libsndfile says only "System error": name the cause when it is the disk
+        if shutil.disk_usage(out_dir).free < (1 << 20):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from None  # named by the verb's output
+        raise
     spec: dict = {"path": path.name}
     if subtype != "FLOAT":
         spec["scale"] = full
@@ -211,7 +219,7 @@ def export_raw(
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
         raise OutputExists(f"{out_dir}: exists (use --force to replace it)")
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
+    tmp = temporary_name(out_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)  # missing parent folders are created, as by every verb
     try:

@@ -5,22 +5,32 @@ The library behind ``weldfusion synth`` (the verb only parses its arguments).
 
 from __future__ import annotations
 
+import ctypes
+import json
+import os
 import re
+import shutil
+import signal
+import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 from weldfusion.datasets.config import DataConfig
 from weldfusion.datasets.labels import IGNORE_PHASE, defect_labels, phase_labels, window_starts
 from weldfusion.datasets.simulated import (
     SIMULATED,
     SimConfig,
+    recording_id,
     simulate_run,
     write_run,
 )
-from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.errors import InvalidInput, OutputExists
+from weldfusion.recipes.files import atomic_write_text, remove_stale_temporaries
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval
 from weldfusion.sensors.materials import get_pair
 
@@ -166,3 +176,81 @@ def format_table(summary: dict, runs: list[dict]) -> str:
         lines.append(f"{k:<17} {c['events']:>9} {c['seconds']:>8.1f} {c['windows']:>8} {c['windows'] / max(nw, 1):>10.1%}")
     lines.append(f"{'any defect':<17} {'':>9} {'':>8} {'':>8} {summary['defect_prevalence']['any']:>10.1%}")
     return "\n".join(lines)
+
+
+def _die_with_parent() -> None:
+    """Pool-worker initializer: on Linux the kernel stops the worker when synth dies (even by
+    ``kill -9``), so no simulation runs on as an orphan; elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+def generate_set(out: str | os.PathLike, pairs: list[tuple[str, str]], runs: int, seed: int, config: SimConfig,
+                 workers: int = 1, force: bool = False, progress: bool = True) -> dict:
+    """Simulate ``runs`` recordings per (pair, process) into ``out`` and write ``out/summary.json``.
+
+    Existing recordings of the same names (or ``summary.json``) are refused unless ``force``. The
+    set is one output: if the run fails (disk full, Ctrl-C, a bug) the recordings it wrote are
+    removed again, and ``out`` too if it created it. Temporaries of killed runs are cleared first.
+    Returns the summary (as written).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InvalidInput(f"{out}: exists and is not a directory")
+    jobs = [(pair, proc, i) for pair, proc in pairs for i in range(runs)]
+    targets = [out / f"{recording_id(pair, proc, i)}.h5" for pair, proc, i in jobs]
+    if not force:
+        existing = [p for p in [*targets, out / "summary.json"] if p.exists()]
+        if existing:
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise OutputExists(f"{existing[0]}: exists{more}; use --force to overwrite")
+    created = not out.exists()
+    before = {p for p in targets if p.exists()}
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
+    t0 = time.perf_counter()
+    results: list[dict] = []
+    bar = tqdm(total=len(jobs), unit="run", desc="synth", file=sys.stderr, disable=not progress)
+    try:
+        if workers == 1:
+            for (pair, proc, i), path in zip(jobs, targets, strict=True):
+                results.append(_job(pair, proc, i, seed, config, str(path), force))
+                bar.set_postfix_str(results[-1]["recording_id"])
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent) as pool:
+                futures = [pool.submit(_job, pair, proc, i, seed, config, str(path), force)
+                           for (pair, proc, i), path in zip(jobs, targets, strict=True)]
+                try:
+                    for fut in as_completed(futures):
+                        results.append(fut.result())
+                        bar.set_postfix_str(results[-1]["recording_id"])
+                        bar.update()
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+        bar.close()
+        elapsed = time.perf_counter() - t0
+        results.sort(key=lambda r: r["recording_id"])
+        summary = {
+            "seed": seed,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items()},
+            **dataset_summary(results),
+            "elapsed_s": round(elapsed, 2),
+            "workers": workers,
+            "runs": results,
+        }
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
+    except BaseException:
+        bar.close()
+        for path in targets:
+            if path not in before:
+                path.unlink(missing_ok=True)
+        remove_stale_temporaries(out)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return summary

@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 from weldfusion.datasets.config import DataConfig
 from weldfusion.recipes.errors import InvalidInput, MissingInput, UnreadableInput
+from weldfusion.recipes.files import atomic_write_text
 
 H5_SUFFIXES = (".h5", ".hdf5")
 LIST_SUFFIXES = (".txt", ".lst")
@@ -193,9 +194,8 @@ def save_splits(splits: dict[str, Sequence[RecordingEntry | Path]], out_dir: str
             p = Path(e.path if isinstance(e, RecordingEntry) else e).resolve()
             lines.append(os.path.relpath(p, out_dir.resolve()))
         target = out_dir / f"{name}.txt"
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(f"# weldfusion split {name}: {len(lines)} recordings\n" + "".join(f"{ln}\n" for ln in lines))
-        os.replace(tmp, target)
+        atomic_write_text(target, f"# weldfusion split {name}: {len(lines)} recordings\n"
+                          + "".join(f"{ln}\n" for ln in lines))
         written[name] = target
     return written
 

@@ -30,6 +30,7 @@ from weldfusion.datasets.schema import (
     labels_to_array,
 )
 from weldfusion.recipes.errors import MissingInput, OutputExists
+from weldfusion.recipes.files import temporary_name
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, Taxonomy
 from weldfusion.sensors.registry import get as get_modality
 
@@ -187,7 +188,7 @@ class RecordingWriter:
             raise OutputExists(f"{self.path}: output exists (use --force / overwrite=True to replace it)")
         if not self.path.parent.is_dir():
             raise MissingInput(f"{self.path}: output directory {self.path.parent} does not exist")
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+        self._tmp = temporary_name(self.path)
         self._h5 = h5py.File(self._tmp, "w", libver=("earliest", "v110"))
         root = self._h5.attrs
         root["format"] = FORMAT
@@ -367,34 +368,60 @@ class RecordingWriter:
 
     # -- commit / abort ------------------------------------------------------------------------
     def commit(self) -> Path:
-        """Close the temporary file and rename it onto the target path."""
+        """Close the temporary file and rename it onto the target path (on any failure, e.g. a full
+        disk while HDF5 flushes, everything is discarded as by :meth:`abort`)."""
         if self._done:
             return self.path
-        for appender in self._appenders:
-            appender.flush()
-        self._stop_compressors()
-        if "labels" not in self._h5:
-            self.write_labels()
-        self._h5.close()
-        if self.path.exists() and not self.overwrite:
+        try:
+            for appender in self._appenders:
+                appender.flush()
+            self._stop_compressors()
+            if "labels" not in self._h5:
+                self.write_labels()
+            self._h5.close()
+            if self.path.exists() and not self.overwrite:
+                raise OutputExists(f"{self.path}: output appeared while writing; not replaced")
+            os.replace(self._tmp, self.path)
+        except BaseException:
             self.abort()
-            raise OutputExists(f"{self.path}: output appeared while writing; not replaced")
-        os.replace(self._tmp, self.path)
+            raise
         self._done = True
         return self.path
 
     def abort(self) -> None:
-        """Discard everything written so far."""
+        """Discard everything written so far. The temporary file is emptied before HDF5 closes it,
+        so that the final flush of a file being discarded cannot fail on a full disk."""
         if self._done:
             return
+        self._done = True
         try:
             for appender in self._appenders:
                 appender.discard()
             self._stop_compressors()
-            self._h5.close()
         finally:
-            self._tmp.unlink(missing_ok=True)
-            self._done = True
+            try:
+                if self._h5.id.valid:
+                    self._discard_writes()
+                    self._h5.close()
+            except (OSError, RuntimeError):
+                pass  # the file is discarded: a failed flush of it loses nothing
+            finally:
+                self._tmp.unlink(missing_ok=True)
+
+    def _discard_writes(self) -> None:
+        """Point HDF5's file descriptor at an anonymous in-memory file (``/dev/null`` where there is
+        none): the flush of a file being discarded then cannot fail on a full disk (a failed
+        H5Fclose leaves HDF5 objects that crash the process when they are freed). Only the pages
+        HDF5 writes while closing take memory (its metadata: kilobytes)."""
+        try:
+            fd = self._h5.id.get_vfd_handle()
+        except (OSError, ValueError, TypeError):
+            return
+        null = os.memfd_create("weldfusion-discard") if hasattr(os, "memfd_create") else os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, int(fd))
+        finally:
+            os.close(null)
 
     def __enter__(self) -> RecordingWriter:
         return self

@@ -9,12 +9,15 @@ This module imports nothing of weldfusion but the error family: every layer may 
 - :func:`atomic_write_text` writes through a temporary file in the same folder and a rename, so a
   full disk or a kill leaves the old file; a symlink is kept (its target is replaced) and so is
   the file's permission mode.
+- :func:`temporary_name` is the one naming rule of every temporary output (``.<name>.tmp<pid>``),
+  so :func:`remove_stale_temporaries` can clear what a killed process left behind.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import shutil
 from pathlib import Path
 
 import yaml
@@ -107,14 +110,57 @@ def read_text(path: str | os.PathLike, what: str) -> str:
         raise InvalidInput(f"{path}: not a text (UTF-8) file") from None
 
 
+_TEMPORARY = re.compile(r"^\..+\.tmp(\d+)$")
+
+
+def temporary_name(path: str | os.PathLike) -> Path:
+    """Where ``path`` is written before its rename: ``.<name>.tmp<pid>`` beside it."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie — dead, not yet reaped — does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary outputs (:func:`temporary_name`) in ``folder`` whose process is gone
+    (killed with ``kill -9``, power loss); returns what was removed."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        m = _TEMPORARY.match(entry.name)
+        if m is None or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file + rename; keeps a symlink and the file's mode."""
     path = Path(path)
     target = path.resolve() if path.is_symlink() else path
     mode = target.stat().st_mode & 0o7777 if target.exists() else None
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = temporary_name(target)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

@@ -14,6 +14,7 @@ traceback of a user error too.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -31,15 +32,31 @@ def printable(text: object) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
+#: Errors of a full or failing output device: the environment, even when the library that hit them
+#: (HDF5, zlib, a thread pool) did not say which file it was writing.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def _disk_error(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in DISK_ERRNOS
+
+
 def _environment_error(err: BaseException) -> bool:
-    """An OSError from the operating system about a named file (not one raised by our own code)."""
-    return isinstance(err, OSError) and err.errno is not None and err.filename is not None
+    """An OSError from the operating system about a named file (not one raised by our own code),
+    or one of a full / failing disk."""
+    return isinstance(err, OSError) and err.errno is not None and (err.filename is not None or _disk_error(err))
 
 
 def user_message(err: BaseException) -> str:
     """The one line shown for a user or environment error."""
     if _environment_error(err) and not isinstance(err, UserError):
-        return f"{err.filename}: {err.strerror}"
+        # lazy: outputs pulls in the recipes' file helpers; only a failing write needs it
+        from weldfusion.tools.outputs import CLAIMED
+
+        where = err.filename if err.filename is not None else (CLAIMED[-1] if CLAIMED else "output")
+        why = os.strerror(err.errno) if _disk_error(err) else err.strerror
+        tail = "; nothing was left behind" if _disk_error(err) else ""
+        return f"{where}: {why}{tail}"
     return str(err) or type(err).__name__
 
 

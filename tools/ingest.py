@@ -16,6 +16,7 @@ from weldfusion.datasets.ingest import ingest, summary
 from weldfusion.datasets.writer import DEFAULT_COMPRESSION_LEVEL
 from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run
+from weldfusion.tools.outputs import claim
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
         taxonomy = load_recipe(args.recipe).data.taxonomy
     warnings: list[str] = []
+    claim(args.out)
     reports = ingest(args.manifest, args.out, args.force, taxonomy=taxonomy, compression_level=args.compression_level,
                      progress=not args.quiet, warnings=warnings)
     for line in summary(reports):

@@ -6,7 +6,10 @@
 - a file output must have one of the verb's suffixes (``--plot x.png``, ``--out x.h5`` …);
 - report folders are written through a hidden staging folder and moved into place together
   (:func:`staged_output`), JSON files through a temporary file and a rename (:func:`write_json`),
-  so a failure half-way (a plot that cannot be drawn, a full disk, Ctrl-C) leaves the output as it was.
+  so a failure half-way (a plot that cannot be drawn, a full disk, Ctrl-C) leaves the output as it was;
+- temporaries are named ``.<name>.tmp<pid>`` (:func:`~weldfusion.recipes.files.temporary_name`);
+  those of killed processes are removed when an output is next claimed beside them;
+- every output a verb claims is remembered (:data:`CLAIMED`), so a full disk is reported naming it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from weldfusion.recipes.errors import InvalidInput, OutputExists
+from weldfusion.recipes.files import remove_stale_temporaries, temporary_name
+
+#: The outputs claimed by this process (newest last): :mod:`.errors` names the newest when the
+#: disk fills up inside a library that does not say which file it was writing (HDF5, zlib).
+CLAIMED: list[Path] = []
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -50,6 +57,8 @@ def output_file(path: str | os.PathLike, *, force: bool = False, suffixes: tuple
     if path.exists() and not force:
         raise OutputExists(f"{path}: already exists (pass --force to overwrite)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
+    CLAIMED.append(path)
     return path
 
 
@@ -60,10 +69,19 @@ def output_dir(path: str | os.PathLike, *, force: bool = False, inputs: Iterable
     check_not_input(path, inputs)
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{path}: exists and is not a folder")
+    remove_stale_temporaries(path)
     if path.is_dir() and any(path.iterdir()) and not force:
         raise OutputExists(f"{path}: already exists and is not empty (pass --force to replace its contents)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent)
+    CLAIMED.append(path)
     return path
+
+
+def claim(path: str | os.PathLike) -> Path:
+    """Remember ``path`` as this process's newest output (see :data:`CLAIMED`) and return it."""
+    CLAIMED.append(Path(path))
+    return Path(path)
 
 
 @contextmanager
@@ -81,7 +99,9 @@ def staged_output(out: str | os.PathLike, *, force: bool = False,
     out = output_dir(out, force=force, inputs=inputs)
     created = not out.exists()
     out.mkdir(exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=out, prefix=".staging-"))
+    stage = temporary_name(out / "staging")
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
     try:
         yield stage
         for f in sorted(stage.iterdir()):
@@ -123,9 +143,9 @@ def write_json(path: str | os.PathLike, obj, *, force: bool = False) -> Path:
         print(json.dumps(obj, indent=2))
         return Path("-")
     path = output_file(path, force=force, suffixes=(".json",))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = temporary_name(path)
     try:
-        with os.fdopen(fd, "w") as fh:
+        with open(tmp, "w") as fh:
             json.dump(obj, fh, indent=2)
             fh.write("\n")
         os.replace(tmp, path)
@@ -140,9 +160,9 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 100, **savefig) -> Path
     import matplotlib.pyplot as plt  # lazy: only verbs that draw load matplotlib
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{path.suffix}")
+    tmp = temporary_name(path)
     try:
-        fig.savefig(tmp, dpi=dpi, **savefig)
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".").lower() or "png", **savefig)
         os.replace(tmp, path)
     finally:
         plt.close(fig)

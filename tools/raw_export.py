@@ -14,6 +14,7 @@ from pathlib import Path
 from weldfusion.datasets.raw_export import WAV_SUBTYPES, export_raw
 from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.outputs import claim
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="WAV sample format: FLOAT (32-bit Pa) or PCM_24 (scaled to the peak)")
     parser.add_argument("--force", action="store_true", help="replace an existing OUT_DIR")
     args = parser.parse_args(argv)
+    claim(args.out_dir)
     manifest = export_raw(args.recording, args.out_dir, include_offsets=not args.no_offsets,
                           wav_subtype=args.wav_subtype, force=args.force)
     print(f"wrote {manifest}")

@@ -15,23 +15,19 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from tqdm import tqdm
 from weldfusion.datasets.simulated import (
     SimConfig,
-    recording_id,
 )
-from weldfusion.datasets.simulated_set import _job, dataset_summary, format_table, parse_duration, parse_pairs
-from weldfusion.recipes.errors import InvalidInput, OutputExists
+from weldfusion.datasets.simulated_set import format_table, generate_set, parse_duration, parse_pairs
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 from weldfusion.tools.cli import description
 from weldfusion.tools.errors import run as run_tool
+from weldfusion.tools.outputs import claim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,48 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         missing_prob=args.missing_prob,
         gap_prob=args.gap_prob,
     )
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InvalidInput(f"{out}: exists and is not a directory")
-    jobs = [(pair, proc, i) for pair, proc in pairs for i in range(args.runs)]
-    targets = [out / f"{recording_id(pair, proc, i)}.h5" for pair, proc, i in jobs]
-    if not args.force:
-        existing = [p for p in [*targets, out / "summary.json"] if p.exists()]
-        if existing:
-            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise OutputExists(f"{existing[0]}: exists{more}; use --force to overwrite")
-    out.mkdir(parents=True, exist_ok=True)
-
-    t0 = time.perf_counter()
-    results: list[dict] = []
-    bar = tqdm(total=len(jobs), unit="run", desc="synth", file=sys.stderr)
-    if args.workers == 1:
-        for (pair, proc, i), path in zip(jobs, targets):
-            results.append(_job(pair, proc, i, args.seed, config, str(path), args.force))
-            bar.set_postfix_str(results[-1]["recording_id"])
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
-            futures = [pool.submit(_job, pair, proc, i, args.seed, config, str(path), args.force)
-                       for (pair, proc, i), path in zip(jobs, targets)]
-            for fut in as_completed(futures):
-                results.append(fut.result())
-                bar.set_postfix_str(results[-1]["recording_id"])
-                bar.update()
-    bar.close()
-    elapsed = time.perf_counter() - t0
-    results.sort(key=lambda r: r["recording_id"])
-    summary = {
-        "seed": args.seed,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items()},
-        **dataset_summary(results),
-        "elapsed_s": round(elapsed, 2),
-        "workers": args.workers,
-        "runs": results,
-    }
-    tmp = out / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    os.replace(tmp, out / "summary.json")
+    out = claim(Path(args.out))
+    summary = generate_set(out, pairs, args.runs, args.seed, config, args.workers, args.force)
+    results, elapsed = summary["runs"], summary["elapsed_s"]
     print(format_table(summary, results))
     print(f"\n{len(results)} recordings, {summary['total_duration_s']:.0f} s of welding data in {elapsed:.1f} s "
           f"({args.workers} workers) -> {out}")

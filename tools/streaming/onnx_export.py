@@ -46,6 +46,7 @@ import torchaudio
 from torch import Tensor, nn
 from torch.onnx.symbolic_helper import _get_const
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.files import temporary_name
 
 INPUT_EXTRA = ("present", "params", "pair")
 OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
@@ -190,7 +191,7 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
         raise InvalidInput(f"batch must be >= 1, got {batch}")
     example = example_inputs(info, batch=batch)
     args = tuple(torch.from_numpy(example[k]) for k in names)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_name(path)
     torch.onnx.register_custom_op_symbolic("aten::take_along_dim", _take_along_dim, opset)
     try:
         with warnings.catch_warnings():

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.files import temporary_name
 from weldfusion.tools.streaming.alarms import AlarmEvent
 from weldfusion.tools.streaming.engine import HopResult
 from weldfusion.tools.streaming.presence import SensorEvent
@@ -70,7 +71,7 @@ class RowWriter:
         if path.suffix not in FORMATS:
             raise InvalidInput(f"{path}: output must end in .csv or .jsonl")
         self.path, self.phases, self.defects, self.names = path, phases, defects, names
-        self.tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        self.tmp = temporary_name(path)
         self._fh: TextIO = open(self.tmp, "w", newline="")  # noqa: SIM115 - closed in commit/abort
         self._csv: csv.DictWriter | None = None
         self.rows = 0
@@ -87,14 +88,24 @@ class RowWriter:
         self.rows += 1
 
     def commit(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        os.replace(self.tmp, self.path)
+        """Flush, sync and rename onto the output; on failure (a full disk) nothing is left."""
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
-        self._fh.close()
-        self.tmp.unlink(missing_ok=True)
+        """Discard the rows (the temporary file is removed even if its buffered rows cannot be flushed)."""
+        try:
+            self._fh.close()
+        except OSError:
+            pass
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
 
 class ConsoleLine:

@@ -9,6 +9,7 @@ killed while saving leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import random
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from weldfusion.recipes.errors import InvalidInput, MissingInput
+from weldfusion.recipes.files import temporary_name
 
 FORMAT = "weldfusion-checkpoint"
 FORMAT_VERSION = 1
@@ -59,11 +61,13 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``state`` to ``path`` atomically (temporary file + fsync + rename); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_name(path)
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
+    buffer = io.BytesIO()  # serialised in memory: a full disk is then a plain OSError (errno 28) of the write
+    torch.save(payload, buffer)
     try:
         with open(tmp, "wb") as fh:
-            torch.save(payload, fh)
+            fh.write(buffer.getbuffer())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

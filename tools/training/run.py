@@ -19,7 +19,7 @@ from weldfusion.fusion.build import build_loss, build_model
 from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.recipes.tree import RecipeConfig, load_recipe, save_recipe
-from weldfusion.tools.outputs import exclusive
+from weldfusion.tools.outputs import claim, exclusive
 from weldfusion.tools.training.checkpoint import load_checkpoint, model_weights
 from weldfusion.tools.training.data import build_data, class_weights
 from weldfusion.tools.training.distributed import Dist, resolve_device
@@ -91,6 +91,7 @@ def train_recipe(recipe: RecipeConfig, run_dir: str | os.PathLike, *, resume: bo
         return _train(recipe, run_dir, resume, ctx, progress)
     if run_dir.exists() and not run_dir.is_dir():
         raise InvalidInput(f"{run_dir}: exists and is not a folder")
+    claim(run_dir)
     created = not run_dir.exists()
     before = set(run_dir.iterdir()) if not created else set()
     run_dir.mkdir(parents=True, exist_ok=True)

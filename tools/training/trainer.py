@@ -43,6 +43,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.files import atomic_write_text
 from weldfusion.recipes.training import TrainConfig
 from weldfusion.tools.training import metrics as M
 from weldfusion.tools.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -111,9 +112,7 @@ def has_checkpoint(run_dir: str | os.PathLike) -> bool:
 
 
 def _write_jsonl(rows: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _loader(dataset: Dataset, batch_size: int, sampler, num_workers: int, seed: int, device: torch.device,
