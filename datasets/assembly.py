@@ -34,6 +34,7 @@ from weldfusion.datasets.resample import (
     window_grid,
 )
 from weldfusion.datasets.schema import TIME_EPS
+from weldfusion.recipes.errors import DataWarning
 from weldfusion.sensors.registry import part as sensor_part
 
 
@@ -186,7 +187,8 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
         of the window is valid; ``params`` (P,) when this sensor provides the window parameters, else None.
     """
     if spec.kind == "image":
-        return _finite_only(spec.name, _load_image(stream, spec, t0, window_s), max_invalid), None
+        return _finite_only(getattr(stream, "where", None), spec.name, _load_image(stream, spec, t0, window_s),
+                            max_invalid), None
     info = stream.info
     grid = window_grid(t0, window_s, spec.length)
     valid = valid_mask(info, grid)
@@ -195,8 +197,7 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
         return None, None
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():  # a sensor reporting NaN/inf: those samples are missing, like a gap
-        warnings.warn(f"{spec.name}: non-finite samples (NaN/inf) are treated as missing", RuntimeWarning,
-                      stacklevel=2)
+        _warn_nonfinite(getattr(stream, "where", None), spec.name)
         x = np.where(bad[:, None], 0, x)
         reach = signal_margin_s(rate, spec.length / window_s) + 1.0 / rate  # the resampling filter's support
         bad_t = times[bad]
@@ -227,7 +228,13 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
     return ModalityWindowData(out, valid), params
 
 
-def _finite_only(name: str, win: ModalityWindowData | None, max_invalid: float) -> ModalityWindowData | None:
+def _warn_nonfinite(where: str | None, name: str) -> None:
+    prefix = f"{where}: " if where else ""
+    warnings.warn(f"{prefix}{name}: non-finite samples (NaN/inf) are treated as missing", DataWarning, stacklevel=3)
+
+
+def _finite_only(where: str | None, name: str, win: ModalityWindowData | None, max_invalid: float
+                 ) -> ModalityWindowData | None:
     """Image windows (T, H, W): non-finite frames (a camera reporting NaN/inf) are missing, like
     frames in a gap — they leave the valid mask and become 0; with more than ``max_invalid`` of the
     window invalid the modality is absent (None), as the gap rule makes it, and a warning says so.
@@ -237,7 +244,7 @@ def _finite_only(name: str, win: ModalityWindowData | None, max_invalid: float) 
     finite = np.isfinite(win.data).reshape(len(win.data), -1).all(axis=1)  # (T,)
     if finite.all():
         return win
-    warnings.warn(f"{name}: non-finite samples (NaN/inf) are treated as missing", RuntimeWarning, stacklevel=3)
+    _warn_nonfinite(where, name)
     valid = win.valid & finite
     data = np.array(win.data, copy=True)
     data[~finite] = 0.0

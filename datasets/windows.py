@@ -78,6 +78,7 @@ class _FileStream:
     def __init__(self, entry: _RecordingEntry, name: str) -> None:
         self.info = entry.streams[name]
         self._rec, self._source, self._name = entry.rec, entry.source, name
+        self.where = str(entry.rec.path)  # named in warnings
 
     @property
     def rate(self) -> float:

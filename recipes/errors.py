@@ -30,3 +30,8 @@ class OutputExists(UserError, FileExistsError):
 
 class UnreadableInput(UserError, OSError):
     """A file the user named exists but cannot be read as what it should be (e.g. not HDF5)."""
+
+
+class DataWarning(UserWarning):
+    """Input that is used with a documented handling (e.g. NaN samples treated as missing); the
+    command line shows it as one line ``weldfusion <verb>: warning: <file>: <what>``, once."""

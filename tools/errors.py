@@ -18,9 +18,10 @@ import errno
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable
 
-from weldfusion.recipes.errors import UserError
+from weldfusion.recipes.errors import DataWarning, UserError
 
 #: Control characters (ANSI escapes, carriage returns, bells …) that text from a file must not send
 #: to a terminal; tab and newline are kept.
@@ -61,9 +62,25 @@ def user_message(err: BaseException) -> str:
 
 
 def run(verb: str, main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
-    """Call ``main(argv)``; user and environment errors become one line on stderr and exit code 2."""
+    """Call ``main(argv)``; user and environment errors become one line on stderr and exit code 2;
+    a :class:`~weldfusion.recipes.errors.DataWarning` becomes one line ``weldfusion <verb>: warning: …``
+    (each distinct message once)."""
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, DataWarning):
+            return previous(message, category, filename, lineno, file, line)
+        text = printable(str(message))
+        if text not in shown:
+            shown.add(text)
+            print(f"weldfusion {verb}: warning: {text}", file=sys.stderr, flush=True)
+
+    previous = warnings.showwarning
     try:
-        return int(main(argv) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DataWarning)
+            warnings.showwarning = show
+            return int(main(argv) or 0)
     except KeyboardInterrupt:
         print(f"weldfusion {verb}: interrupted", file=sys.stderr)
         return 130

@@ -77,6 +77,9 @@ def _check_args(args) -> tuple[int, int]:
     if args.out is not None:
         output_file(args.out, force=args.force, suffixes=(".csv", ".jsonl"),
                     inputs=[p for p in (args.recording, args.checkpoint, args.onnx) if p is not None])
+    if args.recording.is_dir():
+        raise InvalidInput(f"{args.recording}: is a folder; stream takes one recording file (.h5) — "
+                           "`weldfusion predict` scores a folder")
     if not args.recording.is_file():
         raise MissingInput(f"{args.recording}: no such recording file")
     if args.onnx is not None and not args.onnx.is_file():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from _window_recordings import tiny_config, write_tiny
 from weldfusion.datasets.windows import WindowDataset
+from weldfusion.recipes.errors import DataWarning
 
 
 def _poison(path, name: str, t0: float, t1: float) -> None:
@@ -26,7 +27,7 @@ def test_nan_samples_mark_the_sensor_absent_in_their_windows_only(tmp_path):
     _poison(path, "thermal", 1.8, 2.4)
     ds = WindowDataset(path, tiny_config())
     names = list(ds.modality_names)
-    with pytest.warns(RuntimeWarning, match="non-finite"):
+    with pytest.warns(DataWarning, match="non-finite"):
         items = [ds[i] for i in range(len(ds))]
     for item in items:
         t0 = float(item["t0"])

@@ -121,3 +121,18 @@ def test_clean_steps_from_independent_files_within_one_millisecond(tmp_path, see
     for name, true in offsets.items():
         assert abs(results[name].offset_s - true) <= 1e-3, (name, results[name])
         assert results[name].confidence >= 0.3, (name, results[name])
+
+
+def test_write_keeps_a_symlinked_manifest_and_its_mode(tmp_path, capsys):
+    from _clean_steps import write_clean_steps
+
+    rates = {"electrical": 5000.0, "acoustic": 48000.0, "video": 500.0}
+    real = write_clean_steps(tmp_path / "raw", {"acoustic": 0.0137, "video": -0.0421, "electrical": 0.0}, rates)
+    real.chmod(0o644)
+    link = tmp_path / "raw" / "link.yaml"
+    link.symlink_to(real.name)
+    assert cli([str(link), "--write", "--quiet"]) == 0
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert (real.stat().st_mode & 0o777) == 0o644
+    written = yaml.safe_load(real.read_text())
+    assert abs(written["streams"]["acoustic"]["time_offset_s"] - 0.0137) <= 1e-3

@@ -15,6 +15,7 @@ from torch.utils.data import default_collate
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.refine import refine
+from weldfusion.recipes.errors import DataWarning
 from weldfusion.tools.streaming.alarms import DefectAlarms
 from weldfusion.tools.streaming.build import build_engine
 from weldfusion.tools.streaming.engine import EagerBackend
@@ -327,7 +328,7 @@ def test_a_sensor_reporting_only_nan_is_missing_not_nan_outputs(trained, tiny, t
         data = f["streams/electrical/data"][()]
         del f["streams/electrical/data"]
         f["streams/electrical"].create_dataset("data", data=np.full_like(data, np.nan))
-    with pytest.warns(RuntimeWarning, match="non-finite"):
+    with pytest.warns(DataWarning, match="non-finite"):
         results, summary = run_stream(trained, path)
     assert results and summary.hops == len(results)
     k = trained.info.names.index("electrical")

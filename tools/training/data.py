@@ -169,5 +169,9 @@ def build_data(cfg: DataConfig, *, spec: str | os.PathLike | Sequence | None = N
     built, norm = build_datasets(cfg, {name: files.get(name) for name in splits}, norm, progress)
     windows: dict[str, WindowDataset | None] = {name: built.get(name) for name in splits}
     datasets = {k: (labelled(v) if v is not None else None) for k, v in windows.items()}
-    info = next(v for v in windows.values() if v is not None).info
+    present = [v for v in windows.values() if v is not None]
+    if not present:
+        raise InvalidInput(f"{spec or cfg.path}: none of the {sum(len(v) for v in files.values())} recordings falls "
+                           f"in the {', '.join(splits)} split (pass --split all to use every one)")
+    info = present[0].info
     return DataBundle(datasets, windows, {k: list(v) for k, v in files.items()}, info, norm)

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.outputs import output_dir, staged_output
 from weldfusion.tools.streaming.defaults import HOP_S
-from weldfusion.tools.training.data import build_data
+from weldfusion.tools.training.data import build_data, split_files
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
 from weldfusion.tools.training.loading import load_trained
@@ -62,6 +62,11 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     bsz = batch_size if batch_size is not None else ecfg.batch_size
     if bsz < 1:
         raise InvalidInput(f"--batch-size must be >= 1, got {bsz}")
+    if split != "all" and not split_files(recipe.data, data).get(split):
+        n = len(split_files(recipe.data, data, "all")["all"])
+        print(f"note: {data}: the {split} split of these {n} recording(s) is empty; scoring all of them "
+              "(as --split all)")
+        split = "all"
     bundle = build_data(recipe.data, spec=data, norm=trained.norm, splits=(split,), progress=progress)
     dataset = bundle.datasets[split]
     if dataset is None or len(dataset) == 0:
