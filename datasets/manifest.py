@@ -166,19 +166,31 @@ class Manifest:
         spec = self.streams[name]
         target = self.resolve(spec.path)
         if any(ch in spec.path for ch in "*?["):
-            files = sorted((Path(p) for p in glob.glob(str(target)) if Path(p).is_file()), key=natural_key)
+            matched = [Path(p) for p in glob.glob(str(target))]
+            _refuse_unreadable([p for p in matched if not p.is_dir()], name, self.path)
+            files = sorted((p for p in matched if p.is_file()), key=natural_key)
             if not files:
                 raise IngestError(f"{target}: no files match (streams.{name}.path in {self.path})")
             return files
         if target.is_dir():
-            files = sorted((p for p in target.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS),
-                           key=natural_key)
+            members = [p for p in target.iterdir() if p.suffix.lower() in EXTENSIONS]
+            _refuse_unreadable(members, name, self.path)
+            files = sorted((p for p in members if p.is_file()), key=natural_key)
             if not files:
                 raise IngestError(f"{target}: folder holds no readable files (streams.{name}.path in {self.path})")
             return files
         if not target.is_file():
             raise MissingInput(f"{target}: no such file (streams.{name}.path in {self.path})")
         return [target]
+
+
+def _refuse_unreadable(paths: list[Path], name: str, manifest: Path) -> None:
+    """A member of a frame sequence that is not a readable file (a broken link, a symlink loop, a
+    device) would be skipped and shift every later frame: refused instead."""
+    for p in paths:
+        if not p.is_file() and not p.is_dir():
+            raise IngestError(f"{p}: not a readable file (broken link or symlink loop?) in the frames of "
+                              f"streams.{name}.path ({manifest}); remove it or fix the link")
 
 
 def _check_mapping(manifest_path: Path, where: str, raw, allowed, required=()) -> dict:

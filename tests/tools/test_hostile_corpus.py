@@ -212,3 +212,19 @@ def test_implausible_manifest_is_ingested_with_a_warning(case, raw, tmp_path, ca
     assert warnings and all(str(out) in w for w in warnings) and any(words in w for w in warnings), err
     code, text, _ = _run("inspect_recording", [str(out)], capsys)
     assert code == 0 and any(words in line for line in text.splitlines() if line.startswith("warning: ")), text
+
+
+@pytest.mark.parametrize("link", ["loop", "dangling"])
+def test_frame_behind_a_bad_link_is_refused_not_skipped(link, raw, tmp_path, capsys):
+    """A skipped frame would put every later frame one period early."""
+    frames = sorted((raw / "thermal").iterdir())
+    bad = frames[len(frames) // 2]
+    bad.unlink()
+    if link == "loop":
+        bad.symlink_to(bad.name)
+    else:
+        bad.symlink_to("nowhere.tiff")
+    code, _, err = _run("ingest", [str(raw / "recording.yaml"), "--out", str(tmp_path / "x.h5"), "--quiet"], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and str(bad) in lines[0], err
+    assert not (tmp_path / "x.h5").exists()

@@ -263,6 +263,21 @@ def test_alarm_is_held_while_its_supporting_sensors_are_gone():
     assert [e.kind for e in plain.events] == ["open", "close"] and plain.intervals()[0]["held_from_s"] is None
 
 
+def test_alarm_that_ended_while_unobserved_ends_where_its_evidence_did():
+    """Video stalls during an alarm it carried; when video is back the defect is gone: the alarm
+    closes at once, and its interval ends where video was lost, not at the close."""
+    names = ("video", "thermal")
+    alarms = DefectAlarms(("undercut",), p_on=0.6, p_off=0.4, n_on=2, m_off=2)
+    w, on, off = np.array([0.8, 0.2]), np.array([True, True]), np.array([False, True])
+    hops = [(0.9, on)] * 3 + [(0.9, off)] * 5 + [(0.1, on)] * 3  # still high without video: thermal alone
+    for k, (p, present) in enumerate(hops):
+        alarms.update(k * 0.1, np.array([p]), w, present, names)
+    close = [e for e in alarms.events if e.kind == "close"][0]
+    assert close.at_s == pytest.approx(0.9) and close.held_from_s == pytest.approx(0.3)
+    (interval,) = alarms.intervals()
+    assert interval["end_s"] == pytest.approx(0.3) and interval["held_from_s"] == pytest.approx(0.3)
+
+
 def test_stalled_sensor_holds_the_alarms_it_carried(tiny):
     """End to end: a low alarm threshold opens alarms at once; stalling the sensors that carried
     them holds every one (a held event, "(held)" in the hop's alarms) — none is silently kept."""

@@ -16,8 +16,9 @@ alarm remembers the sensors that carried it when it opened (its *support*: the p
 whose weight is at least :data:`SUPPORT_RATIO` of the largest). While none of them is present
 the alarm is **held** — still open, but marked: its probability comes from sensors that did not
 see the defect (a ``held`` event; ``resumed`` when a supporting sensor is back). An alarm that
-closes while held ends, in :meth:`DefectAlarms.intervals`, at the hop where its evidence was lost
-(``held_from_s``), not at the later close: the held stretch is unknown, not defect.
+closes while held — or within ``m_off`` hops of its sensors' return, i.e. the defect had ended
+unobserved — ends at the hop where its evidence was lost (``held_from_s``), not at the later
+close: the held stretch is unknown, not defect.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class AlarmEvent:
     end_s: float | None
     peak: float
     support: tuple[str, ...] = ()
+    held_from_s: float | None = None  # close events: the alarm ended unobserved, evidence lost here
 
 
 def _per_class(value: float | Sequence[float], n: int, what: str) -> np.ndarray:
@@ -92,6 +94,10 @@ class DefectAlarms:
         self._peak = np.zeros(d)
         self.is_held = np.zeros(d, dtype=bool)
         self._held_from = np.zeros(d)
+        self._hop = 0
+        self._first_hop = np.zeros(d, dtype=np.int64)
+        self._resume_hop = np.full(d, -(1 << 40), dtype=np.int64)
+        self._last_held_from = np.zeros(d)
         self._support: list[np.ndarray | None] = [None] * d
         self.events: list[AlarmEvent] = []
 
@@ -106,6 +112,7 @@ class DefectAlarms:
         if probs.shape != (len(self.names),):
             raise ValueError(f"expected {len(self.names)} defect probabilities, got shape {probs.shape}")
         out = []
+        self._hop += 1
         tracked = weights is not None and present is not None
         if tracked:
             present = np.asarray(present, dtype=bool)
@@ -121,6 +128,7 @@ class DefectAlarms:
                 continue
             if self._count[k] == 0:
                 self._first[k] = t
+                self._first_hop[k] = self._hop
             self._count[k] += 1
             if not self.is_open[k] and self._count[k] >= self.n_on:
                 self.is_open[k] = True
@@ -131,13 +139,20 @@ class DefectAlarms:
                 if tracked and w.max() > 0:
                     support = np.flatnonzero(w >= SUPPORT_RATIO * w.max())
                 self._support[k] = support
+                self._resume_hop[k] = -(1 << 40)
                 out.append(AlarmEvent(self.names[k], "open", float(t), float(self._first[k]), None, float(p),
                                       self._support_names(k, sensors)))
             elif self.is_open[k] and self._count[k] >= self.m_off:
                 self.is_open[k] = False
                 self._count[k] = 0
-                out.append(AlarmEvent(self.names[k], "close", float(t), float(self._start[k]), float(self._first[k]),
-                                      float(self._peak[k]), self._support_names(k, sensors)))
+                held_from = None
+                if self.is_held[k]:
+                    held_from = float(self._held_from[k])
+                elif self._first_hop[k] <= self._resume_hop[k] + self.m_off:
+                    held_from = float(self._last_held_from[k])
+                end = float(self._first[k]) if held_from is None else min(float(self._first[k]), held_from)
+                out.append(AlarmEvent(self.names[k], "close", float(t), float(self._start[k]), end,
+                                      float(self._peak[k]), self._support_names(k, sensors), held_from))
         if tracked:
             out += self._evidence(t, present, sensors)
         self.events.extend(out)
@@ -168,6 +183,8 @@ class DefectAlarms:
                                       float(self._peak[k]), self._support_names(k, sensors)))
             elif seen and self.is_held[k]:
                 self.is_held[k] = False
+                self._resume_hop[k] = self._hop
+                self._last_held_from[k] = self._held_from[k]
                 out.append(AlarmEvent(self.names[k], "resumed", float(t), float(self._start[k]), None,
                                       float(self._peak[k]), self._support_names(k, sensors)))
         return out
@@ -179,8 +196,8 @@ class DefectAlarms:
 
     def intervals(self) -> list[dict]:
         """Every alarm so far: ``{"defect", "start_s", "end_s" (None while open), "peak", "support",
-        "held_from_s"}``. ``held_from_s`` is the hop time its supporting sensors were lost if they
-        had not come back when it closed (or still have not); ``end_s`` of such an alarm is that time."""
+        "held_from_s"}``. ``held_from_s`` is the hop time its supporting sensors were lost if the
+        alarm ended unobserved (module docstring) or is still held; ``end_s`` is then that time."""
         out, open_at = [], {}
         for e in self.events:
             if e.kind == "open":
@@ -192,9 +209,7 @@ class DefectAlarms:
             elif e.kind == "resumed":
                 out[open_at[e.defect]]["held_from_s"] = None
             else:
-                row = out[open_at.pop(e.defect)]
-                end = e.end_s if row["held_from_s"] is None else min(e.end_s, row["held_from_s"])
-                row.update(end_s=end, peak=e.peak)
+                out[open_at.pop(e.defect)].update(end_s=e.end_s, peak=e.peak, held_from_s=e.held_from_s)
         for name, i in open_at.items():
             out[i]["peak"] = float(self._peak[self.names.index(name)])
             if out[i]["held_from_s"] is not None:

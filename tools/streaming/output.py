@@ -34,7 +34,8 @@ def event_dict(e: AlarmEvent | SensorEvent) -> dict:
     """An event as plain data (``type`` alarm / sensor)."""
     if isinstance(e, AlarmEvent):
         return {"type": "alarm", "defect": e.defect, "kind": e.kind, "at_s": _r(e.at_s), "start_s": _r(e.start_s),
-                "end_s": None if e.end_s is None else _r(e.end_s), "peak": _r(e.peak, 4), "support": list(e.support)}
+                "end_s": None if e.end_s is None else _r(e.end_s), "peak": _r(e.peak, 4), "support": list(e.support),
+                "held_from_s": None if e.held_from_s is None else _r(e.held_from_s)}
     return {"type": "sensor", "name": e.name, "kind": e.kind, "time_s": _r(e.time_s)}
 
 
@@ -159,7 +160,10 @@ class ConsoleLine:
             elif e.kind == "resumed":
                 msg = f"[t {e.at_s:7.2f} s] alarm {e.defect} resumed ({'+'.join(e.support)} back)"
             else:
-                msg = f"[t {e.at_s:7.2f} s] alarm {e.defect} closed ({e.start_s:.2f}-{e.end_s:.2f} s, peak {e.peak:.2f})"
+                unseen = (f"; ended unobserved: {'+'.join(e.support)} lost at {e.held_from_s:.2f} s"
+                          if e.held_from_s is not None else "")
+                msg = (f"[t {e.at_s:7.2f} s] alarm {e.defect} closed ({e.start_s:.2f}-{e.end_s:.2f} s, "
+                       f"peak {e.peak:.2f}{unseen})")
         else:
             msg = f"[t {e.time_s:7.2f} s] sensor {e.name} {'lost (timeout)' if e.kind == 'lost' else 'back'}"
         self.finish()
