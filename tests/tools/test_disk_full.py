@@ -69,3 +69,17 @@ def test_full_disk_is_one_line_and_leaves_nothing(verb, inputs, full_disk, capsy
     assert code == 2, err
     assert len(lines) == 1 and "No space left on device" in lines[0] and str(full_disk) in lines[0], err
     assert tree(full_disk) == []
+
+
+def test_full_disk_keeps_the_previous_report_when_out_is_the_mount_point(inputs, full_disk, capsys):
+    """``--out`` *is* the full file system: the staging folder lies inside it, so the old report
+    stays whole (before, the final moves across file systems became copies and mixed two runs)."""
+    root, data, ck = inputs
+    old = {"metrics.json": '{"old": true}\n', "report.md": "# old report\n"}
+    for name, text in old.items():
+        (full_disk / name).write_text(text)
+    code = importlib.import_module("weldfusion.tools.evaluate").cli(
+        [str(ck), "--data", str(data), "--out", str(full_disk), "--split", "all", "--quiet", "--force"])
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err, err
+    assert tree(full_disk) == sorted(old) and all((full_disk / n).read_text() == t for n, t in old.items())
