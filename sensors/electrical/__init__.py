@@ -14,7 +14,7 @@ MODALITY = Modality(
     channels=CHANNELS,
     channel_units=CHANNEL_UNITS,
     description="welding power source / DAQ: current, voltage, wire feed, travel speed",
-    formats=("csv", "tdms"),
+    formats=("csv", "tdms", "mdf"),
     stream_keys=frozenset({"time_column", "time_unit", "time_format", "channels", "delimiter", "decimal", "group"}),
     params=PARAMS,
     # Whole recordings, idle included: open-circuit voltage up to 113 V DC (IEC 60974-1), AC TIG

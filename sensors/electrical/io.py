@@ -1,4 +1,5 @@
-"""Readers for power-source / DAQ logs: CSV (pandas, in chunks) and TDMS (npTDMS, streamed).
+"""Readers for power-source / DAQ logs: CSV (pandas, in chunks), TDMS (npTDMS, streamed) and
+ASAM MDF4 (asammdf: the measurement files of test benches and robot cells).
 
 The manifest maps every canonical channel (``current`` A, ``voltage`` V, ``wire_feed`` m/min,
 ``travel_speed`` mm/s) to a column of the file, or to a constant ``value`` (a set-point that
@@ -7,8 +8,10 @@ was not logged); ``scale``/``offset`` convert to the canonical units. Blocks com
 
 Times: a time column in seconds (``time_unit`` for ms/us/ns) or date-time strings (ISO 8601, or
 ``time_format``; counted from the manifest's ``time_origin`` or the first row), else the
-manifest's ``rate`` (TDMS: the waveform's ``wf_increment``/``wf_start_offset``). Times that are
-regular within 1 % of a period make a regular stream; others are stored per sample.
+manifest's ``rate`` (TDMS: the waveform's ``wf_increment``/``wf_start_offset``; MDF4: each
+channel's own master time stamps, channels recorded on another raster than the first mapped one
+linearly interpolated onto its time stamps). Times that are regular within 1 % of a period make a
+regular stream; others are stored per sample.
 
 A missing mapped column, a NaN or non-number, and a time column that is not strictly increasing
 (non-monotonic or duplicated) are errors naming the file, the column and the CSV line.
@@ -30,7 +33,10 @@ from weldfusion.sensors.raw_source import (
     TimeParser,
     TimeScan,
     block_length,
+    check_times,
     max_deviation,
+    regular_timebase,
+    snap_rate,
 )
 from weldfusion.sensors.stream_spec import ChannelSpec
 
@@ -279,6 +285,71 @@ def open_tdms(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None
     return source
 
 
+# -- MDF4 ------------------------------------------------------------------------------------------------
+def open_mdf(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None, rate: float | None,
+             start: float) -> RawSource:
+    """An ASAM MDF (v4, v3) file as a :class:`RawSource`: the mapped channels by name, on the time
+    stamps of the first mapped channel (``start`` is added; channels on another raster are
+    interpolated onto it). The mapped channels are read whole (a DAQ log: megabytes)."""
+    from asammdf import MDF  # lazy: asammdf only for MDF files
+    from asammdf.blocks.utils import MdfException
+
+    if not path.is_file():
+        raise MissingInput(f"{path}: no such file")
+    mapping = check_mapping(where, channels)
+    wanted = {k: str(s.column) for k, s in mapping.items() if s.column is not None}
+    if not wanted:
+        raise IngestError(f"{where}.channels: an MDF stream needs at least one channel from the file")
+    try:
+        mdf = MDF(path)
+    except Exception as err:  # noqa: BLE001 - asammdf raises many types for a broken file
+        raise IngestError(f"{path}: not a readable MDF file ({str(err).splitlines()[0][:160]})") from None
+    signals = {}
+    with mdf:
+        names = sorted(mdf.channels_db)
+        for key, ch in wanted.items():
+            if ch not in mdf.channels_db:
+                raise IngestError(f"{path}: no channel {ch!r} for {key!r} (channels: {', '.join(names[:20])}"
+                                  f"{' ...' if len(names) > 20 else ''}; {where}.channels)")
+            try:
+                sig = mdf.get(ch)
+            except MdfException as err:
+                raise IngestError(f"{path}: channel {ch!r}: {err} ({where}.channels.{key})") from None
+            if sig.samples.dtype.kind not in "iuf":
+                raise IngestError(f"{path}: channel {ch!r} holds {sig.samples.dtype} values, not numbers")
+            signals[key] = (np.asarray(sig.samples, dtype=np.float64), np.asarray(sig.timestamps, dtype=np.float64))
+    first = next(iter(signals))
+    times = check_times(signals[first][1], f"{path}: time stamps of channel {wanted[first]!r}")
+    if not len(times):
+        raise IngestError(f"{path}: channel {wanted[first]!r} holds no samples")
+    out = np.empty((len(times), len(CHANNELS)), dtype=np.float32)
+    for j, (key, spec) in enumerate(mapping.items()):
+        if spec.value is not None:
+            out[:, j] = spec.value
+            continue
+        values, t = signals[key]
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            raise IngestError(f"{path}: NaN/inf in channel {spec.column!r} at sample {bad[0]}")
+        if len(t) != len(times) or not np.array_equal(t, times):
+            check_times(t, f"{path}: time stamps of channel {spec.column!r}")
+            values = np.interp(times, t, values)
+        out[:, j] = values * spec.scale + spec.offset
+    k = block_length((len(CHANNELS),), 4)
+    source = RawSource(path=path, modality="electrical", sample_shape=(len(CHANNELS),), dtype=np.dtype(np.float32),
+                       units="mixed", rate=rate, n=len(out), channel_names=CHANNELS, channel_units=CHANNEL_UNITS,
+                       make_blocks=lambda: (out[i: i + k] for i in range(0, len(out), k)))
+    regular = regular_timebase(times, rate)
+    if regular is not None:
+        source.start, source.rate = start + regular[0], regular[1]
+    else:
+        source.timestamps = start + times
+        if rate is None and len(times) > 1:
+            rate = snap_rate((len(times) - 1) / (times[-1] - times[0]))
+        source.rate = rate
+    return source
+
+
 def open_source(manifest, name: str = "electrical") -> RawSource:
     """The manifest's electrical stream as a :class:`RawSource` with its own-clock times."""
     spec = manifest.streams[name]
@@ -295,6 +366,11 @@ def open_source(manifest, name: str = "electrical") -> RawSource:
         source = open_csv(files[0], where=where, channels=spec.channels, time_column=spec.time_column,
                           parser=parser, rate=spec.rate, start=spec.start_time_s, delimiter=spec.delimiter,
                           decimal=spec.decimal)
+    elif fmt == "mdf":
+        if spec.delimiter is not None or spec.decimal != "." or spec.group is not None or spec.time_column:
+            raise IngestError(f"{where}: delimiter/decimal/group/time_column do not apply to MDF files "
+                              "(each channel carries its own time stamps)")
+        source = open_mdf(files[0], where=where, channels=spec.channels, rate=spec.rate, start=spec.start_time_s)
     else:
         if spec.delimiter is not None or spec.decimal != ".":
             raise IngestError(f"{where}: delimiter/decimal only apply to CSV files")
