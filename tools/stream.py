@@ -1,6 +1,8 @@
-"""``weldfusion stream CHECKPOINT RECORDING.h5 [--realtime] [--hop-s 0.1] [--onnx FILE.onnx] [--out FILE.csv|.jsonl]``.
+"""``weldfusion stream CHECKPOINT (RECORDING.h5 | --lsl [PREFIX]) [--realtime] [--onnx F] [--out FILE.csv|.jsonl]``.
 
-Replays a recording as live sensor streams (each at its native rate, in camera frames and 10 ms
+Replays a recording — or receives live sensors over Lab Streaming Layer (``--lsl``: the outlets
+``PREFIX.<modality>`` that ``weldfusion serve-replay --lsl`` or a lab's own publisher makes) —
+as live sensor streams (each at its native rate, in camera frames and 10 ms
 DAQ blocks) and runs sliding-window inference every hop on the latest complete window: phase with
 probability, defect probabilities (refined over time, paper Eq. 49), debounced defect alarms,
 modality weights and latency, on a live console line and optionally as CSV / JSONL rows (written
@@ -33,7 +35,10 @@ _STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weldfusion stream", description=description(__doc__))
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) or run folder (-> best.pt)")
-    p.add_argument("recording", type=Path, help="recording to replay (.h5)")
+    p.add_argument("recording", type=Path, nargs="?", help="recording to replay (.h5); omit with --lsl")
+    p.add_argument("--lsl", nargs="?", const="weldfusion", metavar="PREFIX",
+                   help="receive the LSL outlets PREFIX.<modality> (default prefix weldfusion) instead of a recording")
+    p.add_argument("--resolve-s", type=float, default=10.0, help="--lsl: how long to look for outlets (default 10)")
     p.add_argument("--realtime", action="store_true", help="pace the replay on the wall clock")
     p.add_argument("--hop-s", type=float, default=HOP_S, help=f"seconds between windows (default {HOP_S})")
     p.add_argument("--onnx", type=Path, help="run this ONNX export of the checkpoint with ONNX Runtime")
@@ -74,13 +79,21 @@ def _check_args(args) -> tuple[int, int]:
         n_on, m_off = (int(v) for v in args.alarm_hops.split(","))
     except ValueError:
         raise InvalidInput(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
+    if (args.recording is None) == (args.lsl is None):
+        raise InvalidInput("give a RECORDING.h5 to replay or --lsl to receive live outlets (one of them)")
+    if args.lsl is not None and (args.stall or args.realtime):
+        raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl sources")
+    if not args.resolve_s > 0:
+        raise InvalidInput(f"--resolve-s must be > 0, got {args.resolve_s}")
     if args.out is not None:
         output_file(args.out, force=args.force, suffixes=(".csv", ".jsonl"),
                     inputs=[p for p in (args.recording, args.checkpoint, args.onnx) if p is not None])
-    if args.recording.is_dir():
+    if args.recording is None:
+        pass
+    elif args.recording.is_dir():
         raise InvalidInput(f"{args.recording}: is a folder; stream takes one recording file (.h5) — "
                            "`weldfusion predict` scores a folder")
-    if not args.recording.is_file():
+    elif not args.recording.is_file():
         raise MissingInput(f"{args.recording}: no such recording file")
     if args.onnx is not None and not args.onnx.is_file():
         raise MissingInput(f"{args.onnx}: no such ONNX file")
@@ -133,14 +146,22 @@ def main(argv: list[str] | None = None) -> int:
         backend = OnnxBackend(args.onnx, threads=args.threads)
         backend.check(trained.info, weights_fingerprint(trained.model))
     info = trained.info
-    with Replay(args.recording, names=info.names, stalls=stalls) as replay:
+    if args.lsl is not None:
+        # lazy: liblsl is loaded only for live LSL sources
+        from weldfusion.tools.streaming.lsl import LslSource
+
+        source = LslSource(info.names, prefix=args.lsl, resolve_s=args.resolve_s)
+    else:
+        source = Replay(args.recording, names=info.names, stalls=stalls)
+    with source as replay:
         missing = [n for n in stalls if n not in replay.names]
         if missing:
             raise InvalidInput(f"--stall: {missing[0]!r} is not a stream the model reads from {args.recording}")
         engine = build_engine(trained, replay, hop_s=args.hop_s, backend=backend, timeout_s=args.timeout_s,
                               alarm_on=args.alarm_on, alarm_off=args.alarm_off, n_on=n_on, m_off=m_off)
         absent = [n for n in info.names if n not in replay.names]
-        print(f"streaming {args.recording.name} ({replay.meta.get('material_pair')}, {replay.meta.get('process')}): "
+        label = args.recording.name if args.recording else replay.path
+        print(f"streaming {label} ({replay.meta.get('material_pair')}, {replay.meta.get('process')}): "
               f"{', '.join(f'{n} {replay.headers[n].rate:g} Hz' for n in replay.names)}"
               + (f"; no {', '.join(absent)} stream" if absent else "")
               + f"; window {info.window_s:g} s every {args.hop_s:g} s" + (", real time" if args.realtime else ""),

@@ -291,7 +291,8 @@ def open_mdf(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None,
     """An ASAM MDF (v4, v3) file as a :class:`RawSource`: the mapped channels by name, on the time
     stamps of the first mapped channel (``start`` is added; channels on another raster are
     interpolated onto it). The mapped channels are read whole (a DAQ log: megabytes)."""
-    from asammdf import MDF  # lazy: asammdf only for MDF files
+    # lazy: asammdf only for MDF files
+    from asammdf import MDF
     from asammdf.blocks.utils import MdfException
 
     if not path.is_file():

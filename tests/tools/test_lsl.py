@@ -1,0 +1,110 @@
+"""Live path over Lab Streaming Layer on this machine only: serve a recording as LSL outlets,
+stream from them, and get what offline inference of the same recording gives (issue 12)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _stream_helpers import tiny_recipe, write_checkpoint
+from _training_data import write_recording
+from torch.utils.data import default_collate
+from weldfusion.datasets.windows import WindowDataset
+from weldfusion.tools.streaming.build import build_engine
+from weldfusion.tools.streaming.lsl import LslSource, serve_lsl, write_machine_only_config
+from weldfusion.tools.training.loading import load_trained
+
+# liblsl reads its configuration once, when it is first used: machine-only scope before anything
+# of pylsl runs (the file lives for the test process).
+_CFG = write_machine_only_config(Path(tempfile.gettempdir()) / f"weldfusion_lsl_api_{os.getpid()}.cfg")
+os.environ["LSLAPICFG"] = str(_CFG)
+pytest.importorskip("pylsl")
+pytestmark = pytest.mark.usefixtures("restore_threads", "single_thread")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lsl_data")
+    rec = write_recording(d / "a.h5", "a", "Al-steel", "GMAW", seed=0)
+    ck = write_checkpoint(tmp_path_factory.mktemp("lsl_ck") / "tiny.pt", tiny_recipe(d))
+    return rec, load_trained(ck)
+
+
+def _offline(trained, path, hop_s):
+    ds = WindowDataset(path, dataclasses.replace(trained.recipe.data, hop_s=hop_s), norm=trained.norm)
+    out = {}
+    with torch.inference_mode():
+        for i in range(len(ds)):
+            batch = default_collate([ds[i]])
+            out[round(float(batch["t0"][0]), 9)] = trained.model(batch)["defect_probs"][0].numpy()
+    return out
+
+
+def test_served_recording_streams_like_offline_inference(tiny):
+    rec, trained = tiny
+    prefix = f"wftest{os.getpid()}"
+    ready, stop = threading.Event(), threading.Event()
+    server = threading.Thread(target=serve_lsl, args=(rec,), kwargs=dict(prefix=prefix, ready=ready, stop=stop,
+                                                                      names=trained.info.names, lead_s=3.0),
+                              daemon=True)
+    server.start()
+    try:
+        assert ready.wait(20)
+        results = []
+        with LslSource(trained.info.names, prefix=prefix, resolve_s=10, idle_s=1.5) as source:
+            assert set(source.headers) == set(trained.info.names) and source.meta["recording_id"] == "a"
+            engine = build_engine(trained, source, hop_s=0.1)
+            summary = engine.run(source.packets(), realtime=False, on_result=results.append)
+    finally:
+        stop.set()
+        server.join(timeout=30)
+    ref = _offline(trained, rec, 0.1)
+    got = {round(r.t0, 9): r for r in results}
+    assert sorted(got) == sorted(ref) and summary.hops == len(ref)  # the same windows
+    for t0, r in got.items():
+        np.testing.assert_allclose(r.raw_defect_probs, ref[t0], atol=1e-5)  # the same predictions
+        assert r.present.all()
+    lat = np.array([r.latency_ms for r in results])
+    assert np.all(lat > 0)
+
+
+def test_serve_replay_and_stream_lsl_verbs(tiny, tmp_path, capsys):
+    """The two verbs end to end: `serve-replay --lsl` in another process, `stream --lsl` here."""
+    import subprocess
+    import sys
+
+    from weldfusion.tools import stream
+
+    rec, trained = tiny
+    prefix = f"wfcli{os.getpid()}"
+    server = subprocess.Popen([sys.executable, "-m", "weldfusion.tools.serve_replay", str(rec), "--lsl", prefix,
+                               "--lead-s", "4"], env={**os.environ, "LSLAPICFG": str(_CFG)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out = tmp_path / "live.jsonl"
+        code = stream.cli([str(trained.path), "--lsl", prefix, "--out", str(out), "--quiet", "--resolve-s", "20"])
+        text = capsys.readouterr().out
+        assert code == 0, text
+        assert f"streaming lsl:{prefix}" in text and "alarms:" in text
+        assert len(out.read_text().splitlines()) == len(_offline(trained, rec, 0.1))
+    finally:
+        stdout, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0 and "sent" in stdout, stderr[-500:]
+
+
+def test_lsl_argument_errors_are_one_line(tiny, capsys):
+    from weldfusion.tools import serve_replay, stream
+
+    _, trained = tiny
+    assert stream.cli([str(trained.path)]) == 2
+    assert "give a RECORDING.h5 to replay or --lsl" in capsys.readouterr().err
+    assert stream.cli([str(trained.path), "--lsl", "x", "--stall", "video:1-2"]) == 2
+    assert "--stall/--realtime apply to a replay" in capsys.readouterr().err
+    assert serve_replay.cli(["nowhere.h5", "--lsl"]) == 2
+    assert "no such recording file" in capsys.readouterr().err
