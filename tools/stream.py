@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recording", type=Path, nargs="?", help="recording to replay (.h5); omit with --lsl")
     p.add_argument("--lsl", nargs="?", const="weldfusion", metavar="PREFIX",
                    help="receive the LSL outlets PREFIX.<modality> (default prefix weldfusion) instead of a recording")
+    p.add_argument("--opcua", type=Path, metavar="MAP.yaml",
+                   help="receive process data from the OPC UA nodes of this node map (with --lsl: the rest over LSL)")
     p.add_argument("--resolve-s", type=float, default=10.0, help="--lsl: how long to look for outlets (default 10)")
     p.add_argument("--realtime", action="store_true", help="pace the replay on the wall clock")
     p.add_argument("--hop-s", type=float, default=HOP_S, help=f"seconds between windows (default {HOP_S})")
@@ -79,10 +81,13 @@ def _check_args(args) -> tuple[int, int]:
         n_on, m_off = (int(v) for v in args.alarm_hops.split(","))
     except ValueError:
         raise InvalidInput(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
-    if (args.recording is None) == (args.lsl is None):
-        raise InvalidInput("give a RECORDING.h5 to replay or --lsl to receive live outlets (one of them)")
-    if args.lsl is not None and (args.stall or args.realtime):
-        raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl sources")
+    live = args.lsl is not None or args.opcua is not None
+    if (args.recording is None) == (not live):
+        raise InvalidInput("give a RECORDING.h5 to replay or --lsl/--opcua to receive live sensors (not both)")
+    if live and (args.stall or args.realtime):
+        raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl/--opcua sources")
+    if args.opcua is not None and not args.opcua.is_file():
+        raise MissingInput(f"{args.opcua}: no such node map")
     if not args.resolve_s > 0:
         raise InvalidInput(f"--resolve-s must be > 0, got {args.resolve_s}")
     if args.out is not None:
@@ -146,11 +151,22 @@ def main(argv: list[str] | None = None) -> int:
         backend = OnnxBackend(args.onnx, threads=args.threads)
         backend.check(trained.info, weights_fingerprint(trained.model))
     info = trained.info
-    if args.lsl is not None:
-        # lazy: liblsl is loaded only for live LSL sources
-        from weldfusion.tools.streaming.lsl import LslSource
+    if args.lsl is not None or args.opcua is not None:
+        # lazy: liblsl / asyncua are loaded only for live sources
+        from weldfusion.tools.streaming.sources import MergedSource
 
-        source = LslSource(info.names, prefix=args.lsl, resolve_s=args.resolve_s)
+        sources = []
+        if args.opcua is not None:
+            from weldfusion.tools.streaming.opcua import OpcUaSource
+
+            sources.append(OpcUaSource(str(args.opcua), info.names))
+        if args.lsl is not None:
+            from weldfusion.tools.streaming.lsl import LslSource
+
+            taken = set(sources[0].names) if sources else set()
+            sources.append(LslSource([n for n in info.names if n not in taken], prefix=args.lsl,
+                                     resolve_s=args.resolve_s))
+        source = sources[0] if len(sources) == 1 else MergedSource(sources)
     else:
         source = Replay(args.recording, names=info.names, stalls=stalls)
     with source as replay:

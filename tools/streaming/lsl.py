@@ -68,16 +68,19 @@ def _outlet(pylsl, prefix: str, head: StreamHeader, meta: dict, n: int, lsl_t0: 
 
 def serve_lsl(recording: str | os.PathLike, *, prefix: str = PREFIX, names: Sequence[str] | None = None,
               speed: float = 1.0, stalls: dict | None = None, stop: threading.Event | None = None,
-              ready: threading.Event | None = None, lead_s: float = 1.0) -> int:
+              ready: threading.Event | None = None, lead_s: float = 1.0, start_at: float | None = None) -> int:
     """Publish ``recording`` as LSL outlets at its native rates (``speed`` x real time); returns
     the packets sent. The outlets exist ``lead_s`` seconds before the first sample is sent (time
-    for receivers to connect); ``ready`` is set then. ``stop`` ends it early."""
+    for receivers to connect) — or until wall-clock time ``start_at`` (``time.time()``), which
+    lets several publishers of one recording share its clock; ``ready`` is set then. ``stop``
+    ends it early."""
     if not speed > 0:
         raise InvalidInput(f"--speed must be > 0, got {speed}")
     pylsl = _pylsl()
     stop = stop or threading.Event()
     with Replay(recording, names=names, stalls=stalls) as replay:
-        lsl_t0 = pylsl.local_clock() + lead_s - replay.origin_s / speed
+        lead = (start_at - time.time()) if start_at is not None else lead_s
+        lsl_t0 = pylsl.local_clock() + lead - replay.origin_s / speed
         outlets = {n: _outlet(pylsl, prefix, h, replay.meta, replay.rec.streams[n].n, lsl_t0, replay.origin_s)
                    for n, h in replay.headers.items()}
         if ready is not None:

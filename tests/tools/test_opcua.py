@@ -1,0 +1,102 @@
+"""Process data over OPC UA on the loopback interface, the other sensors over LSL: the live path
+gives what offline inference of the same recording gives (issue 12)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+import yaml
+from test_lsl import _CFG, _offline, tiny  # noqa: F401 - the LSL test's fixture and machine-only config
+from weldfusion.tools.streaming.build import build_engine
+from weldfusion.tools.streaming.lsl import LslSource, serve_lsl
+from weldfusion.tools.streaming.opcua import OpcUaSource, serve_opcua
+from weldfusion.tools.streaming.sources import MergedSource
+
+pytest.importorskip("asyncua")
+pytestmark = pytest.mark.usefixtures("restore_threads", "single_thread")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_opcua_process_data_and_lsl_cameras_stream_like_offline(tiny, tmp_path):  # noqa: F811
+    rec, trained = tiny
+    node_map = tmp_path / "nodes.yaml"
+    prefix = f"wfua{os.getpid()}"
+    stop = threading.Event()
+    ua_ready, lsl_ready = threading.Event(), threading.Event()
+    start_at = time.time() + 6.0  # one recording, two publishers: one clock
+    servers = [
+        threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
+            port=_free_port(), names=["electrical"], start_at=start_at, map_path=str(node_map), stop=stop,
+            ready=ua_ready)),
+        threading.Thread(target=serve_lsl, args=(rec,), daemon=True, kwargs=dict(
+            prefix=prefix, names=["video", "thermal", "acoustic"], start_at=start_at, stop=stop, ready=lsl_ready)),
+    ]
+    for s in servers:
+        s.start()
+    try:
+        assert ua_ready.wait(30) and lsl_ready.wait(30)
+        mapped = yaml.safe_load(node_map.read_text())
+        assert mapped["endpoint"].startswith("opc.tcp://127.0.0.1:")  # loopback only
+        assert set(mapped["streams"]["electrical"]["channels"]) == {"current", "voltage", "wire_feed", "travel_speed"}
+        results = []
+        sources = [OpcUaSource(str(node_map), ["electrical"], idle_s=1.5),
+                   LslSource(["video", "thermal", "acoustic"], prefix=prefix, resolve_s=10, idle_s=1.5)]
+        with MergedSource(sources) as source:
+            assert set(source.names) == set(trained.info.names)
+            engine = build_engine(trained, source, hop_s=0.1)
+            summary = engine.run(source.packets(), realtime=False, on_result=results.append)
+    finally:
+        stop.set()
+        for s in servers:
+            s.join(timeout=30)
+    ref = _offline(trained, rec, 0.1)
+    got = {round(r.t0, 9): r for r in results}
+    assert sorted(got) == sorted(ref) and summary.hops == len(ref)
+    assert all(r.present.all() for r in results), [(r.t0, r.present, r.sensors) for r in results][:3]
+    for t0, r in got.items():
+        np.testing.assert_allclose(r.raw_defect_probs, ref[t0], atol=1e-5)
+        assert r.present.all()
+
+
+def test_serve_replay_opcua_and_lsl_verbs(tiny, tmp_path, capsys):  # noqa: F811
+    """Both verbs end to end: `serve-replay --lsl P --opcua PORT --opcua-map F` in another process,
+    `stream --lsl P --opcua F` here: every window, every sensor present."""
+    import subprocess
+    import sys
+
+    from weldfusion.tools import stream
+
+    rec, trained = tiny
+    prefix, node_map = f"wfuacli{os.getpid()}", tmp_path / "nodes.yaml"
+    server = subprocess.Popen([sys.executable, "-m", "weldfusion.tools.serve_replay", str(rec), "--lsl", prefix,
+                               "--opcua", str(_free_port()), "--opcua-map", str(node_map), "--lead-s", "6"],
+                              env={**os.environ, "LSLAPICFG": str(_CFG)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            if node_map.exists():
+                break
+            time.sleep(0.05)
+        out = tmp_path / "live.csv"
+        code = stream.cli([str(trained.path), "--lsl", prefix, "--opcua", str(node_map), "--out", str(out),
+                           "--quiet", "--resolve-s", "20"])
+        text = capsys.readouterr().out
+        assert code == 0, text
+        rows = out.read_text().splitlines()
+        assert len(rows) - 1 == len(_offline(trained, rec, 0.1))
+        header = rows[0].split(",")
+        present = [c for c in header if c.startswith("present_")]
+        assert all(row.split(",")[header.index(c)] == "1" for row in rows[1:] for c in present), rows[:3]
+    finally:
+        stdout, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0 and "packets over OPC UA" in stdout, stderr[-800:]

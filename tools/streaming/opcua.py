@@ -1,0 +1,288 @@
+"""OPC UA (``asyncua``) for process data: publish a recording's signal streams as OPC UA nodes,
+and receive any power source's or PLC's nodes as a live source for the stream engine.
+
+A *node map* (YAML, like the ingest manifest) says which node carries which channel::
+
+    endpoint: opc.tcp://127.0.0.1:4840/weldfusion/
+    time_origin_utc: "2026-12-02T06:00:00+00:00"   # recording time 0 (optional: first sample)
+    streams:
+      electrical:
+        rate: 5000                                   # nominal Hz
+        counter: "ns=2;s=electrical.sample_counter"  # optional: the source's sample counter
+        channels: {current: "ns=2;s=electrical.current", voltage: "ns=2;s=electrical.voltage",
+                   wire_feed: "ns=2;s=electrical.wire_feed", travel_speed: "ns=2;s=electrical.travel_speed"}
+
+The client subscribes to every mapped node (sampling interval 0: every change, a deep queue) and
+joins the values that share a **source timestamp** into one sample; a sample's recording time is
+its source timestamp minus ``time_origin_utc``. With a ``counter`` node the sample index is that
+counter (dropouts are exact), else it is counted from the time stamps at the nominal rate.
+
+``serve_opcua`` publishes a recording this way (server on ``127.0.0.1`` only, one object per
+stream, one Double variable per channel plus ``sample_counter``; every sample written with its
+recording time as source timestamp, paced on the wall clock) and writes the node map.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import yaml
+from weldfusion.recipes.config import read_yaml_mapping
+from weldfusion.recipes.errors import InvalidInput
+from weldfusion.recipes.files import atomic_write_text
+from weldfusion.tools.streaming.replay import Packet, Replay, StreamHeader
+
+NAMESPACE = "urn:weldfusion"
+#: Receive: stop when no sample came for this long (s) after the first one.
+IDLE_S = 2.0
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _utc(seconds: float) -> dt.datetime:
+    return _EPOCH + dt.timedelta(seconds=seconds)
+
+
+def _seconds(stamp: dt.datetime) -> float:
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return (stamp - _EPOCH).total_seconds()
+
+
+# -- publisher ------------------------------------------------------------------------------------------
+async def _serve(recording, port: int, names, speed: float, lead_s: float, map_path: Path | None,
+                 stop: threading.Event, ready: threading.Event | None, start_at: float | None) -> int:
+    from asyncua import Server, ua  # lazy: asyncua only for the OPC UA paths
+
+    endpoint = f"opc.tcp://127.0.0.1:{port}/weldfusion/"
+    server = Server()
+    await server.init()
+    server.set_endpoint(endpoint)
+    idx = await server.register_namespace(NAMESPACE)
+    with Replay(recording, names=names) as replay:
+        signals = [n for n, h in replay.headers.items() if h.kind == "signal"]
+        if not signals:
+            raise InvalidInput(f"{recording}: no signal stream to publish over OPC UA")
+        nodes: dict[str, list] = {}
+        node_map: dict = {"endpoint": endpoint, "streams": {}}
+        for name in signals:
+            head = replay.headers[name]
+            obj = await server.nodes.objects.add_object(ua.NodeId(name, idx), name)
+            channels = list(head.channel_names) or [name]
+            variables = []
+            for ch in channels:
+                variables.append(await obj.add_variable(ua.NodeId(f"{name}.{ch}", idx), ch, 0.0))
+            counter = await obj.add_variable(ua.NodeId(f"{name}.sample_counter", idx), "sample_counter",
+                                             ua.Variant(0, ua.VariantType.Int64))
+            nodes[name] = [counter, *variables]
+            node_map["streams"][name] = {
+                "rate": head.rate, "starting_time": head.starting_time, "counter": counter.nodeid.to_string(),
+                "units": head.units,
+                "channels": {ch: v.nodeid.to_string() for ch, v in zip(channels, variables, strict=True)}}
+        async with server:
+            wall0 = (start_at if start_at is not None else time.time() + lead_s) - replay.origin_s / speed
+            node_map["time_origin_utc"] = _utc(wall0).isoformat()
+            node_map["meta"] = {k: v for k, v in replay.meta.items() if isinstance(v, (str, int, float, bool))}
+            if map_path is not None:
+                atomic_write_text(map_path, yaml.safe_dump(node_map, sort_keys=False))
+            if ready is not None:
+                ready.set()
+            sent = 0
+            for packet in replay.packets():
+                if packet.name not in nodes:
+                    continue
+                due = wall0 + packet.arrival / speed
+                while not stop.is_set() and (wait := due - time.time()) > 0:
+                    await asyncio.sleep(min(wait, 0.05))
+                if stop.is_set():
+                    break
+                counter, *variables = nodes[packet.name]
+                rows = packet.data.reshape(len(packet.data), -1)
+                for i, (row, t) in enumerate(zip(rows, packet.times, strict=True)):
+                    stamp = _utc(wall0 + float(t) / speed)
+                    for var, value in zip(variables, row, strict=True):
+                        await server.write_attribute_value(var.nodeid, ua.DataValue(
+                            ua.Variant(float(value), ua.VariantType.Double), SourceTimestamp=stamp))
+                    await server.write_attribute_value(counter.nodeid, ua.DataValue(
+                        ua.Variant(packet.start + i, ua.VariantType.Int64), SourceTimestamp=stamp))
+                sent += 1
+            await asyncio.sleep(0.5)  # the last notifications leave before the server stops
+    return sent
+
+
+def serve_opcua(recording, *, port: int = 4840, names: Sequence[str] | None = None, speed: float = 1.0,
+                lead_s: float = 2.0, map_path: str | None = None, stop: threading.Event | None = None,
+                ready: threading.Event | None = None, start_at: float | None = None) -> int:
+    """Publish the signal streams of ``recording`` on ``opc.tcp://127.0.0.1:<port>/weldfusion/``
+    (see the module docstring); writes the node map to ``map_path``; returns the packets sent.
+    ``start_at`` (``time.time()``) is when recording time ``origin`` is sent (default: in ``lead_s``)."""
+    if not speed > 0:
+        raise InvalidInput(f"--speed must be > 0, got {speed}")
+    return asyncio.run(_serve(recording, port, names, speed, lead_s, Path(map_path) if map_path else None,
+                              stop or threading.Event(), ready, start_at))
+
+
+# -- receiver -----------------------------------------------------------------------------------------
+class OpcUaSource:
+    """Live packets of the streams a node map names (see the module docstring).
+
+    Args:
+        node_map: the YAML file.
+        names: modalities to receive (default: all in the map).
+        packet_s: samples are handed to the engine in packets of about this length.
+        idle_s: :meth:`packets` ends when no sample came for this long after the first.
+    """
+
+    def __init__(self, node_map: str, names: Sequence[str] | None = None, *, packet_s: float = 0.01,
+                 idle_s: float = IDLE_S) -> None:
+        self.path = Path(node_map)
+        data = read_yaml_mapping(self.path, "node map")
+        streams = data.get("streams")
+        if not isinstance(data.get("endpoint"), str) or not isinstance(streams, dict) or not streams:
+            raise InvalidInput(f"{self.path}: a node map needs 'endpoint' and 'streams'")
+        self.endpoint = data["endpoint"]
+        self.origin_utc = _seconds(dt.datetime.fromisoformat(str(data["time_origin_utc"]))) \
+            if data.get("time_origin_utc") else None
+        self.meta = dict(data.get("meta") or {})
+        self.idle_s = idle_s
+        self.headers: dict[str, StreamHeader] = {}
+        self._map: dict[str, dict] = {}
+        for name, spec in streams.items():
+            if names is not None and name not in names:
+                continue
+            if not isinstance(spec, dict) or not isinstance(spec.get("channels"), dict) or not spec["channels"]:
+                raise InvalidInput(f"{self.path}: streams.{name}.channels: map each channel to a node id")
+            rate = spec.get("rate")
+            if not isinstance(rate, (int, float)) or not rate > 0:
+                raise InvalidInput(f"{self.path}: streams.{name}.rate: a nominal rate in Hz is needed")
+            channels = tuple(spec["channels"])
+            self._map[name] = spec
+            start = spec.get("starting_time", 0.0)
+            if not isinstance(start, (int, float)) or not np.isfinite(start):
+                raise InvalidInput(f"{self.path}: streams.{name}.starting_time: seconds, got {start!r}")
+            self.headers[name] = StreamHeader(name, "signal", float(rate), float(start), (len(channels),),
+                                              np.dtype(np.float32), channels, str(spec.get("units", "")),
+                                              max(1, round(rate * packet_s)))
+        if not self.headers:
+            raise InvalidInput(f"{self.path}: none of the model's sensors ({', '.join(names or [])}) is mapped")
+        self.names = tuple(self.headers)
+        self.origin_s = 0.0
+        self._queue: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    async def _run(self) -> None:
+        from asyncua import Client, ua  # lazy: asyncua only for the OPC UA paths
+
+        pending: dict[str, dict[float, dict]] = {n: {} for n in self.names}
+        origin = [self.origin_utc]
+        buffers: dict[str, list] = {n: [] for n in self.names}
+        index_of: dict[str, dict[str, str]] = {}
+        for name, spec in self._map.items():
+            index_of[name] = {str(node): ch for ch, node in spec["channels"].items()}
+            if spec.get("counter"):
+                index_of[name][str(spec["counter"])] = "__counter"
+        owner = {node: name for name, m in index_of.items() for node in m}
+        source = self
+
+        def flush(name: str, now: float) -> None:
+            rows = buffers[name]
+            if not rows:
+                return
+            head = source.headers[name]
+            rows.sort(key=lambda r: r[0])
+            counters = np.array([r[1] for r in rows], dtype=np.int64)
+            data = np.array([r[2] for r in rows], dtype=np.float32)
+            buffers[name] = []
+            for part in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(counters) != 1) + 1):
+                times = head.starting_time + counters[part] / head.rate
+                source._queue.put(Packet(name, int(counters[part[0]]), data[part], times, now - origin[0]))
+
+        class Handler:
+            def datachange_notification(self, node, value, data):
+                try:
+                    self._on_change(node, value, data)
+                except BaseException as err:  # noqa: BLE001 - asyncua swallows callback errors: hand it on
+                    source._error = err
+                    source._queue.put(None)
+
+            def _on_change(self, node, value, data):
+                key = node.nodeid.to_string()
+                name = owner.get(key)
+                source_stamp = data.monitored_item.Value.SourceTimestamp
+                if name is None or source_stamp is None:
+                    return
+                stamp = _seconds(source_stamp)
+                if origin[0] is None:
+                    origin[0] = stamp
+                head = source.headers[name]
+                if stamp - origin[0] < head.starting_time - 0.5 / head.rate:
+                    return  # a value from before the recording started (the node's initial value)
+                sample = pending[name].setdefault(stamp, {})
+                sample[index_of[name][key]] = value
+                need = len(head.channel_names) + (1 if "__counter" in index_of[name].values() else 0)
+                if len(sample) == need:
+                    del pending[name][stamp]
+                    t = stamp - origin[0]
+                    counter = (int(sample["__counter"]) if "__counter" in sample
+                               else round((t - head.starting_time) * head.rate))
+                    buffers[name].append((t, counter, [float(sample[c]) for c in head.channel_names]))
+                    if len(buffers[name]) >= head.packet_samples:
+                        flush(name, time.time())
+
+        async with Client(self.endpoint) as client:
+            sub = await client.create_subscription(10, Handler())
+            nodes = [client.get_node(node) for name in self.names for node in index_of[name]]
+            # every write is a sample, also when its value repeats (a constant wire feed): trigger on
+            # the timestamp too (asyncua's public subscribe_data_change has no filter argument)
+            trigger = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
+            await sub._subscribe(nodes, ua.AttributeIds.Value, mfilter=trigger, queuesize=10_000, sampling_interval=0)
+            while not self._stop.is_set():
+                await asyncio.sleep(0.02)
+                for name in self.names:  # hand over what a slow source has sent so far
+                    flush(name, time.time())
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            self._error = err
+            self._queue.put(None)
+
+    def packets(self) -> Iterator[Packet]:
+        """Packets in arrival order until no sample came for ``idle_s``."""
+        self._thread = threading.Thread(target=self._thread_main, daemon=True)
+        self._thread.start()
+        last = time.monotonic()
+        got_any = False
+        latest = -np.inf
+        while True:
+            try:
+                packet = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                if time.monotonic() - last > (self.idle_s if got_any else 30.0):
+                    return
+                continue
+            if packet is None:
+                raise InvalidInput(f"{self.endpoint}: OPC UA connection failed ({self._error})")
+            last, got_any = time.monotonic(), True
+            latest = max(latest, packet.arrival)
+            yield Packet(packet.name, packet.start, packet.data, packet.times, latest)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+    def __enter__(self) -> OpcUaSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
