@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.tools.streaming.replay import Packet, Replay, StreamHeader
+from weldfusion.tools.streaming.sources import queued_packets
 
 #: Outlet name prefix (``weldfusion.video`` …).
 PREFIX = "weldfusion"
@@ -183,18 +184,7 @@ class LslSource:
         self._threads = [threading.Thread(target=self._receive, args=(n,), daemon=True) for n in self.names]
         for t in self._threads:
             t.start()
-        last = None
-        latest = -np.inf
-        while True:
-            try:
-                packet = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                if last is not None and time.monotonic() - last > self.idle_s:
-                    return
-                continue
-            last = time.monotonic()
-            latest = max(latest, packet.arrival)  # one clock for all streams: never backwards
-            yield Packet(packet.name, packet.start, packet.data, packet.times, latest)
+        yield from queued_packets(self._queue, self.idle_s)
 
     def close(self) -> None:
         self._stop.set()

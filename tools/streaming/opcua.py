@@ -38,6 +38,7 @@ from weldfusion.recipes.config import read_yaml_mapping
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.files import atomic_write_text
 from weldfusion.tools.streaming.replay import Packet, Replay, StreamHeader
+from weldfusion.tools.streaming.sources import queued_packets
 
 NAMESPACE = "urn:weldfusion"
 #: Receive: stop when no sample came for this long (s) after the first one.
@@ -260,21 +261,10 @@ class OpcUaSource:
         """Packets in arrival order until no sample came for ``idle_s``."""
         self._thread = threading.Thread(target=self._thread_main, daemon=True)
         self._thread.start()
-        last = time.monotonic()
-        got_any = False
-        latest = -np.inf
-        while True:
-            try:
-                packet = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                if time.monotonic() - last > (self.idle_s if got_any else 30.0):
-                    return
-                continue
-            if packet is None:
-                raise InvalidInput(f"{self.endpoint}: OPC UA connection failed ({self._error})")
-            last, got_any = time.monotonic(), True
-            latest = max(latest, packet.arrival)
-            yield Packet(packet.name, packet.start, packet.data, packet.times, latest)
+        yield from queued_packets(self._queue, self.idle_s, failed=self._raise)
+
+    def _raise(self) -> None:
+        raise InvalidInput(f"{self.endpoint}: OPC UA connection failed ({self._error})")
 
     def close(self) -> None:
         self._stop.set()

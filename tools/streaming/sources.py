@@ -10,12 +10,34 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.replay import Packet
 
 _DONE = object()
+
+
+def queued_packets(packets: queue.Queue, idle_s: float, first_s: float = 30.0, failed=None) -> Iterator[Packet]:
+    """Packets put into ``packets`` by receiver threads, with arrival times made non-decreasing (one
+    clock for all streams); ends when none came for ``idle_s`` after the first (``first_s`` before
+    it). A ``None`` in the queue is a receiver's failure: ``failed()`` raises it."""
+    last, got_any, latest = time.monotonic(), False, float("-inf")
+    while True:
+        try:
+            packet = packets.get(timeout=0.05)
+        except queue.Empty:
+            if time.monotonic() - last > (idle_s if got_any else first_s):
+                return
+            continue
+        if packet is None:
+            if failed is not None:
+                failed()
+            return
+        last, got_any = time.monotonic(), True
+        latest = max(latest, packet.arrival)
+        yield Packet(packet.name, packet.start, packet.data, packet.times, latest)
 
 
 class MergedSource:
