@@ -9,7 +9,9 @@ never clobbered unless ``overwrite=True``.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
+import shutil
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +39,10 @@ from weldfusion.sensors.registry import get as get_modality
 #: gzip level of the streams, chosen by measurement (README "Ingesting real recordings": on a
 #: simulated 512x512 arc video level 1 ingests 1.4-1.6x faster than level 4 for a 15 % larger file).
 DEFAULT_COMPRESSION_LEVEL = 1
+#: A block is written only while this much stays free on the output's file system besides the
+#: block itself: HDF5 must never meet a full disk (it then fails inside object clean-up, where the
+#: error cannot be caught, and the process can crash); the writer refuses first, cleanly.
+MIN_FREE_BYTES = 16 << 20
 
 
 def cpu_count() -> int:
@@ -65,8 +71,10 @@ class StreamAppender:
     after frame; other streams go through h5py's filter pipeline.
     """
 
-    def __init__(self, group: h5py.Group, irregular: bool, pool: Callable[[], ThreadPoolExecutor] | None = None) -> None:
+    def __init__(self, group: h5py.Group, irregular: bool, pool: Callable[[], ThreadPoolExecutor] | None = None,
+                 reserve: Callable[[int], None] | None = None) -> None:
         self._group = group
+        self._reserve = reserve
         self._pool = pool
         self._data = group["data"]
         self._ts = group["timestamps"] if irregular else None
@@ -90,6 +98,8 @@ class StreamAppender:
                 f"stream {self._group.name}: block sample shape {block.shape[1:]} != {self._data.shape[1:]}"
             )
         n = block.shape[0]
+        if self._reserve is not None:
+            self._reserve(block.nbytes)
         if self._ts is not None:
             if timestamps is None or len(timestamps) != n:
                 raise ValueError(f"stream {self._group.name}: an irregular stream needs one timestamp per sample")
@@ -283,7 +293,7 @@ class RecordingWriter:
             a["channel_units"] = [str(u) for u in channel_units]
         for key, value in (attrs or {}).items():
             a[key] = value
-        appender = StreamAppender(group, irregular, self._compressors)
+        appender = StreamAppender(group, irregular, self._compressors, self._reserve)
         self._appenders.append(appender)
         return appender
 
@@ -354,6 +364,13 @@ class RecordingWriter:
             g.create_dataset(name, data=arr, **kwargs)
         for key, value in (attrs or {}).items():
             g.attrs[key] = value
+
+    def _reserve(self, nbytes: int) -> None:
+        """Refuse to write ``nbytes`` more unless :data:`MIN_FREE_BYTES` stay free besides them."""
+        free = shutil.disk_usage(self._tmp.parent).free
+        if free - nbytes < MIN_FREE_BYTES:
+            raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({free >> 20} MiB free, a recording needs "
+                          f"{MIN_FREE_BYTES >> 20} MiB to spare)", str(self.path))
 
     def _compressors(self) -> ThreadPoolExecutor:
         """This writer's compression threads (created on first use, shut down with the file)."""

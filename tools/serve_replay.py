@@ -63,12 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     start_at = time.time() + args.lead_s
     jobs, results, errors = [], {}, []
     if args.opcua is not None:
+        # lazy: asyncua only when publishing over OPC UA
         from weldfusion.tools.streaming.opcua import serve_opcua
 
         ua_names = [n for n in names if n == "electrical"] if args.lsl is not None else None
         jobs.append(("opcua", serve_opcua, dict(port=args.opcua, names=ua_names, speed=args.speed,
                                                  map_path=str(args.opcua_map), start_at=start_at)))
     if args.lsl is not None:
+        # lazy: liblsl only when publishing over LSL
         from weldfusion.tools.streaming.lsl import serve_lsl
 
         lsl_names = [n for n in names if n != "electrical"] if args.opcua is not None else None

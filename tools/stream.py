@@ -157,10 +157,12 @@ def main(argv: list[str] | None = None) -> int:
 
         sources = []
         if args.opcua is not None:
+            # lazy: asyncua only for OPC UA sources
             from weldfusion.tools.streaming.opcua import OpcUaSource
 
             sources.append(OpcUaSource(str(args.opcua), info.names))
         if args.lsl is not None:
+            # lazy: liblsl only for LSL sources
             from weldfusion.tools.streaming.lsl import LslSource
 
             taken = set(sources[0].names) if sources else set()
