@@ -211,8 +211,10 @@ def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if frames.shape[1:] == (h, w) or len(frames) == 0:
         return frames
     parts = []
-    for s in range(0, len(frames), _CV_MAX_CHANNELS):
-        stacked = np.ascontiguousarray(np.moveaxis(frames[s : s + _CV_MAX_CHANNELS], 0, -1))  # (H, W, t)
+    # OpenCV's area resize takes many channels only for integer shrink factors; otherwise at most 4
+    step = _CV_MAX_CHANNELS if frames.shape[1] % h == 0 and frames.shape[2] % w == 0 else 4
+    for s in range(0, len(frames), step):
+        stacked = np.ascontiguousarray(np.moveaxis(frames[s : s + step], 0, -1))  # (H, W, t)
         out = cv2.resize(stacked, (w, h), interpolation=cv2.INTER_AREA)
         parts.append(out[:, :, None] if out.ndim == 2 else out)  # cv2 drops a single channel
     return np.moveaxis(np.concatenate(parts, axis=-1), -1, 0)  # (T, h, w)

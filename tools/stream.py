@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="receive the LSL outlets PREFIX.<modality> (default prefix weldfusion) instead of a recording")
     p.add_argument("--opcua", type=Path, metavar="MAP.yaml",
                    help="receive process data from the OPC UA nodes of this node map (with --lsl: the rest over LSL)")
+    p.add_argument("--camera", metavar="SPEC",
+                   help="live video from an OpenCV capture: device index (0), video file or RTSP/GStreamer URL")
+    p.add_argument("--camera-rate", type=float, help="--camera: frames/s when the capture reports none")
+    p.add_argument("--pair", help="live sources without recording metadata (a camera): the material pair")
+    p.add_argument("--process", help="live sources without recording metadata (a camera): the welding process")
     p.add_argument("--resolve-s", type=float, default=10.0, help="--lsl: how long to look for outlets (default 10)")
     p.add_argument("--realtime", action="store_true", help="pace the replay on the wall clock")
     p.add_argument("--hop-s", type=float, default=HOP_S, help=f"seconds between windows (default {HOP_S})")
@@ -81,11 +86,14 @@ def _check_args(args) -> tuple[int, int]:
         n_on, m_off = (int(v) for v in args.alarm_hops.split(","))
     except ValueError:
         raise InvalidInput(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
-    live = args.lsl is not None or args.opcua is not None
+    live = live_source(args)
     if (args.recording is None) == (not live):
-        raise InvalidInput("give a RECORDING.h5 to replay or --lsl/--opcua to receive live sensors (not both)")
+        raise InvalidInput("give a RECORDING.h5 to replay or --lsl/--opcua/--camera to receive live sensors "
+                           "(not both)")
+    if args.camera_rate is not None and not (0 < args.camera_rate < 1e6):
+        raise InvalidInput(f"--camera-rate must be in (0, 1e6) frames/s, got {args.camera_rate}")
     if live and (args.stall or args.realtime):
-        raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl/--opcua sources")
+        raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl/--opcua/--camera sources")
     if args.opcua is not None and not args.opcua.is_file():
         raise MissingInput(f"{args.opcua}: no such node map")
     if not args.resolve_s > 0:
@@ -128,6 +136,11 @@ def print_summary(summary, backend: str, threads: int, out=None) -> None:
               file=out)
 
 
+def live_source(args) -> bool:
+    """Whether the verb receives live sensors instead of replaying a recording."""
+    return args.lsl is not None or args.opcua is not None or args.camera is not None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     n_on, m_off = _check_args(args)
@@ -151,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         backend = OnnxBackend(args.onnx, threads=args.threads)
         backend.check(trained.info, weights_fingerprint(trained.model))
     info = trained.info
-    if args.lsl is not None or args.opcua is not None:
+    if live_source(args):
         # lazy: liblsl / asyncua are loaded only for live sources
         from weldfusion.tools.streaming.sources import MergedSource
 
@@ -161,14 +174,24 @@ def main(argv: list[str] | None = None) -> int:
             from weldfusion.tools.streaming.opcua import OpcUaSource
 
             sources.append(OpcUaSource(str(args.opcua), info.names))
+        if args.camera is not None:
+            # lazy: the camera source only with --camera
+            from weldfusion.tools.streaming.camera import CameraSource
+
+            sources.append(CameraSource(args.camera, rate=args.camera_rate))
         if args.lsl is not None:
             # lazy: liblsl only for LSL sources
             from weldfusion.tools.streaming.lsl import LslSource
 
-            taken = set(sources[0].names) if sources else set()
+            taken = {n for src in sources for n in src.names}
             sources.append(LslSource([n for n in info.names if n not in taken], prefix=args.lsl,
                                      resolve_s=args.resolve_s))
         source = sources[0] if len(sources) == 1 else MergedSource(sources)
+        for key, value in (("material_pair", args.pair), ("process", args.process)):
+            if value is not None:
+                source.meta[key] = value
+            elif key not in source.meta:
+                raise InvalidInput(f"{source.path}: carries no {key}; give --{key.split('_')[-1]}")
     else:
         source = Replay(args.recording, names=info.names, stalls=stalls)
     with source as replay:
