@@ -35,6 +35,12 @@ class IngestError(InvalidInput):
     """Bad raw input; the message is one line naming the file and the problem."""
 
 
+def first_line(err: BaseException, limit: int = 160) -> str:
+    """A library's error as one short line (its type when it has no message, e.g. MemoryError)."""
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:limit]
+
+
 def block_length(sample_shape: tuple[int, ...], itemsize: int, max_bytes: int | None = None) -> int:
     """Samples per block so that one block of ``sample_shape`` x ``itemsize`` stays <= ``max_bytes``
     (default :data:`BLOCK_BYTES`)."""
@@ -309,7 +315,7 @@ def read_time_csv(path: Path, column: str | None, parser: TimeParser) -> np.ndar
             scan.update(t)
             parts.append(t)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise IngestError(f"{path}: not a readable CSV ({str(err).splitlines()[0]})") from None
+        raise IngestError(f"{path}: not a readable CSV ({first_line(err)})") from None
     if not parts or scan.n == 0:
         raise IngestError(f"{path}: no timestamps")
     return np.concatenate(parts)

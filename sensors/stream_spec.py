@@ -20,7 +20,7 @@ COMMON_KEYS: frozenset[str] = frozenset({"path", "format", "rate", "start_time_s
 EXTENSIONS = {".mp4": "mp4", ".avi": "avi", ".mkv": "mkv", ".mov": "mov", ".png": "png", ".jpg": "jpeg",
               ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".npy": "npy", ".npz": "npz", ".csv": "csv",
               ".wav": "wav", ".flac": "flac", ".tdms": "tdms",
-              ".mf4": "mdf", ".mdf": "mdf"}
+              ".mf4": "mdf", ".mdf": "mdf", ".xdf": "xdf"}
 
 
 @dataclass
@@ -70,6 +70,7 @@ class StreamSpec:
     decimal: str = "."
     sensor: str = ""
     gaps: list[tuple[float, float]] | None = None
+    xdf_stream: str | None = None
 
     def __post_init__(self) -> None:
         problems = [rate_problem(self.rate) if self.rate is not None else None,

@@ -14,8 +14,9 @@ MODALITY = Modality(
     channels=CHANNELS,
     channel_units=CHANNEL_UNITS,
     description="welding power source / DAQ: current, voltage, wire feed, travel speed",
-    formats=("csv", "tdms", "mdf"),
-    stream_keys=frozenset({"time_column", "time_unit", "time_format", "channels", "delimiter", "decimal", "group"}),
+    formats=("csv", "tdms", "mdf", "xdf"),
+    stream_keys=frozenset({"time_column", "time_unit", "time_format", "channels", "delimiter", "decimal", "group",
+                           "xdf_stream"}),
     params=PARAMS,
     # Whole recordings, idle included: open-circuit voltage up to 113 V DC (IEC 60974-1), AC TIG
     # swings negative, short-circuit current peaks of GMAW reach several hundred amperes.

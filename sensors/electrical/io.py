@@ -1,5 +1,6 @@
 """Readers for power-source / DAQ logs: CSV (pandas, in chunks), TDMS (npTDMS, streamed) and
-ASAM MDF4 (asammdf: the measurement files of test benches and robot cells).
+ASAM MDF4 (asammdf: the measurement files of test benches and robot cells) and XDF (pyxdf: a
+DAQ recorded as a Lab Streaming Layer stream by LabRecorder; channels by label or index).
 
 The manifest maps every canonical channel (``current`` A, ``voltage`` V, ``wire_feed`` m/min,
 ``travel_speed`` mm/s) to a column of the file, or to a constant ``value`` (a set-point that
@@ -34,11 +35,13 @@ from weldfusion.sensors.raw_source import (
     TimeScan,
     block_length,
     check_times,
+    first_line,
     max_deviation,
     regular_timebase,
     snap_rate,
 )
 from weldfusion.sensors.stream_spec import ChannelSpec
+from weldfusion.sensors.xdf_source import xdf_stream
 
 
 def _csv_rows() -> int:
@@ -100,7 +103,7 @@ class CsvLog:
         try:
             header = pd.read_csv(path, nrows=0, **self.kw)
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise IngestError(f"{path}: not a readable CSV ({str(err).splitlines()[0]})") from None
+            raise IngestError(f"{path}: not a readable CSV ({first_line(err)})") from None
         self.columns = [str(c) for c in header.columns]
         self.time_column = time_column
         if time_column is not None and time_column not in self.columns:
@@ -125,7 +128,7 @@ class CsvLog:
                 yield line, chunk
                 line += len(chunk)
         except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise IngestError(f"{self.path}: malformed CSV near line {line} ({str(err).splitlines()[0]})") from None
+            raise IngestError(f"{self.path}: malformed CSV near line {line} ({first_line(err)})") from None
 
     def _times(self, chunk: pd.DataFrame, line: int) -> np.ndarray:
         col = chunk[self.time_column]
@@ -235,7 +238,7 @@ def open_tdms(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None
     except (ValueError, KeyError, OSError) as err:
         if isinstance(err, IngestError):
             raise
-        raise IngestError(f"{path}: not a readable TDMS file ({str(err).splitlines()[0]})") from None
+        raise IngestError(f"{path}: not a readable TDMS file ({first_line(err)})") from None
     if len(set(lengths.values())) > 1:
         raise IngestError(f"{path}: channels differ in length ({lengths})")
     n = next(iter(lengths.values())) if lengths else 0
@@ -304,7 +307,7 @@ def open_mdf(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None,
     try:
         mdf = MDF(path)
     except Exception as err:  # noqa: BLE001 - asammdf raises many types for a broken file
-        raise IngestError(f"{path}: not a readable MDF file ({str(err).splitlines()[0][:160]})") from None
+        raise IngestError(f"{path}: not a readable MDF file ({first_line(err)})") from None
     signals = {}
     with mdf:
         names = sorted(mdf.channels_db)
@@ -351,6 +354,44 @@ def open_mdf(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None,
     return source
 
 
+# -- XDF -------------------------------------------------------------------------------------------------
+def open_xdf(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None, stream: str | None,
+             start: float) -> RawSource:
+    """One stream of an XDF file (``sensors/xdf_source.py``: recorded clock offsets applied, time 0
+    the file's first time stamp) as the electrical :class:`RawSource`; channels by label or index."""
+    mapping = check_mapping(where, channels)
+    xs = xdf_stream(path, stream, where)
+    out = np.empty((len(xs.times), len(CHANNELS)), dtype=np.float32)
+    for j, spec in enumerate(mapping.values()):
+        if spec.value is not None:
+            out[:, j] = spec.value
+            continue
+        col = spec.column
+        if isinstance(col, str) and col in xs.labels:
+            col = xs.labels.index(col)
+        if isinstance(col, bool) or not isinstance(col, int) or not 0 <= col < len(xs.labels):
+            raise IngestError(f"{path}: stream {xs.name!r} has no channel {spec.column!r} "
+                              f"(channels: {', '.join(xs.labels)}; {where}.channels)")
+        values = xs.values[:, col]
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            raise IngestError(f"{path}: NaN/inf in channel {spec.column!r} at sample {bad[0]}")
+        out[:, j] = values * spec.scale + spec.offset
+    times = check_times(xs.times, f"{path}: time stamps of stream {xs.name!r}")
+    k = block_length((len(CHANNELS),), 4)
+    source = RawSource(path=path, modality="electrical", sample_shape=(len(CHANNELS),), dtype=np.dtype(np.float32),
+                       units="mixed", rate=xs.rate or None, n=len(out), channel_names=CHANNELS,
+                       channel_units=CHANNEL_UNITS, make_blocks=lambda: (out[i: i + k] for i in range(0, len(out), k)))
+    regular = regular_timebase(times, xs.rate or None)
+    if regular is not None:
+        source.start, source.rate = start + regular[0], regular[1]
+    else:
+        source.timestamps = start + times
+        if source.rate is None and len(times) > 1:
+            source.rate = snap_rate((len(times) - 1) / (times[-1] - times[0]))
+    return source
+
+
 def open_source(manifest, name: str = "electrical") -> RawSource:
     """The manifest's electrical stream as a :class:`RawSource` with its own-clock times."""
     spec = manifest.streams[name]
@@ -361,12 +402,19 @@ def open_source(manifest, name: str = "electrical") -> RawSource:
         raise IngestError(f"{where}.path: an electrical stream is one file, {len(files)} match {spec.path!r}")
     parser = TimeParser(f"{files[0]}: column {spec.time_column!r}", spec.time_unit, spec.time_format,
                         manifest.time_origin)
+    if spec.xdf_stream is not None and fmt != "xdf":
+        raise IngestError(f"{where}.xdf_stream: only applies to XDF files")
     if fmt == "csv":
         if spec.group is not None:
             raise IngestError(f"{where}.group: only applies to TDMS files")
         source = open_csv(files[0], where=where, channels=spec.channels, time_column=spec.time_column,
                           parser=parser, rate=spec.rate, start=spec.start_time_s, delimiter=spec.delimiter,
                           decimal=spec.decimal)
+    elif fmt == "xdf":
+        if spec.delimiter is not None or spec.decimal != "." or spec.group is not None or spec.time_column:
+            raise IngestError(f"{where}: delimiter/decimal/group/time_column do not apply to XDF files")
+        source = open_xdf(files[0], where=where, channels=spec.channels, stream=spec.xdf_stream,
+                          start=spec.start_time_s)
     elif fmt == "mdf":
         if spec.delimiter is not None or spec.decimal != "." or spec.group is not None or spec.time_column:
             raise IngestError(f"{where}: delimiter/decimal/group/time_column do not apply to MDF files "

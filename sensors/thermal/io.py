@@ -24,6 +24,7 @@ from weldfusion.sensors.raw_source import (
     IngestError,
     RawSource,
     block_length,
+    first_line,
     resolve_timebase,
     scale_offset,
 )
@@ -73,7 +74,7 @@ def _csv_matrix(path: Path, delimiter: str | None) -> np.ndarray:
             delimiter = next((d for d in (";", "\t", ",") if d in line), None)
         matrix = np.loadtxt(path, delimiter=delimiter, dtype=np.float64, ndmin=2)
     except (ValueError, UnicodeDecodeError) as err:
-        raise IngestError(f"{path}: not a numeric CSV matrix ({str(err).splitlines()[0]})") from None
+        raise IngestError(f"{path}: not a numeric CSV matrix ({first_line(err)})") from None
     if not np.all(np.isfinite(matrix)):
         r, c = np.argwhere(~np.isfinite(matrix))[0]
         raise IngestError(f"{path}: NaN/inf at line {r + 1}, column {c + 1}")
@@ -117,7 +118,7 @@ def open_npy(path: Path, scale: float | None, offset: float | None) -> RawSource
     try:
         stack = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise IngestError(f"{path}: not a readable .npy array ({str(err).splitlines()[0]})") from None
+        raise IngestError(f"{path}: not a readable .npy array ({first_line(err)})") from None
     _check_stack(path, stack.shape, stack.dtype, scale, offset)
     k = block_length(stack.shape[1:], 8)
 
@@ -168,7 +169,7 @@ def open_npz(path: Path, key: str | None, scale: float | None, offset: float | N
         with zipfile.ZipFile(path) as zf, zf.open(member + ".npy") as fh:
             shape, fortran, dtype = _npz_header(fh)
     except (ValueError, OSError, zipfile.BadZipFile) as err:
-        raise IngestError(f"{path}: array {member!r} is not readable ({str(err).splitlines()[0]})") from None
+        raise IngestError(f"{path}: array {member!r} is not readable ({first_line(err)})") from None
     if dtype.hasobject:
         raise IngestError(f"{path}: array {member!r} holds Python objects (not allowed)")
     if fortran:
