@@ -20,7 +20,8 @@ COMMON_KEYS: frozenset[str] = frozenset({"path", "format", "rate", "start_time_s
 EXTENSIONS = {".mp4": "mp4", ".avi": "avi", ".mkv": "mkv", ".mov": "mov", ".png": "png", ".jpg": "jpeg",
               ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".npy": "npy", ".npz": "npz", ".csv": "csv",
               ".wav": "wav", ".flac": "flac", ".tdms": "tdms",
-              ".mf4": "mdf", ".mdf": "mdf", ".xdf": "xdf"}
+              ".mf4": "mdf", ".mdf": "mdf", ".xdf": "xdf",
+              ".cih": "mraw", ".cihx": "mraw"}
 
 
 @dataclass

@@ -7,6 +7,10 @@ with ``color: true``, (k, H, W, 3) RGB. Frame times come from the container's ra
 manifest's ``rate``, which wins: high-speed cameras often store a playback rate), or from a
 per-frame timestamps CSV.
 
+Photron high-speed camera files (``.cih``/``.cihx`` header + ``.mraw`` frames, format ``mraw``)
+are read with ``pyMRAW`` (monochrome, 8-bit, 12-bit packed and 16-bit; frames stay 8- or 16-bit
+integers, the header's record rate — not a playback rate — gives the times).
+
 A container that cannot be opened, holds no decodable frame, or decodes fewer frames than it
 declares (a truncated file; Matroska, whose count is estimated, may fall one frame short) is an
 :class:`~weldfusion.sensors.raw_source.IngestError`.
@@ -15,11 +19,12 @@ declares (a truncated file; Matroska, whose count is estimated, may fall one fra
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, resolve_timebase
+from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, first_line, resolve_timebase
 
 # FFmpeg prints its own diagnostics ("moov atom not found") on stderr; the reader reports the
 # problem itself in one line, so keep FFmpeg quiet unless the user asked otherwise.
@@ -163,6 +168,35 @@ def open_images(files: list[Path], *, color: bool = False) -> RawSource:
     )
 
 
+def open_mraw(path: Path) -> tuple[RawSource, float | None]:
+    """A Photron ``.cih``/``.cihx`` + ``.mraw`` recording (pyMRAW, memory-mapped: frames are read
+    a block at a time) as a :class:`RawSource` and its record rate (frames/s)."""
+    import pyMRAW  # lazy: pyMRAW (and numba, which it loads) only for Photron files
+
+    if path.suffix.lower() not in (".cih", ".cihx"):
+        raise IngestError(f"{path}: give the Photron header (.cih or .cihx) as the stream's path, not the .mraw")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyMRAW warns about bit depths it handles anyway
+            frames, info = pyMRAW.load_video(str(path))
+    except Exception as err:  # noqa: BLE001 - pyMRAW raises bare Exceptions for bad files
+        raise IngestError(f"{path}: not a readable Photron recording ({first_line(err)})") from None
+    if str(info.get("Color Type", "Mono")).lower() not in ("mono", "monochrome"):
+        raise IngestError(f"{path}: colour MRAW ({info.get('Color Type')}) is not supported; record in mono")
+    if frames.ndim != 3 or frames.dtype not in (np.uint8, np.uint16) or not len(frames):
+        raise IngestError(f"{path}: MRAW frames must be (N, H, W) 8- or 16-bit, got {frames.shape} {frames.dtype}")
+    rate = float(info.get("Record Rate(fps)") or 0.0) or None
+    k = block_length(frames.shape[1:], frames.dtype.itemsize)
+
+    def blocks() -> Iterator[np.ndarray]:
+        for i in range(0, len(frames), k):
+            yield np.ascontiguousarray(frames[i: i + k])
+
+    source = RawSource(path=path, modality="video", sample_shape=tuple(frames.shape[1:]), dtype=frames.dtype,
+                       units=_UNITS[(frames.dtype, False)], rate=rate, n=len(frames), make_blocks=blocks)
+    return source, rate
+
+
 def open_source(manifest, name: str = "video") -> RawSource:
     """The manifest's video stream as a :class:`RawSource` with its own-clock times."""
     spec = manifest.streams[name]
@@ -173,6 +207,10 @@ def open_source(manifest, name: str = "video") -> RawSource:
             raise IngestError(f"{manifest.path}: streams.{name}.path: a {fmt} stream is one file, "
                               f"{len(files)} match {spec.path!r}")
         source, native = open_video(files[0], color=spec.color)
+    elif fmt == "mraw":
+        if len(files) != 1 or spec.color:
+            raise IngestError(f"{manifest.path}: streams.{name}: an MRAW stream is one .cih/.cihx file, in mono")
+        source, native = open_mraw(files[0])
     else:
         source, native = open_images(files, color=spec.color), None
     start, rate, timestamps = resolve_timebase(manifest, name, files, source.n, native)
