@@ -41,8 +41,10 @@ VERBS = {
     "raw_export": lambda r, o, ck, rc: [str(r), str(o / "raw")],
     "probe": lambda r, o, ck, rc: [str(r.parent), "--json", str(o / "probe.json")],
     "train": lambda r, o, ck, rc: [str(rc), "--out", str(o / "run"), "--data", str(r.parent), "--quiet"],
+    "serve_replay": lambda r, o, ck, rc: [str(r), "--opcua", "1", "--opcua-map", str(o / "nodes.yaml"),
+                                          "--lead-s", "0"],
 }
-VERB_NAMES = {"raw_export": "raw-export"}
+VERB_NAMES = {"raw_export": "raw-export", "serve_replay": "serve-replay"}
 
 
 @pytest.fixture(scope="module")
