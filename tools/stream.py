@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                 console.update(r)
 
         try:
-            summary = engine.run(replay.packets(), realtime=args.realtime, on_result=on_result)
+            summary = engine.run(replay.packets(), realtime=args.realtime, on_result=on_result,
+                                 live_clock=getattr(replay, "now", None))
         except BaseException:
             if writer is not None:
                 writer.abort()

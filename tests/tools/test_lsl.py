@@ -60,7 +60,7 @@ def test_served_recording_streams_like_offline_inference(tiny):
         with LslSource(trained.info.names, prefix=prefix, resolve_s=10, idle_s=1.5) as source:
             assert set(source.headers) == set(trained.info.names) and source.meta["recording_id"] == "a"
             engine = build_engine(trained, source, hop_s=0.1)
-            summary = engine.run(source.packets(), realtime=False, on_result=results.append)
+            summary = engine.run(source.packets(), realtime=False, on_result=results.append, live_clock=source.now)
     finally:
         stop.set()
         server.join(timeout=30)
@@ -71,7 +71,8 @@ def test_served_recording_streams_like_offline_inference(tiny):
         np.testing.assert_allclose(r.raw_defect_probs, ref[t0], atol=1e-5)  # the same predictions
         assert r.present.all()
     lat = np.array([r.latency_ms for r in results])
-    assert np.all(lat > 0)
+    assert np.all(lat > 0) and np.median(lat) < 1000  # from each window's end, on the live clock
+    assert summary.on_time_share is not None and summary.on_time_share > 0.5
 
 
 def test_serve_replay_and_stream_lsl_verbs(tiny, tmp_path, capsys):

@@ -62,9 +62,10 @@ class CameraSource:
         self._queue: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._wall0 = time.monotonic()
 
     def _read(self) -> None:
-        wall0, i = time.monotonic(), 0
+        wall0, i = self._wall0, 0
         try:
             while not self._stop.is_set() and (self.max_frames is None or i < self.max_frames):
                 ok, frame = self._cap.read()
@@ -85,9 +86,14 @@ class CameraSource:
 
     def packets(self) -> Iterator[Packet]:
         """Frames as packets, in order, until the capture ends (or ``max_frames``)."""
+        self._wall0 = time.monotonic()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
         yield from queued_packets(self._queue, self.idle_s)
+
+    def now(self) -> float:
+        """The current time on the camera's clock (0 = its first frame's delivery start)."""
+        return time.monotonic() - self._wall0
 
     def close(self) -> None:
         self._stop.set()

@@ -187,12 +187,18 @@ class StreamEngine:
         return round(self.origin_s + k * self.hop_s, 9)
 
     def run(self, packets: Iterable[Packet], realtime: bool = False,
-            on_result: Callable[[HopResult], None] | None = None) -> StreamSummary:
-        """Consume ``packets`` (arrival order) and call ``on_result`` for every hop; returns the totals."""
+            on_result: Callable[[HopResult], None] | None = None,
+            live_clock: Callable[[], float] | None = None) -> StreamSummary:
+        """Consume ``packets`` (arrival order) and call ``on_result`` for every hop; returns the totals.
+
+        ``live_clock``: for live sources (LSL, OPC UA, a camera), the current time on the recording
+        clock (the source's ``now``); latency is then measured from each window's end to its
+        result on that clock, and the on-time share is reported, as for a paced replay.
+        """
         asm = self.assembler
         presence = PresenceMonitor(tuple(asm.buffers), self.timeouts, self.origin_s)
         decisions = HopDecisions(self.alarms, self.refine_window, self.refine_decay)
-        summary = StreamSummary(self.hop_s, realtime)
+        summary = StreamSummary(self.hop_s, realtime or live_clock is not None)
         lag = asm.lag_s()
         source = _Lookahead(packets)
         state = {"k": 0, "ingest_s": 0.0, "events": []}
@@ -235,9 +241,10 @@ class StreamEngine:
             state["events"] = []
             compute = time.perf_counter() - t_start + state["ingest_s"]
             state["ingest_s"] = 0.0
-            if realtime:
-                latency = (clock() - t_end) * 1000.0
-                on_time = clock() <= t_end + lag + self.hop_s
+            if realtime or live_clock is not None:
+                now_s = clock() if realtime else live_clock()
+                latency = (now_s - t_end) * 1000.0
+                on_time = now_s <= t_end + lag + self.hop_s
             else:
                 latency, on_time = compute * 1000.0, None
             j = int(np.argmax(ref_p))

@@ -157,10 +157,12 @@ class LslSource:
         self._queue: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._correction = 0.0  # LSL's clock offset to the outlets (set by the receivers)
 
     def _receive(self, name: str) -> None:
         inlet, head = self.inlets[name], self.headers[name]
         correction = inlet.time_correction(timeout=2.0)
+        self._correction = correction
         shape = head.sample_shape
         while not self._stop.is_set():
             rows, stamps = inlet.pull_chunk(timeout=0.05)
@@ -185,6 +187,10 @@ class LslSource:
         for t in self._threads:
             t.start()
         yield from queued_packets(self._queue, self.idle_s)
+
+    def now(self) -> float:
+        """The current time on the recording clock (for latency)."""
+        return self._pylsl.local_clock() + self._correction - self.lsl_t0
 
     def close(self) -> None:
         self._stop.set()

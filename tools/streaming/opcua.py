@@ -266,6 +266,10 @@ class OpcUaSource:
     def _raise(self) -> None:
         raise InvalidInput(f"{self.endpoint}: OPC UA connection failed ({self._error})")
 
+    def now(self) -> float:
+        """The current time on the recording clock (for latency)."""
+        return time.time() - (self.origin_utc or 0.0)
+
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -84,6 +84,10 @@ class MergedSource:
         if self._errors:
             raise self._errors[0]
 
+    def now(self) -> float:
+        """The current time on the recording clock: the first source's."""
+        return self.sources[0].now()
+
     def close(self) -> None:
         for src in self.sources:
             src.close()
