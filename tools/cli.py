@@ -27,7 +27,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "ablate": ("ablate", "per-modality / per-component ablation"),
     "transfer": ("transfer", "adapt to an unseen material pair with few labels"),
     "stream": ("stream", "live sliding-window inference"),
-    "serve-replay": ("serve_replay", "publish a recording as live LSL outlets"),
+    "serve-replay": ("serve_replay", "publish a recording as live sensors (LSL outlets, OPC UA nodes)"),
     "export": ("export", "ONNX export"),
     "bench": ("bench", "speed benchmarks (JSON)"),
     "demo": ("demo", "the quick-start job"),
