@@ -100,3 +100,40 @@ def test_serve_replay_opcua_and_lsl_verbs(tiny, tmp_path, capsys):  # noqa: F811
     finally:
         stdout, stderr = server.communicate(timeout=60)
     assert server.returncode == 0 and "packets over OPC UA" in stdout, stderr[-800:]
+
+
+def test_opcua_source_waits_for_a_server_that_comes_up_late(tiny, tmp_path):  # noqa: F811
+    """The client starts first; the server comes up 2 s later: the client backs off, connects, and
+    every sample arrives once, in order, with its true values."""
+    from weldfusion.datasets.reader import Recording
+
+    rec, _ = tiny
+    port, node_map = _free_port(), tmp_path / "nodes.yaml"
+    node_map.write_text(yaml.safe_dump({"endpoint": f"opc.tcp://127.0.0.1:{port}/weldfusion/", "streams": {
+        "electrical": {"rate": 500.0, "starting_time": 0.0, "counter": "ns=2;s=electrical.sample_counter",
+                       "channels": {c: f"ns=2;s=electrical.{c}" for c in
+                                    ("current", "voltage", "wire_feed", "travel_speed")}}}}, sort_keys=False))
+    start_at = time.time() + 9.0  # the client's back-off reaches 2 s between tries: connected by then
+    stop = threading.Event()
+    server = threading.Thread(target=lambda: (time.sleep(2.0), serve_opcua(
+        rec, port=port, names=["electrical"], start_at=start_at, stop=stop)), daemon=True)
+    server.start()
+    with OpcUaSource(str(node_map), ["electrical"], idle_s=2.0, connect_s=20.0) as source:
+        source.origin_utc = start_at  # the map was written before the server chose its clock
+        packets = list(source.packets())
+    stop.set()
+    server.join(timeout=30)
+    counters = np.concatenate([p.start + np.arange(len(p.data)) for p in packets])
+    with Recording(rec) as r:
+        truth = r.read_index("electrical", 0, r.streams["electrical"].n)
+    assert counters.tolist() == list(range(len(truth)))
+    np.testing.assert_array_equal(np.concatenate([p.data for p in packets]), truth)
+
+
+def test_opcua_source_without_a_server_is_one_line(tmp_path):
+    node_map = tmp_path / "nodes.yaml"
+    node_map.write_text(yaml.safe_dump({"endpoint": f"opc.tcp://127.0.0.1:{_free_port()}/weldfusion/", "streams": {
+        "electrical": {"rate": 500, "channels": {"current": "ns=2;s=electrical.current"}}}}))
+    with OpcUaSource(str(node_map), ["electrical"], connect_s=1.0) as source, pytest.raises(Exception) as caught:
+        list(source.packets())
+    assert "no OPC UA server answers" in str(caught.value) and str(caught.value).count("opc.tcp") == 1

@@ -37,12 +37,15 @@ import yaml
 from weldfusion.recipes.config import read_yaml_mapping
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.files import atomic_write_text
+from weldfusion.sensors.raw_source import first_line
 from weldfusion.tools.streaming.replay import Packet, Replay, StreamHeader
 from weldfusion.tools.streaming.sources import queued_packets
 
 NAMESPACE = "urn:weldfusion"
 #: Receive: stop when no sample came for this long (s) after the first one.
 IDLE_S = 2.0
+#: Connection back-off: first and longest wait (s) between attempts while the server is not up.
+RECONNECT_S = (0.2, 2.0)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -58,7 +61,8 @@ def _seconds(stamp: dt.datetime) -> float:
 
 # -- publisher ------------------------------------------------------------------------------------------
 async def _serve(recording, port: int, names, speed: float, lead_s: float, map_path: Path | None,
-                 stop: threading.Event, ready: threading.Event | None, start_at: float | None) -> int:
+                 stop: threading.Event, ready: threading.Event | None, start_at: float | None,
+                 catch_up: bool) -> int:
     from asyncua import Server, ua  # lazy: asyncua only for the OPC UA paths
 
     endpoint = f"opc.tcp://127.0.0.1:{port}/weldfusion/"
@@ -99,6 +103,8 @@ async def _serve(recording, port: int, names, speed: float, lead_s: float, map_p
                 if packet.name not in nodes:
                     continue
                 due = wall0 + packet.arrival / speed
+                if not catch_up and due < time.time() - 0.1:
+                    continue  # a restarted server publishes the present, not what it missed
                 while not stop.is_set() and (wait := due - time.time()) > 0:
                     await asyncio.sleep(min(wait, 0.05))
                 if stop.is_set():
@@ -119,14 +125,15 @@ async def _serve(recording, port: int, names, speed: float, lead_s: float, map_p
 
 def serve_opcua(recording, *, port: int = 4840, names: Sequence[str] | None = None, speed: float = 1.0,
                 lead_s: float = 2.0, map_path: str | None = None, stop: threading.Event | None = None,
-                ready: threading.Event | None = None, start_at: float | None = None) -> int:
+                ready: threading.Event | None = None, start_at: float | None = None, catch_up: bool = True) -> int:
     """Publish the signal streams of ``recording`` on ``opc.tcp://127.0.0.1:<port>/weldfusion/``
     (see the module docstring); writes the node map to ``map_path``; returns the packets sent.
-    ``start_at`` (``time.time()``) is when recording time ``origin`` is sent (default: in ``lead_s``)."""
+    ``start_at`` (``time.time()``) is when recording time ``origin`` is sent (default: in ``lead_s``);
+    ``catch_up=False`` skips samples already overdue (a server restarted mid-weld)."""
     if not speed > 0:
         raise InvalidInput(f"--speed must be > 0, got {speed}")
     return asyncio.run(_serve(recording, port, names, speed, lead_s, Path(map_path) if map_path else None,
-                              stop or threading.Event(), ready, start_at))
+                              stop or threading.Event(), ready, start_at, catch_up))
 
 
 # -- receiver -----------------------------------------------------------------------------------------
@@ -141,7 +148,7 @@ class OpcUaSource:
     """
 
     def __init__(self, node_map: str, names: Sequence[str] | None = None, *, packet_s: float = 0.01,
-                 idle_s: float = IDLE_S) -> None:
+                 idle_s: float = IDLE_S, connect_s: float = 10.0) -> None:
         self.path = Path(node_map)
         data = read_yaml_mapping(self.path, "node map")
         streams = data.get("streams")
@@ -152,6 +159,7 @@ class OpcUaSource:
             if data.get("time_origin_utc") else None
         self.meta = dict(data.get("meta") or {})
         self.idle_s = idle_s
+        self.connect_s = connect_s
         self.headers: dict[str, StreamHeader] = {}
         self._map: dict[str, dict] = {}
         for name, spec in streams.items():
@@ -192,17 +200,24 @@ class OpcUaSource:
                 index_of[name][str(spec["counter"])] = "__counter"
         owner = {node: name for name, m in index_of.items() for node in m}
         source = self
+        next_counter = {n: 0 for n in self.names}  # a reconnected server may resend what came before
 
         def flush(name: str, now: float) -> None:
             rows = buffers[name]
             if not rows:
                 return
             head = source.headers[name]
-            rows.sort(key=lambda r: r[0])
-            counters = np.array([r[1] for r in rows], dtype=np.int64)
-            data = np.array([r[2] for r in rows], dtype=np.float32)
+            rows.sort(key=lambda r: r[1])
+            rows = [r for r in rows if r[1] >= next_counter[name]]
             buffers[name] = []
-            for part in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(counters) != 1) + 1):
+            if not rows:
+                return
+            counters = np.array([r[1] for r in rows], dtype=np.int64)
+            keep = np.concatenate([[True], np.diff(counters) > 0])  # one sample per counter
+            counters = counters[keep]
+            data = np.array([r[2] for r, k in zip(rows, keep, strict=True) if k], dtype=np.float32)
+            next_counter[name] = int(counters[-1]) + 1
+            for part in np.split(np.arange(len(counters)), np.flatnonzero(np.diff(counters) != 1) + 1):
                 times = head.starting_time + counters[part] / head.rate
                 source._queue.put(Packet(name, int(counters[part[0]]), data[part], times, now - origin[0]))
 
@@ -238,17 +253,38 @@ class OpcUaSource:
                     if len(buffers[name]) >= head.packet_samples:
                         flush(name, time.time())
 
-        async with Client(self.endpoint) as client:
+        trigger = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
+        delay, deadline = RECONNECT_S[0], time.monotonic() + self.connect_s
+        while not self._stop.is_set():  # a server that comes up late: try again, backing off
+            try:
+                client = Client(self.endpoint, timeout=2.0)
+                await client.connect()
+                break
+            except (TimeoutError, OSError, ConnectionError, ua.UaError) as err:
+                if time.monotonic() > deadline:
+                    raise InvalidInput(f"{self.endpoint}: no OPC UA server answers within {self.connect_s:g} s "
+                                       f"({first_line(err)})") from None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_S[1])
+        else:
+            return
+        try:
             sub = await client.create_subscription(10, Handler())
             nodes = [client.get_node(node) for name in self.names for node in index_of[name]]
-            # every write is a sample, also when its value repeats (a constant wire feed): trigger on
-            # the timestamp too (asyncua's public subscribe_data_change has no filter argument)
-            trigger = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
+            # every write is a sample, also when its value repeats (a constant wire feed): trigger
+            # on the timestamp too (asyncua's public subscribe_data_change has no filter argument)
             await sub._subscribe(nodes, ua.AttributeIds.Value, mfilter=trigger, queuesize=10_000, sampling_interval=0)
             while not self._stop.is_set():
                 await asyncio.sleep(0.02)
                 for name in self.names:  # hand over what a slow source has sent so far
                     flush(name, time.time())
+        finally:
+            for name in self.names:
+                flush(name, time.time())
+            try:
+                await asyncio.wait_for(client.disconnect(), timeout=2.0)
+            except Exception:  # noqa: BLE001, S110 - the server may be gone already
+                pass
 
     def _thread_main(self) -> None:
         try:
@@ -264,7 +300,9 @@ class OpcUaSource:
         yield from queued_packets(self._queue, self.idle_s, failed=self._raise)
 
     def _raise(self) -> None:
-        raise InvalidInput(f"{self.endpoint}: OPC UA connection failed ({self._error})")
+        if isinstance(self._error, InvalidInput):
+            raise self._error
+        raise InvalidInput(f"{self.endpoint}: OPC UA connection failed ({first_line(self._error)})")
 
     def now(self) -> float:
         """The current time on the recording clock (for latency)."""
