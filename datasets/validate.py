@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,10 +46,22 @@ _SCAN_BYTES = 64 << 20
 
 @dataclass
 class Findings:
-    """Problems (the file breaks the format or physics) and warnings (implausible values)."""
+    """Problems (the file breaks the format or physics) and warnings (implausible values);
+    ``sound``: the structure is fine (no structural problem), so readers can open the file."""
 
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sound: bool = False
+
+
+@dataclass
+class _Structure:
+    """Outcome of the structural pass: its problems, the spans of the streams with a valid clock,
+    and the streams without a problem of their own (those the sample scan reads)."""
+
+    problems: list[str]
+    spans: dict[str, tuple[float, float]]
+    sound: list[str]
 
 
 def _str(value) -> str:
@@ -213,6 +226,10 @@ def _check_labels(labels: h5py.Group, span: tuple[float, float] | None, problems
 
 def structural_problems(h5: h5py.File) -> list[str]:
     """Everything a reader relies on, without reading samples: one line per problem ([] = sound)."""
+    return _structure(h5).problems
+
+
+def _structure(h5: h5py.File) -> _Structure:
     problems: list[str] = []
     attrs = h5.attrs
     for key in ROOT_ATTRS:
@@ -223,6 +240,7 @@ def structural_problems(h5: h5py.File) -> list[str]:
     if "format_version" in attrs and _number(attrs["format_version"]) != FORMAT_VERSION:
         problems.append(f"/: format_version {_show(attrs['format_version'])} is not supported (expected {FORMAT_VERSION})")
     spans: dict[str, tuple[float, float]] = {}
+    sound: list[str] = []
     streams = h5.get("streams")
     if not isinstance(streams, h5py.Group):
         problems.append("/streams: missing group")
@@ -231,9 +249,12 @@ def structural_problems(h5: h5py.File) -> list[str]:
             if not isinstance(group, h5py.Group):
                 problems.append(f"/streams/{name}: must be a group")
                 continue
+            before = len(problems)
             span = _check_stream(name, group, problems)
             if span is not None:
                 spans[name] = span
+                if len(problems) == before:
+                    sound.append(name)
     span = None
     if spans:
         span = (min(s[0] for s in spans.values()), max(s[1] for s in spans.values()))
@@ -246,7 +267,7 @@ def structural_problems(h5: h5py.File) -> list[str]:
         _check_labels(labels, span, problems)
     elif labels is not None:
         problems.append("/labels: must be a group")
-    return problems
+    return _Structure(problems, spans, sound)
 
 
 def _scan(group: h5py.Group):
@@ -260,15 +281,13 @@ def _scan(group: h5py.Group):
         yield i, block.reshape(block.shape[0], -1) if block.ndim > 1 else block[:, None]
 
 
-def _sample_findings(h5: h5py.File, findings: Findings) -> None:
-    """NaN/inf, impossible and implausible values of every stream (reads all samples)."""
+def _sample_findings(h5: h5py.File, sound: Sequence[str], findings: Findings) -> None:
+    """NaN/inf, impossible and implausible values of the structurally ``sound`` streams (reads all samples)."""
     mods = modalities()
     meta = {k: _str(h5.attrs[k]) for k in ("material_a", "material_b", "process") if k in h5.attrs}
-    for name, group in h5["streams"].items():
+    for name in sound:
+        group = h5["streams"][name]
         where = f"/streams/{name}"
-        if not isinstance(group, h5py.Group) or name not in mods or _check_stream(name, group, broken := []) is None \
-                or broken:
-            continue
         mod = mods[name]
         image = mod.kind == "image"
         channels = [_str(c) for c in np.atleast_1d(group.attrs.get("channel_names", []))] or [name]
@@ -311,11 +330,7 @@ def _sample_findings(h5: h5py.File, findings: Findings) -> None:
                         f"[{r_lo:g}, {r_hi:g}] for {meta.get('process', 'this process')}")
 
 
-def _span_warnings(h5: h5py.File, findings: Findings) -> None:
-    spans = {}
-    for name, group in h5["streams"].items():
-        spans[name] = _stream_span(name, group, [])
-    spans = {k: v for k, v in spans.items() if v is not None}
+def _span_warnings(spans: dict[str, tuple[float, float]], findings: Findings) -> None:
     if len(spans) < 2:
         return
     t0, t1 = min(s[0] for s in spans.values()), max(s[1] for s in spans.values())
@@ -347,12 +362,13 @@ def check(path: str | os.PathLike) -> Findings:
         return Findings([f"{path}: not a readable HDF5 file ({err})"])
     findings = Findings()
     with h5:
-        findings.problems = structural_problems(h5)
-        if isinstance(h5.get("streams"), h5py.Group):
-            _sample_findings(h5, findings)
-            if not findings.problems:
-                _span_warnings(h5, findings)
-                _meta_warnings(h5, findings)
+        structure = _structure(h5)
+        findings.problems = list(structure.problems)
+        findings.sound = not structure.problems
+        _sample_findings(h5, structure.sound, findings)
+        if not findings.problems:
+            _span_warnings(structure.spans, findings)
+            _meta_warnings(h5, findings)
     return findings
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from pathlib import Path
+
+from weldfusion.recipes.errors import InvalidInput
 
 #: verb -> (module in weldfusion.tools, one line of help)
 VERBS: dict[str, tuple[str, str]] = {
@@ -55,6 +58,20 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int,
                         help="windows per forward pass (default: the recipe's eval.batch_size)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+_STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
+
+
+def parse_stalls(items: list[str]) -> dict[str, list[tuple[float, float]]]:
+    """``--stall MODALITY:START-END`` values (``stream``, ``serve-replay``) -> ``{modality: [(start, end)]}``."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for item in items:
+        m = _STALL.match(item.strip())
+        if not m or float(m.group(3)) <= float(m.group(2)):
+            raise InvalidInput(f"--stall: expected MODALITY:START-END with START < END (seconds), got {item!r}")
+        out.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(3))))
+    return out
 
 
 def _usage() -> str:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from weldfusion.datasets.reader import Recording
-from weldfusion.datasets.validate import check, structural_problems
+from weldfusion.datasets.validate import check
 from weldfusion.tools.analysis.inspection import label_lines, plot, stream_lines
 from weldfusion.tools.cli import description
 from weldfusion.tools.errors import printable, run
@@ -38,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(printable(f"{args.recording}: {meta.get('recording_id')}  {meta.get('material_pair')} "
                         f"({meta.get('material_a')} / {meta.get('material_b')})  {meta.get('process')}  "
                         f"source={meta.get('source')}"))
-        sound = not structural_problems(rec.h5)
-        if sound:
+        if findings.sound:
             for line in stream_lines(rec) + label_lines(rec):
                 print("  " + printable(line))
             if args.plot is not None:

@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 
 from weldfusion.recipes.errors import InvalidInput, MissingInput
-from weldfusion.tools.cli import description
+from weldfusion.tools.cli import description, parse_stalls
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file
-from weldfusion.tools.stream import parse_stalls
 
 
 def main(argv: list[str] | None = None) -> int:

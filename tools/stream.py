@@ -19,17 +19,14 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from weldfusion.recipes.errors import InvalidInput, MissingInput
-from weldfusion.tools.cli import description
+from weldfusion.tools.cli import description, parse_stalls
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file
 from weldfusion.tools.streaming.defaults import HOP_S, M_OFF, N_ON
-
-_STALL = re.compile(r"^(\w+):([0-9.]+)-([0-9.]+)$")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,16 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"hops above / below the thresholds to open / close an alarm (default {N_ON},{M_OFF})")
     p.add_argument("--quiet", action="store_true", help="no live line (events and summary still printed)")
     return p
-
-
-def parse_stalls(items: list[str]) -> dict[str, list[tuple[float, float]]]:
-    out: dict[str, list[tuple[float, float]]] = {}
-    for item in items:
-        m = _STALL.match(item.strip())
-        if not m or float(m.group(3)) <= float(m.group(2)):
-            raise InvalidInput(f"--stall: expected MODALITY:START-END with START < END (seconds), got {item!r}")
-        out.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(3))))
-    return out
 
 
 def _check_args(args) -> tuple[int, int]:

@@ -99,21 +99,22 @@ def test_csv_missing_mapped_column(raw, tmp_path, capsys):
     fails(raw, tmp_path, capsys, "electrical.csv", "column 'voltage [V]'", "not found")
 
 
+def _set_cell(row: int, column: int, value: str):
+    """An ``edit_lines`` editor that replaces one CSV cell (row 0 = the header line)."""
+    def edit(lines):
+        cells = lines[row].split(",")
+        cells[column] = value
+        lines[row] = ",".join(cells)
+    return edit
+
+
 def test_csv_nan(raw, tmp_path, capsys):
-    def put_nan(lines):
-        cells = lines[100].split(",")
-        cells[2] = "nan"
-        lines[100] = ",".join(cells)
-    edit_lines(raw / "electrical.csv", put_nan)
+    edit_lines(raw / "electrical.csv", _set_cell(100, 2, "nan"))
     fails(raw, tmp_path, capsys, "electrical.csv", "NaN", "'voltage [V]'", "line 101")
 
 
 def test_csv_empty_cell(raw, tmp_path, capsys):
-    def blank(lines):
-        cells = lines[7].split(",")
-        cells[1] = ""
-        lines[7] = ",".join(cells)
-    edit_lines(raw / "electrical.csv", blank)
+    edit_lines(raw / "electrical.csv", _set_cell(7, 1, ""))
     fails(raw, tmp_path, capsys, "electrical.csv", "NaN / empty value", "'current [A]'", "line 8")
 
 
