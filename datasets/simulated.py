@@ -49,7 +49,7 @@ from weldfusion.sensors.thermal import simulate as thermal_sim
 from weldfusion.sensors.video import simulate as video_sim
 
 SOURCE = "weldfusion-synth"
-SIM_VERSION = 1
+SIM_VERSION = 2
 SIMULATED = ("video", "thermal", "acoustic", "electrical")
 
 
@@ -190,10 +190,12 @@ def simulate_run(
         list(CHANNEL_UNITS),
     )
     step("electrical")
-    frames, source_xy = thermal_sim.simulate(scn, config.thermal_rate, config.thermal_shape, config.thermal_mm_per_px)
+    heat = thermal_sim.heat_flow(scn, config.thermal_rate, config.thermal_shape, config.thermal_mm_per_px)
+    step("heat flow")
+    frames, source_xy = thermal_sim.simulate(scn, heat, config.thermal_rate, config.thermal_shape, config.thermal_mm_per_px)
     streams["thermal"] = StreamData(frames, config.thermal_rate, "degC", "radiometric MWIR camera, emissivity set to 1")
     step("thermal")
-    vframes, arc_xy = video_sim.simulate(scn, wave, config.video_rate, config.video_shape, config.video_mm_per_px)
+    vframes, arc_xy = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px)
     streams["video"] = StreamData(vframes, config.video_rate, "gray8", "high-speed camera")
     step("video")
     sound, names, units, rate = acoustic_sim.simulate(scn, wave, config.acoustic_rate, config.ae_rate)

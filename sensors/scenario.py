@@ -55,7 +55,8 @@ DEFECT_SIGNATURES: dict[str, dict[str, str]] = {
         "acoustic": "crackling: bursts of 1.5-5 kHz noise as gas escapes the pool",
     },
     "lack_of_fusion": {
-        "thermal": "heat does not reach side b: cold side of the joint, asymmetric melt isotherm",
+        "thermal": "the joint face does not fuse: heat does not cross to side b, cold side of the joint",
+        "video": "the pool does not wet side b: a narrower pool (its size comes from the heat flow)",
         "electrical": "small: +0.6 V arc voltage, -3 % current (gap under the arc)",
     },
     "burn_through": {

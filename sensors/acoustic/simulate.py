@@ -5,12 +5,18 @@ proportional to the time derivative of the arc power (Drouet's relation)::
 
     p(t) = (gamma - 1) / (4 pi r c^2) * d(U I)/dt
 
-so every short circuit (the arc goes out, then re-ignites with a spike) gives a pop, and
-parameter changes change the loudness. On top: turbulent arc hiss growing with arc power,
-shielding-gas flow noise, shop background and mains hum, and the microphone's band (80 Hz-7 kHz)
-applied with ``scipy.signal`` filters. The arc power follows the circuit with the column's thermal
-lag (0.2 ms), which bounds the pops to realistic levels. A laser has no arc: its sound is the keyhole / metal-vapour
-plume noise (0.5-4 kHz) scaled by the beam power.
+so every short circuit (the arc goes out, then re-ignites with a spike) gives a pop — the
+short-circuit rhythm is the line an arc microphone hears best — and parameter changes change the
+loudness. On top: turbulent arc hiss growing with arc power, shielding-gas flow noise, a shop
+noise floor (pink noise at :data:`SHOP_NOISE_DBA` plus fan / mains hum), and the microphone's band
+(:data:`MIC_BAND_HZ`) applied with ``scipy.signal`` filters. The arc power follows the circuit with
+the column's thermal lag (0.2 ms), which bounds the pops to realistic levels. A laser has no arc:
+its sound is the keyhole / metal-vapour plume noise (0.5-4 kHz) scaled by the beam power.
+
+Rate independence: every component — noise of a given spectral density, events at physical rates
+with pulse shapes in seconds — is drawn at one internal rate (:data:`SOUND_RATE`), whatever the
+microphone's rate, and then band-limited and resampled onto the microphone's clock. The same seed
+at two microphone rates therefore gives the same pressure below the lower Nyquist frequency.
 
 Acoustic emission ("ae", V, optional, rate >= 500 kHz typical): sensor noise, ultrasound from the
 process while the arc/beam burns, and crack hits as damped 100-300 kHz bursts. When ``ae`` is
@@ -31,7 +37,19 @@ from weldfusion.sensors.scenario import DefectEvent, Scenario
 GAMMA = 1.4
 SOUND_SPEED_M_S = 343.0
 MIC_DISTANCE_M = 0.5
-MIC_BAND_HZ = (80.0, 7000.0)
+#: Microphone band (Hz): a measurement microphone is flat from 20 Hz (the 66-95 Hz short-circuit
+#: line must pass); the arc-sound front end rolls off above 7 kHz.
+MIC_BAND_HZ = (20.0, 7000.0)
+#: Rate (Hz) at which every sound component is drawn before the microphone samples it.
+SOUND_RATE = 96_000.0
+#: Shop noise floor, A-weighted level range of a run (dB(A) re 20 uPa), drawn per run.
+SHOP_NOISE_DBA = (70.0, 80.0)
+P_REF_PA = 20e-6
+#: The noise amplitudes below are per sample at this rate (16 kHz, where they were calibrated);
+#: drawn at another rate they are scaled by sqrt(rate / REF_RATE), which keeps their density.
+REF_RATE = 16_000.0
+#: Averaging time of the relative arc power that drives hiss and plume (s).
+SMOOTH_S = 0.004
 #: Thermal time constant of the arc column: how fast the arc power can follow the circuit (s).
 ARC_TAU_S = 2e-4
 
@@ -59,8 +77,39 @@ def _add_bursts(x: np.ndarray, rate: float, starts: np.ndarray, kernels: list[np
             x[i : i + m] += k[:m]
 
 
+def shop_noise(rng: np.random.Generator, n: int, rate: float, level_dba: float) -> np.ndarray:
+    """Shop noise floor (n,) Pa at ``rate``: pink noise (-3 dB/octave, 20 Hz-20 kHz, shaped in the
+    frequency domain) scaled to ``level_dba`` after A-weighting, plus fan / mains hum at 100 Hz
+    and two harmonics 26 dB below it."""
+    f = np.fft.rfftfreq(n, 1.0 / rate)
+    band = (f >= 20.0) & (f <= 20_000.0)
+    spec = np.fft.rfft(rng.standard_normal(n)) * np.where(band, 1.0 / np.sqrt(np.maximum(f, 1.0)), 0.0)
+    power = np.abs(spec) ** 2
+    a_share = np.sum(power * 10 ** (_a_weighting_db(f) / 10)) / max(np.sum(power), 1e-30)
+    pink = np.fft.irfft(spec, n)
+    target = P_REF_PA * 10 ** (level_dba / 20)  # A-weighted RMS, Pa
+    pink *= target / (np.sqrt(np.mean(pink**2) * a_share) + 1e-30)
+    t = np.arange(n) / rate
+    hum = sum(0.05 * target / k * np.sin(2 * np.pi * 100.0 * k * t + rng.uniform(0, 2 * np.pi)) for k in (1, 2, 3))
+    return pink + hum
+
+
+def _a_weighting_db(f: np.ndarray) -> np.ndarray:
+    """IEC 61672 A-weighting (dB) at frequencies ``f`` Hz."""
+    f2 = np.maximum(f, 1e-3) ** 2
+    ra = (12194.0**2 * f2**2) / ((f2 + 20.6**2) * np.sqrt((f2 + 107.7**2) * (f2 + 737.9**2)) * (f2 + 12194.0**2))
+    return 20 * np.log10(ra) + 2.0
+
+
 def _mic(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
-    """Microphone pressure (N,) Pa at ``rate``."""
+    """Microphone pressure (N,) Pa at ``rate``: the sound drawn at :data:`SOUND_RATE`, band-limited
+    to the microphone's band and resampled onto its clock."""
+    sound = _sound(scn, wave, SOUND_RATE)
+    return resample_to(sosfilt(_band(SOUND_RATE, *MIC_BAND_HZ), sound), SOUND_RATE, rate, round(scn.duration_s * rate))
+
+
+def _sound(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
+    """Sound pressure at the microphone (n,) Pa drawn at ``rate`` (before the microphone's band)."""
     rng = scn.rng("acoustic")
     n = round(scn.duration_s * rate)
     t = np.arange(n) / rate
@@ -72,19 +121,20 @@ def _mic(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
         plasma_power = lfilter([alpha], [1.0, alpha - 1.0], wave.arc_power)  # the column heats/cools with a lag
         dpdt = np.gradient(plasma_power) * fs  # W/s
         k = (GAMMA - 1.0) / (4 * np.pi * MIC_DISTANCE_M * SOUND_SPEED_M_S**2)  # Pa per W/s
-        arc_sound = resample_to(sosfilt(_band(fs, *MIC_BAND_HZ), k * dpdt), fs, rate, n)
+        arc_sound = resample_to(k * dpdt, fs, rate, n)
     p_nom = scn.params.current_a * scn.params.voltage_v
     power = resample_to(wave.arc_power, fs, rate, n) / p_nom  # relative arc/beam power
     power = np.clip(power, 0.0, None)
-    smooth = np.convolve(power, np.ones(64) / 64, mode="same")
-    white = rng.standard_normal((4, n))
+    m = max(1, round(SMOOTH_S * rate))
+    smooth = np.convolve(power, np.ones(m) / m, mode="same")
+    white = rng.standard_normal((3, n)) * np.sqrt(rate / REF_RATE)  # unit density: same Pa/sqrt(Hz) at any rate
     hiss = 0.05 * np.sqrt(smooth) * sosfilt(_band(rate, 2000.0, 7000.0), white[0])
     gas = 0.015 * scn.at("gas", t) * sosfilt(butter(1, 1000.0, fs=rate, output="sos"), white[1])
-    background = 0.004 * white[2] + 0.003 * np.sin(2 * np.pi * 100.0 * t + rng.uniform(0, 2 * np.pi))
+    background = shop_noise(rng, n, rate, rng.uniform(*SHOP_NOISE_DBA))
     out = arc_sound + hiss + gas + background
     if scn.process == "laser":
         plume = 0.25 * smooth * (1.0 - 0.5 * scn.envelope("burn_through", t))
-        out = out + plume * sosfilt(_band(rate, 500.0, 4000.0), white[3]) / 0.3
+        out = out + plume * sosfilt(_band(rate, 500.0, 4000.0), white[2]) / 0.3
     loud = 1.0 if scn.process == "laser" else 2.5  # bubbles bursting under an arc disturb its root
     for ev in scn.defects:
         erng = np.random.default_rng([ev.seed, 22])
@@ -95,14 +145,15 @@ def _mic(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
             kernels = []
             for _ in range(nb):
                 m = max(8, int(erng.uniform(0.004, 0.010) * rate))
-                kernels.append(loud * erng.uniform(0.3, 0.9) * np.hanning(m) * sosfilt(sos, erng.standard_normal(m)) * 2.0)
+                noise = erng.standard_normal(m) * np.sqrt(rate / REF_RATE)
+                kernels.append(loud * erng.uniform(0.3, 0.9) * np.hanning(m) * sosfilt(sos, noise) * 2.0)
             _add_bursts(out, rate, starts, [k * ev.severity for k in kernels])
         elif ev.label == "spatter":  # particles hitting plate and nozzle: short broadband clicks
             nb = erng.poisson((60.0 if scn.has_short_circuits else 90.0) * ev.severity * (ev.end_s - ev.start_s))
             starts = np.sort(erng.uniform(ev.start_s, ev.end_s, nb))
             m = max(4, int(0.002 * rate))
             decay = np.exp(-np.arange(m) / (0.0004 * rate))
-            kernels = [erng.uniform(0.3, 1.0) * decay * erng.standard_normal(m) for _ in range(nb)]
+            kernels = [erng.uniform(0.3, 1.0) * decay * erng.standard_normal(m) * np.sqrt(rate / REF_RATE) for _ in range(nb)]
             _add_bursts(out, rate, starts, kernels)
         elif ev.label == "crack":  # the audible tail of the crack's elastic wave
             times, amps = crack_hits(ev)

@@ -42,6 +42,8 @@ TAU_SPIKE_S = 1.5e-4
 R_SHORT_OHM = 0.012
 #: Dynamic arc resistance (ohm).
 R_ARC_OHM = 0.04
+#: DAQ noise amplitudes are per sample at this rate (where they were calibrated).
+DAQ_REF_RATE = 5_000.0
 #: Droplet sawtooth amplitude of the arc voltage (V).
 DROPLET_SAG_V = 1.2
 
@@ -150,17 +152,24 @@ def arc_waveforms(scn: Scenario, rate: float = PHYSICS_RATE) -> ArcWaveforms:
 def simulate(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
     """DAQ channels at ``rate`` Hz -> (N, 4) float32: current A, voltage V, wire_feed m/min, travel_speed mm/s.
 
-    ``N = round(duration_s * rate)``; sample ``i`` is at ``i / rate`` s.
+    ``N = round(duration_s * rate)``; sample ``i`` is at ``i / rate`` s. The sensors' noise is drawn
+    at the physics rate with a fixed spectral density (the amplitudes below are per sample at
+    :data:`DAQ_REF_RATE`) and the DAQ's anti-aliasing resampler then brings every channel onto its
+    clock, so the same run at two DAQ rates agrees below the lower Nyquist frequency.
     """
     rng = scn.rng("daq")
     n = round(scn.duration_s * rate)
-    t = np.arange(n) / rate
-    current = resample_to(wave.current, wave.rate, rate, n)
-    voltage = resample_to(wave.voltage, wave.rate, rate, n)
+    fs = wave.rate
+    m = wave.n
+    t = np.arange(m) / fs
+    density = np.sqrt(fs / DAQ_REF_RATE)
     gain = 1.0 + rng.normal(0.0, 0.005)  # current clamp calibration
-    current = gain * current + rng.normal(0.0, 0.4) + rng.normal(0.0, 0.8, n)
-    voltage = voltage + rng.normal(0.0, 0.03) + rng.normal(0.0, 0.06, n)
+    offsets = rng.normal(0.0, 0.4), rng.normal(0.0, 0.03)
+    noise = rng.standard_normal((4, m)) * density
+    current = gain * wave.current + offsets[0] + 0.8 * noise[0]
+    voltage = wave.voltage + offsets[1] + 0.06 * noise[1]
     roll = 1.0 + 0.01 * np.sin(2 * np.pi * rng.uniform(6.0, 10.0) * t)  # drive-roll eccentricity
-    wire = scn.at("wire_feed", t) * roll + rng.normal(0.0, 0.02, n)
-    travel = scn.at("travel", t) + rng.normal(0.0, 0.03, n)
-    return np.stack([current, voltage, wire, travel], axis=1).astype(np.float32)  # (N, 4)
+    wire = scn.at("wire_feed", t) * roll + 0.02 * noise[2]
+    travel = scn.at("travel", t) + 0.03 * noise[3]
+    channels = [resample_to(c, fs, rate, n) for c in (current, voltage, wire, travel)]
+    return np.stack(channels, axis=1).astype(np.float32)  # (N, 4)

@@ -7,7 +7,7 @@ frame) and the open joint lies ahead of the arc (up the frame). The scene per fr
 
 * plates of the two materials lit by the arc (their visible reflectance differs) and the open
   joint gap ahead of the pool;
-* the weld pool: an ellipse from the melt isotherms of the thermal model, glowing with the lagged
+* the weld pool: an ellipse sized by the molten region of the heat flow, glowing with the lagged
   heat input (it stays red-hot a moment after the arc is gone) and mirroring the arc;
 * the electrode wire (GMAW) or tungsten (TIG) as a silhouette against the glare, with a hot tip;
   a laser shows a keyhole spot and a flickering metal-vapour plume instead;
@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 from weldfusion.sensors.electrical.simulate import ArcWaveforms
-from weldfusion.sensors.scenario import SPATTER_SLOTS, Scenario, event_envelope
-from weldfusion.sensors.thermal.simulate import heat_state, pool_geometry
+from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope
+from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
+from weldfusion.sensors.thermal.simulate import lag
 
 #: Fraction of the frame period the shutter is open.
 SHUTTER = 0.5
@@ -38,6 +39,11 @@ ROOT_ROW = 0.55
 SPATTER_LIFE_S = 0.05
 SPATTER_SPEED = (0.4, 2.5)
 GRAVITY_MM_S2 = 9810.0
+#: Arc voltage = electrode falls + column field x arc length (V, V/mm).
+ARC_FALLS_V = 10.5
+ARC_FIELD_V_MM = 1.5
+#: How long the pool keeps glowing after the power changes (s).
+GLOW_LAG_S = 0.1
 
 
 def _window_mean(values: np.ndarray, rate: float, starts: np.ndarray, length_s: float) -> np.ndarray:
@@ -107,6 +113,7 @@ def _splat_particles(img: np.ndarray, i0: int, times: np.ndarray, rate: float, p
 def simulate(
     scn: Scenario,
     wave: ArcWaveforms,
+    heat: HeatFlow,
     rate: float,
     shape: tuple[int, int] = (64, 64),
     mm_per_px: float = 0.25,
@@ -127,16 +134,15 @@ def simulate(
     # brightness: set-point arc power x share of the exposure the arc burns (flicker with the shorts)
     arc_pow = arc_frac * scn.at("voltage", times) * scn.at("current", times) / p_nom  # (N,) relative
     energised = _window_mean(wave.energised.astype(np.float64), wave.rate, times, exposure)
-    st = heat_state(scn, times, fusion=False)  # side-wall fusion is below the visible surface
-    half_w, length = pool_geometry(scn, st)
-    q_nom = 2.0 * scn.params.current_a * scn.params.voltage_v
-    glow = np.clip((st.q_a + st.q_b) / q_nom, 0.0, 1.6) ** 0.5  # (N,) lagged heat -> incandescence
+    half_w, length = heat.pool_at(times)
+    lagged = np.interp(times, scn.t, lag(absorbed_power(scn, scn.t), GLOW_LAG_S, CONTROL_RATE))
+    glow = np.clip(lagged / p_nom, 0.0, 1.6) ** 0.5  # (N,) lagged heat -> incandescence
     u_set = scn.at("voltage", times)
     i_rel = np.maximum(scn.at("current", times) / scn.params.current_a, 0.0)
 
-    x_arc = w / 2 + st.y_s / mm_per_px  # (N,) weaving moves the arc sideways
+    x_arc = w / 2 + scn.at("weave", times) / mm_per_px  # (N,) weaving moves the arc sideways
     y_root = ROOT_ROW * h
-    arc_len = np.clip((u_set - 13.0) / 2.0, 0.5, 5.0) / mm_per_px  # ~2 V/mm above ~13 V electrode falls
+    arc_len = np.clip((u_set - ARC_FALLS_V) / ARC_FIELD_V_MM, 0.5, 6.0) / mm_per_px  # column above the electrode falls
     if scn.process == "laser":
         arc_len = np.full(n, 2.0)
     y_mid = y_root - 0.5 * arc_len * np.clip(arc_frac, 0.0, 1.0)

@@ -26,7 +26,6 @@ from weldfusion.sensors.scenario import (
     defect_modalities,
     make_scenario,
 )
-from weldfusion.sensors.thermal.simulate import temperature_rise
 
 MODS = ("video", "thermal", "acoustic", "electrical")
 TINY = SimConfig(
@@ -211,13 +210,7 @@ def test_parameter_change_is_visible_in_the_electrical_channels():
 
 
 # -- thermal physics -----------------------------------------------------------------------------------------
-def test_thermal_field_asymmetric_and_peak_at_source():
-    scn = make_scenario("Al-steel", None, 8.0, 3, defects=[])
-    # same power into each half: aluminium (a) conducts it away, steel (b) gets much hotter near the source
-    xi, dy = np.array([-3.0]), np.array([2.0])
-    rise_a = temperature_rise(scn, scn.pair.a, 1500.0, 8.0, xi, dy)
-    rise_b = temperature_rise(scn, scn.pair.b, 1500.0, 8.0, xi, dy)
-    assert rise_b[0] > 1.25 * rise_a[0]
+def test_thermal_field_peak_at_source_and_emissivity_step_at_the_joint():
     run = simulate_run("Al-steel", None, 0, 3, SimConfig(**{**TINY.__dict__, "duration_s": (8.0, 8.0),
                                                              "thermal_shape": (40, 64)}))
     frames = run.streams["thermal"].data
@@ -226,9 +219,10 @@ def test_thermal_field_asymmetric_and_peak_at_source():
     f = frames[k]
     row, col = np.unravel_index(np.argmax(f), f.shape)
     assert abs(col - src[k, 0]) <= 3 and abs(row - src[k, 1]) <= 3  # peak near the source
-    behind = f[:, int(src[k, 0]) - 20 : int(src[k, 0]) - 5]
-    top, bottom = behind[:20].mean(), behind[20:].mean()  # side a rows vs side b rows
-    assert abs(top - bottom) > 50.0
+    # the true field is continuous across the joint (rows 19 | 20), but the camera (emissivity 1) sees
+    # oxidised steel (0.65) far brighter than aluminium (0.12) at the same temperature
+    behind = f[:, int(src[k, 0]) - 12 : int(src[k, 0]) - 4]
+    assert (behind[20] - behind[19]).mean() > 100.0
     assert frames[0].max() < 40.0  # cold plate before the arc
 
 

@@ -1,0 +1,164 @@
+"""Physical checks of the simulator: the numbers a welding engineer would ask for, measured.
+
+Each function simulates what it needs and returns plain numbers; ``weldfusion sim-check`` prints
+them all (JSON + table) and the tests assert them (``tests/sensors/test_heat_flow.py``,
+``tests/sensors/test_rate_independence.py``).
+
+- :func:`cooling_time`: the cooling time between two temperatures (t8/5 for steels) on the weld
+  centre line of a steady weld on a plate of one material, against Rosenthal's thin-plate
+  estimate and, for steels, EN 1011-2's formula (shape factor F2 = 1) for the same heat input.
+- :func:`joint_step`: the temperature step across the joint line (it halves with the cell size
+  where the field is continuous; compare two grid sizes).
+- :func:`peak_temperatures`: hottest point of each material against its melting and boiling points.
+- :func:`after_arc_off`: how warm the plate still is a second after the arc went out, and how far
+  the heat reached 0.2 s after ignition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from weldfusion.sensors.electrical.physics import process_efficiency
+from weldfusion.sensors.materials import MATERIALS, get_pair
+from weldfusion.sensors.scenario import CONTROL_RATE, Scenario, make_scenario
+from weldfusion.sensors.thermal.conduction import solve_heat_flow
+
+#: Cooling-time window (degC): t8/5, for every material melting above 1000 degC; lower-melting
+#: ones (aluminium) use 0.8 / 0.5 x the melting point.
+T85_WINDOW_C = (800.0, 500.0)
+#: Ferritic steels, for which EN 1011-2's t8/5 formula holds (it is calibrated on them).
+FERRITIC = ("DC04",)
+
+
+def steady_scenario(pair: str, process: str | None, material: str | None = None, duration_s: float = 20.0,
+                    seed: int = 5) -> Scenario:
+    """A run at constant nominal set points, straight travel, no weaving, no defects.
+
+    ``material`` replaces both halves of the plate (a plate of one material, no torch offset).
+    """
+    spec = get_pair(pair)
+    if material is not None:
+        spec = dataclasses.replace(spec, material_a=material, material_b=material, torch_offset_mm=0.0)
+    scn = make_scenario(spec, process, duration_s, [seed, 1, 2, 3], defects=[])
+    p = scn.params
+    scn.current = np.where(scn.arc, p.current_a, 0.0)
+    scn.voltage = np.where(scn.arc, p.voltage_v, 0.0)
+    scn.travel = np.where(scn.arc, p.travel_mm_s, 0.0)
+    scn.torch_x = np.concatenate([[0.0], np.cumsum(0.5 * (scn.travel[1:] + scn.travel[:-1]) / CONTROL_RATE)])
+    scn.weave = np.zeros_like(scn.t)
+    return scn
+
+
+def cooling_window(material: str) -> tuple[float, float]:
+    """(T_high, T_low) degC of the cooling time reported for ``material``."""
+    tm = MATERIALS[material].melting_point_c
+    return T85_WINDOW_C if tm > 1000.0 else (0.8 * tm, 0.5 * tm)
+
+
+def rosenthal_cooling_s(q_j_mm: float, thickness_mm: float, material: str, t0: float,
+                        window: tuple[float, float]) -> float:
+    """Rosenthal thin-plate cooling time between ``window`` temperatures for heat input ``q`` J/mm."""
+    m = MATERIALS[material]
+    t_hi, t_lo = window
+    q_area = q_j_mm / thickness_mm * 1e6  # J/m^2
+    return q_area**2 / (4 * np.pi * m.conductivity * m.density * m.specific_heat) * (
+        (1 / (t_lo - t0)) ** 2 - (1 / (t_hi - t0)) ** 2)
+
+
+def en1011_t85_s(q_kj_mm: float, thickness_mm: float, t0: float) -> float:
+    """EN 1011-2 (Annex D) two-dimensional t8/5 of steel, shape factor F2 = 1."""
+    return (4300 - 4.3 * t0) * 1e5 * q_kj_mm**2 / thickness_mm**2 * ((1 / (500 - t0)) ** 2 - (1 / (800 - t0)) ** 2)
+
+
+def cooling_time(pair: str, process: str | None, material: str, dx: float = 0.8, losses: bool = True) -> dict:
+    """Measured cooling time on the centre line of a steady weld on a plate of ``material``.
+
+    Returns a dict: ``measured_s``, ``rosenthal_s``, ``en1011_s`` (steels, else None), ``window_c``,
+    ``heat_input_kj_mm``, ``peak_c`` (at the probe). The solve runs on after the weld for three
+    times the Rosenthal estimate (at most 150 s).
+    """
+    scn = steady_scenario(pair, process, material)
+    tm = 0.5 * (scn.ignition_s + scn.extinction_s)
+    x_probe = max(float(np.interp(tm, scn.t, scn.torch_x)), float(scn.torch_x[-1]) - 100.0)  # stays on the grid
+    window = cooling_window(material)
+    t0 = scn.pair.preheat_c
+    p = scn.params
+    q = process_efficiency(scn.process) * p.voltage_v * p.current_a / p.travel_mm_s  # J/mm
+    estimate = float(rosenthal_cooling_s(q, scn.pair.thickness_mm, material, t0, window))
+    until = scn.duration_s + min(150.0, 10.0 + 3.0 * estimate)
+    heat = _solve(scn, np.array([[x_probe, dx / 2]]), dx, losses, until_s=until)
+    temp, times = heat.probe_c[:, 0], heat.step_times
+    k = int(np.nanargmax(temp))
+    after = temp[k:]
+
+    def crossing(value: float) -> float:
+        below = np.nonzero(after < value)[0]
+        return float(times[k + below[0]]) if below.size else float("nan")
+
+    return {
+        "material": material,
+        "window_c": list(window),
+        "heat_input_kj_mm": q / 1000.0,
+        "peak_c": float(temp[k]),
+        "measured_s": crossing(window[1]) - crossing(window[0]),
+        "rosenthal_s": estimate,
+        "en1011_s": float(en1011_t85_s(q / 1000.0, scn.pair.thickness_mm, t0)) if material in FERRITIC else None,
+    }
+
+
+def _solve(scn: Scenario, probes: np.ndarray, dx: float, losses: bool = True, until_s: float | None = None):
+    return solve_heat_flow(scn, probes=probes, dx=dx, behind_mm=150.0, until_s=until_s, losses=losses)
+
+
+def joint_step(pair: str, process: str | None = None, dx: float = 0.4, seed: int = 0) -> float:
+    """Temperature step (K) between the two cells either side of the joint over a short weld: the
+    90th percentile over the steps and points where the hotter side is 300 K above preheat.
+
+    A continuous field has a step that shrinks in proportion to ``dx`` (it is the gradient times
+    the distance between the cell centres); two independent plates keep a step of hundreds of
+    kelvin at any grid. (The largest steps do not shrink: they sit where one side is pinned at
+    its melting point while the front passes, or, in a keyhole, at the two boiling points.)
+    Probes at +-dx/2 every 0.5 mm over the middle 10 mm of the weld.
+    """
+    scn = make_scenario(pair, process, 6.0, [seed, 7, 7, 7], defects=[])
+    tm = 0.5 * (scn.weld_start_s + scn.weld_end_s)
+    xs = float(np.interp(tm, scn.t, scn.torch_x)) + np.arange(-5.0, 5.0, 0.5)
+    probes = np.concatenate([np.column_stack([xs, np.full(xs.size, -dx / 2)]),
+                             np.column_stack([xs, np.full(xs.size, dx / 2)])])
+    heat = solve_heat_flow(scn, probes=probes, dx=dx, behind_mm=20.0, ahead_mm=12.0, fine_half_mm=6.0)
+    a, b = heat.probe_c[:, : xs.size], heat.probe_c[:, xs.size:]
+    hot = np.fmax(a, b) > scn.pair.preheat_c + 300.0
+    step = np.abs(b - a)[hot]
+    return float(np.percentile(step, 90)) if step.size else float("nan")
+
+
+def peak_temperatures(pair: str, process: str | None = None, seed: int = 0) -> dict:
+    """Hottest point of each material over a run, with its melting and boiling points (degC)."""
+    scn = make_scenario(pair, process, 10.0, [seed, 7, 7, 7], defects=[])
+    heat = solve_heat_flow(scn)
+    out = {}
+    for i, m in enumerate((scn.pair.a, scn.pair.b)):
+        out[m.name] = {"peak_c": float(heat.peak_c[:, i].max()), "melting_c": m.melting_point_c,
+                       "boiling_c": m.boiling_point_c}
+    return out
+
+
+def after_arc_off(pair: str, process: str | None = None, seed: int = 0) -> dict:
+    """Plate temperatures around the start and the end of the arc (degC).
+
+    ``hottest_1s_after_off_c``: hottest cell one second after the arc went out;
+    ``behind_at_ignition_c``: hottest point 15 mm behind the torch 0.2 s after ignition
+    (plate that was never welded: it must still be near the preheat ``preheat_c``).
+    """
+    scn = make_scenario(pair, process, 10.0, [seed, 7, 7, 7], defects=[])
+    x0 = float(np.interp(scn.ignition_s, scn.t, scn.torch_x))
+    probes = np.column_stack([np.full(5, x0 - 15.0), np.linspace(-4.0, 4.0, 5)])
+    heat = solve_heat_flow(scn, probes=probes, until_s=scn.extinction_s + 1.5)
+    i_off = int(np.searchsorted(heat.step_times, scn.extinction_s + 1.0))
+    i_ign = int(np.searchsorted(heat.step_times, scn.ignition_s + 0.2))
+    return {
+        "preheat_c": scn.pair.preheat_c,
+        "hottest_1s_after_off_c": float(heat.peak_c[min(i_off, heat.step_times.size - 1)].max()),
+        "behind_at_ignition_c": float(np.nanmax(heat.probe_c[i_ign])),
+    }
