@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy.signal import welch
+from weldfusion.datasets.simulated import SimConfig, simulate_run
 from weldfusion.sensors.electrical.physics import process_efficiency
 from weldfusion.sensors.materials import MATERIALS, get_pair
 from weldfusion.sensors.scenario import CONTROL_RATE, Scenario, make_scenario
@@ -162,3 +164,56 @@ def after_arc_off(pair: str, process: str | None = None, seed: int = 0) -> dict:
         "hottest_1s_after_off_c": float(heat.peak_c[min(i_off, heat.step_times.size - 1)].max()),
         "behind_at_ignition_c": float(np.nanmax(heat.probe_c[i_ign])),
     }
+
+
+#: Default rate of each simulated sensor (Hz) and the field of :class:`SimConfig` that sets it.
+RATE_FIELDS = {"video": "video_rate", "thermal": "thermal_rate", "acoustic": "acoustic_rate",
+               "electrical": "electrical_rate"}
+
+
+def sensor_signals(run) -> dict[str, np.ndarray]:
+    """One or more 1-D signals per sensor of a simulated run, (n, k) at its rate: the microphone;
+    the four DAQ channels; the IR frame mean and the hottest pixel; the video frame mean."""
+    out = {}
+    for name, s in run.streams.items():
+        d = np.asarray(s.data, dtype=np.float64)
+        if name == "acoustic":
+            out[name] = d.reshape(d.shape[0], -1)[:, :1]
+        elif name == "electrical":
+            out[name] = d
+        elif name == "thermal":
+            out[name] = np.column_stack([d.mean(axis=(1, 2)), d.max(axis=(1, 2))])
+        else:
+            out[name] = d.mean(axis=(1, 2))[:, None]
+    return out
+
+
+def band_power_difference(pair: str, modality: str, factor: float, seed: int = 0, duration_s: float = 6.0,
+                          bands: int = 6) -> float:
+    """Largest |difference| (dB) of Welch band powers between the same run simulated with
+    ``modality`` at its default rate and at ``factor`` x that rate.
+
+    Bands are log-spaced from 2 Hz (20 Hz for the microphone) to 0.8 x the lower Nyquist frequency
+    for the sampled signals (their anti-aliasing filter leaves that band alone) and to 0.5 x it for
+    the cameras, which have no temporal anti-aliasing filter: what lies above their Nyquist
+    frequency (the arc's short-circuit flicker, the step at ignition) folds into the top of their
+    band, differently at each rate. Each signal of :func:`sensor_signals` counts.
+    """
+    base = SimConfig(duration_s=(duration_s, duration_s), missing_prob=0.0, gap_prob=0.0, max_clock_offset_s=0.0)
+    field = RATE_FIELDS[modality]
+    rate0 = getattr(base, field)
+    other = dataclasses.replace(base, **{field: rate0 * factor})
+    sig = [sensor_signals(simulate_run(pair, None, 0, seed, cfg))[modality] for cfg in (base, other)]
+    rates = (rate0, rate0 * factor)
+    f_hi = (0.5 if modality in ("video", "thermal") else 0.8) * min(rates) / 2
+    f_lo = 20.0 if modality == "acoustic" else 2.0
+    edges = np.geomspace(f_lo, f_hi, bands + 1)
+    seg_s = max(4.0 / f_lo, 0.25)
+    powers = []
+    for x, r in zip(sig, rates):
+        f, p = welch(x, fs=r, nperseg=min(x.shape[0], int(seg_s * r)), axis=0)
+        powers.append(np.array([np.trapezoid(p[(f >= lo) & (f < hi)], f[(f >= lo) & (f < hi)], axis=0)
+                                for lo, hi in zip(edges[:-1], edges[1:])]))
+    a, b = powers
+    ok = (a > 0) & (b > 0)
+    return float(np.max(np.abs(10 * np.log10(b[ok] / a[ok])))) if ok.any() else float("nan")

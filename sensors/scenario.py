@@ -40,6 +40,13 @@ DEFECT_COUNT_P = (0.02, 0.05, 0.13, 0.25, 0.25, 0.18, 0.12)
 DEFECT_RAMP_S = 0.04
 #: Short-circuit frequency limits of GMAW short-arc transfer (1/s).
 SC_RATE_LIMITS = (20.0, 200.0)
+#: Laser wobble (scanner head) frequency range (Hz).
+WOBBLE_HZ = (100.0, 400.0)
+#: Time the carriage / robot takes to reach or leave the travel speed (s).
+TRAVEL_RAMP_S = 0.05
+#: Per-process factor on a pair's defect weights: TIG has no metal transfer through the arc and
+#: almost no spatter.
+PROCESS_DEFECT_FACTOR: dict[str, dict[str, float]] = {"TIG": {"spatter": 0.1}}
 #: Spatter particle kinematics slots per short circuit (video).
 SPATTER_SLOTS = 6
 
@@ -302,8 +309,9 @@ def _setpoints(rng: np.random.Generator, t: np.ndarray, phases: list[LabelInterv
             f_v = f_v + (new_v - old_v) * r
             trim = trim + (new_u - old_u) * r
         elif ph.label == "weaving":
+            # a laser's scanner head wobbles the beam at 100-400 Hz; an arc torch weaves at 1.5-3.5 Hz
             amp = rng.uniform(0.5, 1.0) if process == "laser" else rng.uniform(1.5, 3.0)  # mm
-            freq = rng.uniform(3.0, 6.0) if process == "laser" else rng.uniform(1.5, 3.5)  # Hz
+            freq = rng.uniform(*WOBBLE_HZ) if process == "laser" else rng.uniform(1.5, 3.5)  # Hz
             env = _ramp(t, ph.start_s, ph.start_s + 0.12) * (1.0 - _ramp(t, ph.end_s - 0.12, ph.end_s))
             weave = weave + amp * env * np.sin(2 * np.pi * freq * (t - ph.start_s))
 
@@ -337,7 +345,7 @@ def _setpoints(rng: np.random.Generator, t: np.ndarray, phases: list[LabelInterv
     if process == "TIG":
         feed_on = _ramp(t, e_as, e_as + 0.1) * (t < s_ae)
     wire_feed = wire_feed * crater * (feed_on + creep)
-    travel = p.travel_mm_s * f_v * _ramp(t, e_as, e_as + 0.15) * (1.0 - _ramp(t, s_ae, s_ae + 0.15))
+    travel = p.travel_mm_s * f_v * _ramp(t, e_as, e_as + TRAVEL_RAMP_S) * (1.0 - _ramp(t, s_ae, s_ae + TRAVEL_RAMP_S))
     torch_x = np.concatenate([[0.0], np.cumsum(0.5 * (travel[1:] + travel[:-1]) / CONTROL_RATE)])
     gas = (t >= s_as) & (t < e_ae + 0.3)
     return {
@@ -360,10 +368,11 @@ def _setpoints(rng: np.random.Generator, t: np.ndarray, phases: list[LabelInterv
 
 
 # -- defects -----------------------------------------------------------------------------------------
-def _draw_defects(rng: np.random.Generator, pair: PairSpec, lo: float, hi: float) -> list[DefectEvent]:
+def _draw_defects(rng: np.random.Generator, pair: PairSpec, process: str, lo: float, hi: float) -> list[DefectEvent]:
     n = int(rng.choice(len(DEFECT_COUNT_P), p=np.array(DEFECT_COUNT_P)))
     labels = list(pair.defect_weights)
-    w = np.array([pair.defect_weights[k] for k in labels])
+    factor = PROCESS_DEFECT_FACTOR.get(process, {})
+    w = np.array([pair.defect_weights[k] * factor.get(k, 1.0) for k in labels])
     out: list[DefectEvent] = []
     for _ in range(n):
         label = labels[int(rng.choice(len(labels), p=w / w.sum()))]
@@ -474,7 +483,7 @@ def make_scenario(
     t = np.arange(n) / CONTROL_RATE
     sp = _setpoints(rng, t, phases, pair, process)
     if defects is None:
-        defects = _draw_defects(stream_rng(entropy, "defects"), pair, sp["weld_start_s"] + 0.15, sp["weld_end_s"] - 0.1)
+        defects = _draw_defects(stream_rng(entropy, "defects"), pair, process, sp["weld_start_s"] + 0.15, sp["weld_end_s"] - 0.1)
     scn = Scenario(
         pair=pair,
         process=process,

@@ -3,8 +3,10 @@
 This is the one place the process efficiencies live; the simulator, the windowed dataset (derived
 ``power``/``heat_input`` channels) and the models import them from here. Numpy only, import-safe.
 
-Heat input (EN 1011-1): ``HI [kJ/mm] = eta * U [V] * I [A] / v [mm/s] / 1000`` with the travel
-speed clipped at :data:`MIN_TRAVEL_MM_S` so that a stationary torch gives a finite number.
+Heat input (EN 1011-1): ``HI [kJ/mm] = eta * U [V] * I [A] / v [mm/s] / 1000``, defined only while
+the torch moves (``v >= MIN_TRAVEL_MM_S``); where it stands, starts or stops, the heat input is
+not defined and reads 0 (a stationary torch has no energy per unit length, and the start/end
+spikes of ``P / v`` as v -> 0 would otherwise dominate the window means the models use).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from weldfusion.recipes.errors import InvalidInput
 #: the work piece. GMAW 0.8, TIG 0.6, laser 0.7 (absorbed share of the beam power), FSW 0.9.
 PROCESS_EFFICIENCY: dict[str, float] = {"GMAW": 0.8, "TIG": 0.6, "laser": 0.7, "FSW": 0.9}
 
-#: Travel speeds below this (mm/s) are clipped in the heat-input formula.
-MIN_TRAVEL_MM_S = 1.0
+#: The torch moves (heat input defined) at travel speeds of at least this (mm/s).
+MIN_TRAVEL_MM_S = 2.0
 
 
 def process_efficiency(process: str) -> float:
@@ -36,16 +38,17 @@ def power(voltage, current) -> np.ndarray:
 
 
 def heat_input(voltage, current, travel_speed, process: str) -> np.ndarray:
-    """Heat input in kJ/mm: ``eta * U * I / max(v, 1 mm/s) / 1000``.
+    """Heat input in kJ/mm: ``eta * U * I / v / 1000`` where ``v >= MIN_TRAVEL_MM_S``, else 0.
 
     Args:
         voltage: arc voltage U in V (scalar or array).
         current: welding current I in A.
-        travel_speed: travel speed v in mm/s (clipped at :data:`MIN_TRAVEL_MM_S`).
+        travel_speed: travel speed v in mm/s (below :data:`MIN_TRAVEL_MM_S`: heat input 0).
         process: key of :data:`PROCESS_EFFICIENCY`.
     Returns:
         float64 array of the broadcast shape.
     """
     eta = process_efficiency(process)
-    v = np.maximum(np.asarray(travel_speed, dtype=np.float64), MIN_TRAVEL_MM_S)
-    return eta * power(voltage, current) / v / 1000.0
+    v = np.asarray(travel_speed, dtype=np.float64)
+    moving = v >= MIN_TRAVEL_MM_S
+    return np.where(moving, eta * power(voltage, current) / np.where(moving, v, 1.0) / 1000.0, 0.0)

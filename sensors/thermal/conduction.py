@@ -192,6 +192,18 @@ def _joint_factor(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return xs, lowest
 
 
+def _step_mean_spread(scn: Scenario, step_times: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (mm) of the lateral torch position over each step (S,) each."""
+    csum = np.concatenate([[0.0], np.cumsum(scn.weave)])
+    csum2 = np.concatenate([[0.0], np.cumsum(scn.weave**2)])
+    lo = np.clip(np.searchsorted(scn.t, step_times - dt), 0, scn.t.size - 1)
+    hi = np.clip(np.searchsorted(scn.t, step_times), lo + 1, scn.t.size)
+    count = hi - lo
+    mean = (csum[hi] - csum[lo]) / count
+    var = np.maximum((csum2[hi] - csum2[lo]) / count - mean**2, 0.0)
+    return mean, np.sqrt(var)
+
+
 def absorbed_power(scn: Scenario, times: np.ndarray) -> np.ndarray:
     """Power entering the plate (W) at ``times``: ``eta`` x set-point arc (beam) power while it burns,
     plus the burn-through surge; (n,)."""
@@ -267,7 +279,7 @@ def solve_heat_flow(
     sigma = max(SOURCE_SIGMA_MM.get(scn.process, 1.5), grid.dx)
     y_edges = np.concatenate([[grid.yc[0] - grid.wy[0] / 2], grid.yc + grid.wy / 2])
     power = absorbed_power(scn, step_times - dt / 2)
-    ys_all = np.interp(step_times - dt / 2, scn.t, scn.weave)
+    ys_all, ys_spread = _step_mean_spread(scn, step_times, dt)
     xs_all = np.interp(step_times, scn.t, x_torch)
     t_amb_k4 = (T_AMBIENT_C + 273.15) ** 4
 
@@ -301,7 +313,8 @@ def solve_heat_flow(
         q = np.zeros((ny, nx))
         if power[s] > 0:
             x_edges = origin + np.arange(nx + 1) * grid.dx
-            q = power[s] * np.outer(_gauss_share(y_edges, ys_all[s], sigma) / grid.wy,
+            sigma_y = np.hypot(sigma, ys_spread[s])  # a wobble faster than the step widens the source
+            q = power[s] * np.outer(_gauss_share(y_edges, ys_all[s], sigma_y) / grid.wy,
                                     _gauss_share(x_edges, xs_all[s], sigma) / grid.dx) / d  # W/mm^3
         rhs = temp + dt * (q - loss / d) / c_row
         temp = _spd_solve(fx, rhs.ravel()).reshape(ny, nx)

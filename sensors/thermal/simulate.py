@@ -35,6 +35,8 @@ from weldfusion.sensors.thermal.conduction import CameraView, HeatFlow, solve_he
 CAMERA_RANGE_C = (0.0, 1500.0)
 #: Optics: Gaussian blur of the lens (1 sigma, pixels).
 PSF_SIGMA_PX = 0.5
+#: Frame rate (Hz) at which the temporal noise amplitudes hold (integration time ~ 1 / rate).
+NOISE_REF_RATE = 50.0
 #: Source column as a share of the frame width.
 SOURCE_COLUMN = 0.72
 
@@ -178,10 +180,12 @@ def simulate(
                 frames[fidx, r, ci] = (t0 + (cur - t0) * (1.0 + share * strength[fi, ci])).astype(np.float32)
 
     # camera: fixed pattern, temporal noise growing with signal, calibrated range
+    # temporal noise per frame grows as the integration time (~1 / rate) shrinks: NETD ~ sqrt(rate)
+    noise_scale = np.sqrt(rate / NOISE_REF_RATE)
     fpn = rng.normal(0.0, 0.4, size=(h, w)) + rng.normal(0.0, 0.2, size=(1, w))
     for i0 in range(0, n, 128):
         block = frames[i0 : i0 + 128]
-        noise = rng.standard_normal(block.shape, dtype=np.float32)
+        noise = rng.standard_normal(block.shape, dtype=np.float32) * np.float32(noise_scale)
         block += (fpn + (0.1 + 0.002 * np.abs(block - 25.0)) * noise).astype(np.float32)
         np.clip(block, *CAMERA_RANGE_C, out=block)
     rows_src = h / 2 - 0.5 + y_s / pixel_mm

@@ -39,6 +39,10 @@ ROOT_ROW = 0.55
 SPATTER_LIFE_S = 0.05
 SPATTER_SPEED = (0.4, 2.5)
 GRAVITY_MM_S2 = 9810.0
+#: Rate (Hz) at which the laser plume's flicker is drawn before each exposure integrates it.
+PLUME_RATE = 2000.0
+#: Frame rate (Hz) at which the sensor-noise amplitudes hold (exposure ~ 1 / rate).
+NOISE_REF_RATE = 250.0
 #: Arc voltage = electrode falls + column field x arc length (V, V/mm).
 ARC_FALLS_V = 10.5
 ARC_FIELD_V_MM = 1.5
@@ -165,10 +169,13 @@ def simulate(
         pool_jitter *= 1.0 + 0.25 * env * jit
 
     plume = np.ones(n)
-    if scn.process == "laser":  # metal-vapour plume fluctuates at 50-500 Hz
-        z = rng.standard_normal(n)
-        kern = np.exp(-np.arange(8) / 2.0)
-        plume = np.clip(1.0 + 0.35 * np.convolve(z, kern / np.linalg.norm(kern), mode="same"), 0.2, 2.0)
+    if scn.process == "laser":  # metal-vapour plume fluctuates at 50-500 Hz, whatever the frame rate
+        t_fine = np.arange(round(scn.duration_s * PLUME_RATE)) / PLUME_RATE
+        z = rng.standard_normal(t_fine.size)
+        kern = np.exp(-np.arange(32) / 8.0)  # ~4 ms correlation
+        fine = np.convolve(z, kern / np.linalg.norm(kern), mode="same")
+        exposure_mean = _window_mean(fine, PLUME_RATE, times, exposure)  # what one exposure integrates
+        plume = np.clip(1.0 + 0.35 * exposure_mean / max(fine.std(), 1e-9), 0.2, 2.0)
         plume *= 1.0 - 0.5 * burn  # full penetration: plume partly exits at the root
 
     parts = _particles(scn, rng)
@@ -243,9 +250,10 @@ def simulate(
         img = img + amp * (600.0 * core + 45.0 * halo)
         img = img.astype(np.float32)
         _splat_particles(img, i0, times, rate, parts, origin, mm_per_px)
-        # sensor: shot noise ~ sqrt(signal), read noise, 8-bit
+        # sensor: shot noise ~ sqrt(signal), read noise, 8-bit; the exposure shrinks as 1 / rate, the
+        # gain that keeps the image bright grows with it, and so does the noise per frame
         noise = rng.standard_normal(img.shape, dtype=np.float32)
-        img += noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0)
+        img += noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0) * np.float32(np.sqrt(rate / NOISE_REF_RATE))
         frames[sl] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     arc_xy = np.stack([x_arc, y_mid], axis=1).astype(np.float32)
     return frames, arc_xy
