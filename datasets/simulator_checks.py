@@ -12,6 +12,8 @@ them all (JSON + table) and the tests assert them (``tests/sensors/test_heat_flo
 - :func:`peak_temperatures`: hottest point of each material against its melting and boiling points.
 - :func:`after_arc_off`: how warm the plate still is a second after the arc went out, and how far
   the heat reached 0.2 s after ignition.
+- :func:`band_power_difference`: the same run with one sensor at another rate (rate independence).
+- :func:`short_circuit_line`, :func:`shop_noise_level`: what the microphone hears.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.signal import welch
+from scipy.signal import hilbert, welch
 from weldfusion.datasets.simulated import SimConfig, simulate_run
+from weldfusion.sensors.acoustic.simulate import P_REF_PA, a_weighting_db
 from weldfusion.sensors.electrical.physics import process_efficiency
 from weldfusion.sensors.materials import MATERIALS, get_pair
 from weldfusion.sensors.scenario import CONTROL_RATE, Scenario, make_scenario
@@ -217,3 +220,47 @@ def band_power_difference(pair: str, modality: str, factor: float, seed: int = 0
     a, b = powers
     ok = (a > 0) & (b > 0)
     return float(np.max(np.abs(10 * np.log10(b[ok] / a[ok])))) if ok.any() else float("nan")
+
+
+def short_circuit_line(pair: str = "Al-steel", seed: int = 0) -> dict:
+    """The short-circuit rhythm in the microphone of a GMAW run.
+
+    The microphone hears ``d(UI)/dt``: each short circuit is a pop whose energy lies at 0.5-5 kHz,
+    so the rhythm shows as a line in the spectrum of the sound's envelope (|Hilbert transform|), as
+    in an arc-sound analyser's demodulated spectrum. Returns ``sc_rate_hz`` (short circuits per
+    second while welding, from the scenario), ``line_hz`` (the strongest line of the envelope
+    spectrum between 20 and 250 Hz) and ``line_db`` (its height above the median of that range, dB).
+    """
+    base = SimConfig(duration_s=(10.0, 10.0), missing_prob=0.0, gap_prob=0.0, max_clock_offset_s=0.0)
+    run = simulate_run(pair, "GMAW", 0, seed, base, defects=[])
+    scn = run.scenario
+    s = run.streams["acoustic"]
+    x = np.asarray(s.data, dtype=np.float64).reshape(s.data.shape[0], -1)[:, 0]
+    i0, i1 = int((scn.weld_start_s + 0.3) * s.rate), int((scn.weld_end_s - 0.3) * s.rate)
+    envelope = np.abs(hilbert(x[i0:i1]))
+    f, p = welch(envelope - envelope.mean(), fs=s.rate, nperseg=int(1.0 * s.rate))
+    band = (f >= 20.0) & (f <= 250.0)
+    k = int(np.argmax(np.where(band, p, 0.0)))
+    inside = (scn.sc_start > scn.weld_start_s + 0.3) & (scn.sc_start < scn.weld_end_s - 0.3)
+    return {"sc_rate_hz": float(inside.sum() / (scn.weld_end_s - scn.weld_start_s - 0.6)),
+            "line_hz": float(f[k]), "line_db": float(10 * np.log10(p[k] / np.median(p[band])))}
+
+
+def shop_noise_level(pair: str = "Al-steel", seed: int = 0) -> dict:
+    """A-weighted sound level (dB(A) re 20 uPa) of the microphone before the arc and while welding."""
+    base = SimConfig(duration_s=(10.0, 10.0), missing_prob=0.0, gap_prob=0.0, max_clock_offset_s=0.0)
+    run = simulate_run(pair, None, 0, seed, base, defects=[])
+    scn = run.scenario
+    s = run.streams["acoustic"]
+    x = np.asarray(s.data, dtype=np.float64).reshape(s.data.shape[0], -1)[:, 0]
+
+    def level(a: float, b: float) -> float:
+        seg = x[int(a * s.rate): int(b * s.rate)]
+        spec = np.abs(np.fft.rfft(seg)) ** 2
+        f = np.fft.rfftfreq(seg.size, 1.0 / s.rate)
+        w = 10 ** (a_weighting_db(f) / 10)
+        rms = np.sqrt(2 * np.sum(spec * w) / seg.size**2)
+        return float(20 * np.log10(rms / P_REF_PA))
+
+    return {"idle_dba": level(0.05, scn.phases[0].end_s - 0.05),
+            "welding_dba": level(scn.weld_start_s + 0.3, scn.weld_end_s - 0.3)}

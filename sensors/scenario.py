@@ -47,6 +47,9 @@ TRAVEL_RAMP_S = 0.05
 #: Per-process factor on a pair's defect weights: TIG has no metal transfer through the arc and
 #: almost no spatter.
 PROCESS_DEFECT_FACTOR: dict[str, dict[str, float]] = {"TIG": {"spatter": 0.1}}
+#: Shape k of the gamma-distributed intervals between short circuits (coefficient of variation
+#: 1 / sqrt(k)): a controlled short arc (CMT-like) is regular, its rhythm a line in the spectrum.
+SC_REGULARITY = 6.0
 #: Spatter particle kinematics slots per short circuit (video).
 SPATTER_SLOTS = 6
 
@@ -403,7 +406,7 @@ def _short_circuits(rng: np.random.Generator, scn: Scenario) -> dict[str, np.nda
     # touch start: the wire hits the plate, a long short with a current surge ignites the arc
     starts, durs = [t_ign], [rng.uniform(0.008, 0.014)]
     gains, spikes = [rng.uniform(2.6, 3.2)], [rng.uniform(10.0, 14.0)]
-    intervals = rng.gamma(6.0, 1.0 / 6.0, size=int((t_ext - t_ign) * SC_RATE_LIMITS[1]) + 8)
+    intervals = rng.gamma(SC_REGULARITY, 1.0 / SC_REGULARITY, size=int((t_ext - t_ign) * SC_RATE_LIMITS[1]) + 8)
     lens = rng.lognormal(np.log(2.4e-3), 0.35, size=intervals.size)
     g = rng.uniform(1.9, 2.5, size=intervals.size)
     sp = rng.uniform(6.0, 12.0, size=intervals.size)

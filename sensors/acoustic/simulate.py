@@ -85,7 +85,7 @@ def shop_noise(rng: np.random.Generator, n: int, rate: float, level_dba: float) 
     band = (f >= 20.0) & (f <= 20_000.0)
     spec = np.fft.rfft(rng.standard_normal(n)) * np.where(band, 1.0 / np.sqrt(np.maximum(f, 1.0)), 0.0)
     power = np.abs(spec) ** 2
-    a_share = np.sum(power * 10 ** (_a_weighting_db(f) / 10)) / max(np.sum(power), 1e-30)
+    a_share = np.sum(power * 10 ** (a_weighting_db(f) / 10)) / max(np.sum(power), 1e-30)
     pink = np.fft.irfft(spec, n)
     target = P_REF_PA * 10 ** (level_dba / 20)  # A-weighted RMS, Pa
     pink *= target / (np.sqrt(np.mean(pink**2) * a_share) + 1e-30)
@@ -94,7 +94,7 @@ def shop_noise(rng: np.random.Generator, n: int, rate: float, level_dba: float) 
     return pink + hum
 
 
-def _a_weighting_db(f: np.ndarray) -> np.ndarray:
+def a_weighting_db(f: np.ndarray) -> np.ndarray:
     """IEC 61672 A-weighting (dB) at frequencies ``f`` Hz."""
     f2 = np.maximum(f, 1e-3) ** 2
     ra = (12194.0**2 * f2**2) / ((f2 + 20.6**2) * np.sqrt((f2 + 107.7**2) * (f2 + 737.9**2)) * (f2 + 12194.0**2))
