@@ -25,7 +25,7 @@ from scipy.signal import hilbert, welch
 from weldfusion.datasets.simulated import SimConfig, simulate_run
 from weldfusion.sensors.acoustic.simulate import P_REF_PA, a_weighting_db
 from weldfusion.sensors.electrical.physics import process_efficiency
-from weldfusion.sensors.materials import MATERIALS, get_pair
+from weldfusion.sensors.materials import MATERIALS, PAIRS, get_pair
 from weldfusion.sensors.scenario import CONTROL_RATE, Scenario, make_scenario
 from weldfusion.sensors.thermal.conduction import solve_heat_flow
 
@@ -264,3 +264,56 @@ def shop_noise_level(pair: str = "Al-steel", seed: int = 0) -> dict:
 
     return {"idle_dba": level(0.05, scn.phases[0].end_s - 0.05),
             "welding_dba": level(scn.weld_start_s + 0.3, scn.weld_end_s - 0.3)}
+
+
+def all_checks(progress=None) -> dict:
+    """Every check above on the default pairs (about a minute on 2 cores): the ``sim-check`` report.
+
+    ``progress(name)`` is called before each check.
+    """
+    step = progress or (lambda _name: None)
+    out: dict = {"cooling": [], "joint_step_k": {}, "peaks_c": {}, "after_arc_off": {}, "rate_db": {}}
+    for name, spec in PAIRS.items():
+        step(f"heat flow {name}")
+        for m in dict.fromkeys((spec.material_a, spec.material_b)):
+            out["cooling"].append({"pair": name, "process": spec.default_process, **cooling_time(name, None, m)})
+        out["joint_step_k"][name] = {"dx_0.4": joint_step(name, dx=0.4), "dx_0.2": joint_step(name, dx=0.2)}
+        out["peaks_c"][name] = peak_temperatures(name)
+        out["after_arc_off"][name] = after_arc_off(name)
+    for name in PAIRS:
+        step(f"rates {name}")
+        out["rate_db"][name] = {f"{m}_x{f:g}": band_power_difference(name, m, f)
+                                for m in RATE_FIELDS for f in (0.5, 2.0, 4.0)}
+    step("microphone")
+    out["short_circuit_line"] = {p: short_circuit_line(p) for p in ("Al-steel", "Cu-SS")}
+    out["shop_noise"] = shop_noise_level("Al-steel")
+    return out
+
+
+def format_checks(res: dict) -> str:
+    """The :func:`all_checks` report as Markdown tables."""
+    lines = ["| pair | material | window (degC) | heat input (kJ/mm) | measured (s) | Rosenthal (s) | EN 1011-2 (s) | ratio |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in res["cooling"]:
+        ref = r["en1011_s"] or r["rosenthal_s"]
+        en = f"{r['en1011_s']:.2f}" if r["en1011_s"] else "-"
+        lines.append(f"| {r['pair']} {r['process']} | {r['material']} | {r['window_c'][0]:.0f}->{r['window_c'][1]:.0f} | "
+                     f"{r['heat_input_kj_mm']:.3f} | {r['measured_s']:.2f} | {r['rosenthal_s']:.2f} | {en} | "
+                     f"{ref / r['measured_s']:.2f} |")
+    lines += ["", "| pair | joint step dx 0.4 / 0.2 mm (K) | peak a / b (degC) | boiling a / b | 1 s after arc-off (degC) |",
+              "|---|---|---|---|---|"]
+    for p in res["peaks_c"]:
+        pk = list(res["peaks_c"][p].values())
+        js = res["joint_step_k"][p]
+        warm = res["after_arc_off"][p]["hottest_1s_after_off_c"]
+        lines.append(f"| {p} | {js['dx_0.4']:.0f} / {js['dx_0.2']:.0f} | {pk[0]['peak_c']:.0f} / {pk[-1]['peak_c']:.0f} | "
+                     f"{pk[0]['boiling_c']:.0f} / {pk[-1]['boiling_c']:.0f} | {warm:.0f} |")
+    keys = list(next(iter(res["rate_db"].values())))
+    lines += ["", "| pair | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for p, row in res["rate_db"].items():
+        lines.append(f"| {p} | " + " | ".join(f"{row[k]:.2f}" for k in keys) + " |")
+    sc = res["short_circuit_line"]
+    lines += ["", "short-circuit line (microphone envelope): " + "; ".join(
+        f"{p}: {v['line_hz']:.0f} Hz, +{v['line_db']:.1f} dB (short circuits {v['sc_rate_hz']:.0f}/s)" for p, v in sc.items()),
+        f"shop noise: {res['shop_noise']['idle_dba']:.1f} dB(A) idle, {res['shop_noise']['welding_dba']:.1f} dB(A) welding"]
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ from weldfusion.recipes.errors import InvalidInput
 VERBS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "simulated recordings"),
     "probe": ("probe", "per-modality complementarity probe of a data set"),
+    "sim-check": ("sim_check", "the simulator's physics measured (cooling times, joint, rates, sound)"),
     "ingest": ("ingest", "real recordings -> HDF5"),
     "inspect": ("inspect_recording", "streams, rates, gaps, labels of a recording"),
     "sync": ("sync", "estimate clock offsets between streams"),
