@@ -107,3 +107,14 @@ def write_recipe(path: Path, data: Path, **sections) -> Path:
             recipe[key] = value
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
+
+
+def train_tiny_run(root: Path, epochs: int = 2) -> tuple[Path, Path]:
+    """Recordings under ``root/data`` and a tiny model trained on them in ``root/run``: (run, data)."""
+    # lazy: training imports torch; the other helpers here do not need it
+    from weldfusion.tools.train import main as train_main
+
+    data = make_recordings(root / "data")
+    recipe = write_recipe(root / "tiny.yaml", data, train={"epochs": epochs, "checkpoint_every_steps": 0})
+    assert train_main([str(recipe), "--out", str(root / "run"), "--quiet"]) == 0
+    return root / "run", data

@@ -101,14 +101,9 @@ def test_plots_write_pngs(tmp_path):
 # -- the `evaluate` command on a tiny trained run ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from _training_data import make_recordings, write_recipe
-    from weldfusion.tools.train import main as train_main
+    from _training_data import train_tiny_run
 
-    root = tmp_path_factory.mktemp("evalrun")
-    data = make_recordings(root / "data")
-    recipe = write_recipe(root / "tiny.yaml", data, train={"epochs": 2, "checkpoint_every_steps": 0})
-    assert train_main([str(recipe), "--out", str(root / "run"), "--quiet"]) == 0
-    return root / "run", data
+    return train_tiny_run(tmp_path_factory.mktemp("evalrun"))
 
 
 @pytest.mark.slow

@@ -10,14 +10,9 @@ from weldfusion.tools import rate_sweep
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from _training_data import make_recordings, write_recipe
-    from weldfusion.tools.train import main as train_main
+    from _training_data import train_tiny_run
 
-    root = tmp_path_factory.mktemp("sweeprun")
-    data = make_recordings(root / "data")
-    recipe = write_recipe(root / "tiny.yaml", data, train={"epochs": 1, "checkpoint_every_steps": 0})
-    assert train_main([str(recipe), "--out", str(root / "run"), "--quiet"]) == 0
-    return root / "run"
+    return train_tiny_run(tmp_path_factory.mktemp("sweeprun"), epochs=1)[0]
 
 
 @pytest.mark.slow
