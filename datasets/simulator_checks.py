@@ -267,7 +267,7 @@ def shop_noise_level(pair: str = "Al-steel", seed: int = 0) -> dict:
 
 
 def all_checks(progress=None) -> dict:
-    """Every check above on the default pairs (about a minute on 2 cores): the ``sim-check`` report.
+    """Every check above on the default pairs (a few minutes on 2 cores): the ``sim-check`` report.
 
     ``progress(name)`` is called before each check.
     """
