@@ -30,8 +30,8 @@ burn_through (through the electrical cycle; laser: the plume sound drops).
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, lfilter, sosfilt
-from weldfusion.sensors.electrical.simulate import ArcWaveforms, resample_to
+from scipy.signal import butter, sosfilt
+from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag, resample_to
 from weldfusion.sensors.scenario import DefectEvent, Scenario
 
 GAMMA = 1.4
@@ -117,8 +117,7 @@ def _sound(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
     if scn.process == "laser":
         arc_sound = np.zeros(n)
     else:
-        alpha = 1.0 - np.exp(-1.0 / (ARC_TAU_S * fs))
-        plasma_power = lfilter([alpha], [1.0, alpha - 1.0], wave.arc_power)  # the column heats/cools with a lag
+        plasma_power = lag(wave.arc_power, ARC_TAU_S, fs)  # the column heats/cools with a lag
         dpdt = np.gradient(plasma_power) * fs  # W/s
         k = (GAMMA - 1.0) / (4 * np.pi * MIC_DISTANCE_M * SOUND_SPEED_M_S**2)  # Pa per W/s
         arc_sound = resample_to(k * dpdt, fs, rate, n)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import butter, resample_poly, sosfilt
+from scipy.signal import butter, lfilter, resample_poly, sosfilt
 from weldfusion.sensors.scenario import Scenario
 
 #: Rate (Hz) of the physical current/voltage waveforms that DAQ and microphone sample.
@@ -90,6 +90,12 @@ def resample_to(x: np.ndarray, rate_in: float, rate_out: float, n_out: int) -> n
     if y.size >= n_out:
         return y[:n_out]
     return np.concatenate([y, np.full(n_out - y.size, y[-1] if y.size else 0.0)])
+
+
+def lag(x: np.ndarray, tau_s: float, rate: float) -> np.ndarray:
+    """First-order lag of time constant ``tau_s`` (s) of ``x`` (n,) sampled at ``rate`` Hz."""
+    alpha = 1.0 - np.exp(-1.0 / (tau_s * rate))
+    return lfilter([alpha], [1.0, alpha - 1.0], x)
 
 
 def _coloured_noise(rng: np.random.Generator, n: int, rate: float, cutoff_hz: float) -> np.ndarray:

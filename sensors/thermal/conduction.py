@@ -286,6 +286,7 @@ def solve_heat_flow(
     hw_out, len_out = np.zeros(n_steps), np.zeros(n_steps)
     peak_out = np.zeros((n_steps, 2))
     probe_out = None if probes is None else np.full((n_steps, len(probes)), np.nan)
+    iy_probe = None if probes is None else np.interp(probes[:, 1], grid.yc, np.arange(ny))  # fractional rows
     frames = melt_frames = None
     frame_idx = 0
     if camera is not None:
@@ -310,7 +311,7 @@ def solve_heat_flow(
         eps = eps_s + (eps_l - eps_s) * melt
         loss = 2.0 * H_CONVECTION * (temp - T_AMBIENT_C) + SIGMA_SB * eps * ((temp + 273.15) ** 4 - t_amb_k4)
         loss = loss if losses else 0.0
-        q = np.zeros((ny, nx))
+        q = 0.0
         if power[s] > 0:
             x_edges = origin + np.arange(nx + 1) * grid.dx
             sigma_y = np.hypot(sigma, ys_spread[s])  # a wobble faster than the step widens the source
@@ -345,9 +346,8 @@ def solve_heat_flow(
         peak_out[s] = temp[~side_b].max(), temp[side_b].max()
         if probes is not None:
             ix = (probes[:, 0] - origin) / grid.dx - 0.5
-            iy = np.interp(probes[:, 1], grid.yc, np.arange(ny))
             inside = (ix >= 0) & (ix <= nx - 1)
-            probe_out[s, inside] = map_coordinates(temp, [iy[inside], ix[inside]], order=1, mode="nearest")
+            probe_out[s, inside] = map_coordinates(temp, [iy_probe[inside], ix[inside]], order=1, mode="nearest")
         if camera is not None:
             t_now = step_times[s]
             while frame_idx < camera.times.size and camera.times[frame_idx] <= t_now + 1e-12:

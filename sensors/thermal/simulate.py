@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, maximum_filter1d, uniform_filter1d
-from scipy.signal import lfilter
 from weldfusion.sensors.scenario import (
     CONTROL_RATE,
     DefectEvent,
@@ -39,12 +38,6 @@ PSF_SIGMA_PX = 0.5
 NOISE_REF_RATE = 50.0
 #: Source column as a share of the frame width.
 SOURCE_COLUMN = 0.72
-
-
-def lag(x: np.ndarray, tau_s: float, rate: float) -> np.ndarray:
-    """First-order lag of time constant ``tau_s`` of ``x`` (n,) sampled at ``rate`` Hz."""
-    alpha = 1.0 - np.exp(-1.0 / (tau_s * rate))
-    return lfilter([alpha], [1.0, alpha - 1.0], x)
 
 
 def camera_view(times: np.ndarray, shape: tuple[int, int], pixel_mm: float) -> CameraView:

@@ -24,10 +24,9 @@ edge). Sensor: shot and read noise, 8-bit saturation. Vectorised over blocks of 
 from __future__ import annotations
 
 import numpy as np
-from weldfusion.sensors.electrical.simulate import ArcWaveforms
+from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag
 from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
-from weldfusion.sensors.thermal.simulate import lag
 
 #: Fraction of the frame period the shutter is open.
 SHUTTER = 0.5
