@@ -49,7 +49,9 @@ from weldfusion.sensors.thermal import simulate as thermal_sim
 from weldfusion.sensors.video import simulate as video_sim
 
 SOURCE = "weldfusion-synth"
-SIM_VERSION = 2
+SIM_VERSION = 3
+#: Side of the simulated high-speed camera's field of view (mm); ``--video-size`` changes the pixels only.
+VIDEO_FIELD_MM = 16.0
 SIMULATED = ("video", "thermal", "acoustic", "electrical")
 
 
@@ -63,7 +65,7 @@ class SimConfig:
     duration_s: tuple[float, float] = (8.0, 12.0)
     video_rate: float = 250.0
     video_shape: tuple[int, int] = (64, 64)
-    video_mm_per_px: float = 0.25
+    video_mm_per_px: float = VIDEO_FIELD_MM / 64
     thermal_rate: float = 50.0
     thermal_shape: tuple[int, int] = (40, 64)
     thermal_mm_per_px: float = 0.8

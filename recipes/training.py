@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Monitor = Literal["phase_macro_f1", "defect_mean_f1", "combined"]
+
+
+@dataclass
+class RateJitterConfig:
+    """Training windows as slower sensors would deliver them (``train.rate_jitter``; see
+    :mod:`weldfusion.tools.training.augment`).
+
+    Attributes:
+        prob: chance per window and modality of being jittered (0 = off).
+        min_factor: lowest rate factor, relative to the window's own rate (0 < f <= 1): the factor
+            is drawn uniformly from ``[min_factor, 1]``.
+        modalities: the jittered modalities; ``None`` = all in the data.
+    """
+
+    prob: float = 0.0
+    min_factor: float = 0.4
+    modalities: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.prob <= 1.0:
+            raise ValueError(f"train.rate_jitter.prob must be in [0, 1], got {self.prob}")
+        if not 0.0 < self.min_factor <= 1.0:
+            raise ValueError(f"train.rate_jitter.min_factor must be in (0, 1], got {self.min_factor}")
 
 
 @dataclass
@@ -47,6 +70,7 @@ class TrainConfig:
             training recordings) or ``windows`` (``max(1, round(f * n))`` labelled windows).
         label_fraction_seed: seed of the permutation whose prefix is kept, so that a smaller fraction
             is always a subset of a larger one (nested) and the choice is reproducible.
+        rate_jitter: rate-jitter augmentation of the training windows (off by default).
     """
 
     epochs: int = 20
@@ -72,6 +96,7 @@ class TrainConfig:
     label_fraction: float = 1.0
     label_fraction_unit: Literal["recordings", "windows"] = "recordings"
     label_fraction_seed: int = 0
+    rate_jitter: RateJitterConfig = field(default_factory=RateJitterConfig)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.label_fraction <= 1.0:

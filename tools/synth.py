@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from weldfusion.datasets.simulated import (
+    VIDEO_FIELD_MM,
     SimConfig,
 )
 from weldfusion.datasets.simulated_set import format_table, generate_set, parse_duration, parse_pairs
@@ -38,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--duration-s", default="8-12", help="run length, SECONDS or MIN-MAX (default 8-12)")
     p.add_argument("--video-rate", type=float, default=SimConfig.video_rate, help="frames/s (default 250)")
+    p.add_argument("--video-size", type=int, default=SimConfig.video_shape[0],
+                   help="camera frame side in px over the same 16 mm field of view (default 64; e.g. 128, 256)")
     p.add_argument("--thermal-rate", type=float, default=SimConfig.thermal_rate, help="frames/s (default 50)")
     p.add_argument("--acoustic-rate", type=float, default=SimConfig.acoustic_rate, help="microphone Hz (default 16000)")
     p.add_argument("--electrical-rate", type=float, default=SimConfig.electrical_rate, help="DAQ Hz (default 5000)")
@@ -56,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         raise InvalidInput(f"--runs must be >= 1, got {args.runs}")
     if args.workers < 1:
         raise InvalidInput(f"--workers must be >= 1, got {args.workers}")
+    if not 16 <= args.video_size <= 512:
+        raise InvalidInput(f"--video-size must be 16-512 px, got {args.video_size}")
     config = SimConfig(
         duration_s=parse_duration(args.duration_s),
         video_rate=args.video_rate,
+        video_shape=(args.video_size, args.video_size),
+        video_mm_per_px=VIDEO_FIELD_MM / args.video_size,
         thermal_rate=args.thermal_rate,
         acoustic_rate=args.acoustic_rate,
         electrical_rate=args.electrical_rate,

@@ -8,7 +8,14 @@ frame) and the open joint lies ahead of the arc (up the frame). The scene per fr
 * plates of the two materials lit by the arc (their visible reflectance differs) and the open
   joint gap ahead of the pool;
 * the weld pool: an ellipse sized by the molten region of the heat flow, glowing with the lagged
-  heat input (it stays red-hot a moment after the arc is gone) and mirroring the arc;
+  heat input (it stays red-hot a moment after the arc is gone) and mirroring the arc; its
+  surface carries capillary waves running out from the arc root and the pool breathes at its
+  oscillation frequency (both averaged over the exposure, so the frame rate changes only how
+  much of the oscillation a frame resolves);
+* the solidified bead behind the pool: each row shows the seam point the torch passed
+  ``row distance / foreshortening`` mm earlier, as wide as the pool was then, centred where the
+  torch weaved then, with solidification ripples at a fixed pitch along the seam, a bright crown
+  and a glow that fades with the time since it froze;
 * the electrode wire (GMAW) or tungsten (TIG) as a silhouette against the glare, with a hot tip;
   a laser shows a keyhole spot and a flickering metal-vapour plume instead;
 * a saturating arc core whose brightness is the arc power integrated over the exposure, so it
@@ -16,14 +23,22 @@ frame) and the open joint lies ahead of the arc (up the frame). The scene per fr
 * spatter particles thrown at re-ignitions, flying ballistic paths (gravity) as streaks;
 * weaving moves the arc and pool sideways in the frame.
 
-Defects: porosity (dark pores / bright gas bursts on the pool, pool jitter), burn_through (dark
-hole in an enlarged pool), spatter (many more particles), undercut (dark groove along one pool
-edge). Sensor: shot and read noise, 8-bit saturation. Vectorised over blocks of frames.
+Defects are bounded physical features where the seam has them, so they scroll down the frame
+with the bead once the torch has passed: porosity (dark pores / bright gas bursts on the pool,
+pool jitter, surface pores frozen into the bead at fixed seam points), lack_of_fusion (the
+narrower pool of the heat flow; the unfused joint line stays visible through the bead),
+burn_through (dark hole in an enlarged pool), spatter (many more particles), undercut (a groove
+along one bead toe over the seam segment where it formed, its outer wall catching the arc light).
+
+Frame size: the pixel pitch ``mm_per_px`` sets the scale of everything (all sizes below are in
+mm), so a 128 or 256 px camera over the same field of view sees the same scene, finer. Sensor:
+shot and read noise, 8-bit saturation. Vectorised over blocks of frames.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag
 from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
@@ -47,6 +62,25 @@ ARC_FALLS_V = 10.5
 ARC_FIELD_V_MM = 1.5
 #: How long the pool keeps glowing after the power changes (s).
 GLOW_LAG_S = 0.1
+#: The camera's oblique view shortens lengths along the seam by this factor.
+FORESHORTEN = 0.45
+#: Pixel pitch (mm) at which the scene's pixel constants were drawn (64 px over 16 mm).
+REF_MM_PER_PX = 0.25
+#: Solidification ripples on the bead: pitch along the seam (mm), contrast.
+RIPPLE_PITCH_MM = 0.8
+RIPPLE_CONTRAST = 0.25
+#: Time constant (s) of the bead's incandescence after it froze.
+BEAD_COOL_S = 0.35
+#: Pool surface: capillary wavelength (mm), wave and breathing amplitudes, oscillation frequency range (Hz).
+POOL_WAVE_MM = 1.2
+POOL_WAVE_AMP = 0.12
+POOL_BREATH_AMP = 0.05
+POOL_OSC_HZ = (60.0, 140.0)
+#: Undercut groove: width (mm) and distance of its centre outside the bead toe (mm).
+GROOVE_WIDTH_MM = 0.6
+#: Surface pores frozen into the bead: count per mm of porous seam per unit severity, radius (mm).
+BEAD_PORES_PER_MM = 1.2
+BEAD_PORE_R_MM = 0.25
 
 
 def _window_mean(values: np.ndarray, rate: float, starts: np.ndarray, length_s: float) -> np.ndarray:
@@ -113,6 +147,87 @@ def _splat_particles(img: np.ndarray, i0: int, times: np.ndarray, rate: float, p
     np.add.at(img, (fr[ok], yi[ok], xi[ok]), val[ok].astype(np.float32))
 
 
+def _sinc(x: np.ndarray | float) -> np.ndarray:
+    """Exposure averaging of a sinusoid: mean of sin over a window of ``x`` periods, relative."""
+    return np.sinc(np.asarray(x, dtype=np.float64))
+
+
+def _seam_behind(scn: Scenario, times: np.ndarray, behind_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the bead rows look: for frames at ``times`` (F,) and rows ``behind_mm`` (R,) mm behind the
+    arc root along the seam, the seam position ``x`` (F, R) mm and the time ``t_x`` (F, R) s the torch
+    was there; ``t_x`` is NaN where the torch never was (ahead of the start of travel)."""
+    x_now = np.interp(times, scn.t, scn.torch_x)  # (F,)
+    x = x_now[:, None] - behind_mm[None, :]  # (F, R)
+    xs, first = np.unique(scn.torch_x, return_index=True)  # first time the torch reached each x
+    t_x = np.interp(x, xs, scn.t[first]) if xs.size > 1 else np.full(x.shape, np.nan)
+    t_x = np.where(x >= (xs[0] if xs.size else 0.0) - 1e-9, t_x, np.nan)
+    return x, t_x
+
+
+def _bead_edges(scn: Scenario, heat: HeatFlow) -> tuple[np.ndarray, np.ndarray, float]:
+    """Lateral edges of the frozen bead (mm, + towards b) where the torch was at each ``scn.t`` (T,) each,
+    and the time ``span`` s a seam point takes to freeze.
+
+    The pool trails the torch by its length, so a seam point freezes with the union of the pools
+    that covered it: over the next ``span = length / travel`` seconds (the run's median), the widest
+    excursion of ``weave +- pool half width`` (a weaving torch leaves a bead as wide as its weave,
+    not a zigzag). A frame shows a seam point as bead only once it is ``span`` old, so no frame
+    sees the future.
+    """
+    hw, ln = heat.pool_at(scn.t)
+    welding = hw > 0
+    upper = np.where(welding, scn.weave + hw, -np.inf)
+    lower = np.where(welding, scn.weave - hw, np.inf)
+    moving = welding & (scn.travel > 0.5)
+    span_s = float(np.median(ln[moving] / scn.travel[moving])) if moving.any() else 0.1
+    n = int(np.clip(span_s, 0.05, 2.0) * CONTROL_RATE)
+    upper = maximum_filter1d(upper, size=n, origin=-(n // 2), mode="nearest")  # over [t, t + span]
+    lower = minimum_filter1d(lower, size=n, origin=-(n // 2), mode="nearest")
+    ok = np.isfinite(upper) & np.isfinite(lower) & (upper > lower)
+    return np.where(ok, lower, 0.0), np.where(ok, upper, 0.0), n / CONTROL_RATE
+
+
+def _bead_pores(scn: Scenario) -> np.ndarray:
+    """Surface pores frozen into the bead (P, 3): seam position mm, lateral offset (fraction of the bead
+    half width, -1..1), relative darkness 0-1; drawn per porosity event over the seam segment it covers."""
+    rows = []
+    for ev in scn.events("porosity"):
+        x0, x1 = np.interp([ev.start_s, ev.end_s], scn.t, scn.torch_x)
+        erng = np.random.default_rng([ev.seed, 14])
+        n = erng.poisson(BEAD_PORES_PER_MM * ev.severity * max(x1 - x0, 0.0))
+        rows.append(np.stack([erng.uniform(x0, x1, n), erng.uniform(-0.8, 0.8, n), erng.uniform(0.5, 1.0, n)], axis=1))
+    return np.concatenate(rows, axis=0) if rows else np.zeros((0, 3))
+
+
+def _splat_bead_pores(img: np.ndarray, times: np.ndarray, scn: Scenario, edges: tuple[np.ndarray, np.ndarray, float],
+                      pores: np.ndarray, y_root: float, pool_l: np.ndarray, mm_per_px: float) -> None:
+    """Darken the frozen surface pores visible in the block ``img`` (F, H, W) at frame ``times`` (F,) (in place)."""
+    if pores.shape[0] == 0:
+        return
+    f, h, w = img.shape
+    x_now = np.interp(times, scn.t, scn.torch_x)  # (F,)
+    row = y_root + (x_now[:, None] - pores[None, :, 0]) * FORESHORTEN / mm_per_px  # (F, P)
+    solid = row > y_root + 1.6 * pool_l[:, None]  # behind the pool's tail
+    fi, pi = np.nonzero(solid & (row < h))
+    if fi.size == 0:
+        return
+    xs, first = np.unique(scn.torch_x, return_index=True)
+    t_p = np.interp(pores[pi, 0], xs, scn.t[first])  # when the torch was over the pore
+    frozen = times[fi] - t_p >= edges[2]
+    fi, pi, t_p = fi[frozen], pi[frozen], t_p[frozen]
+    lo_mm, hi_mm = np.interp(t_p, scn.t, edges[0]), np.interp(t_p, scn.t, edges[1])
+    col = w / 2 + (0.5 * (hi_mm + lo_mm) + pores[pi, 1] * 0.5 * (hi_mm - lo_mm)) / mm_per_px
+    r = max(BEAD_PORE_R_MM / mm_per_px, 0.7)
+    k = int(np.ceil(r))
+    for ddy in range(-k, k + 1):
+        for ddx in range(-k, k + 1):
+            if ddx * ddx + ddy * ddy > r * r + 0.25:
+                continue
+            yy, xx = np.round(row[fi, pi]).astype(np.int64) + ddy, np.round(col).astype(np.int64) + ddx
+            ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+            np.multiply.at(img, (fi[ok], yy[ok], xx[ok]), (1.0 - 0.7 * pores[pi, 2][ok]).astype(np.float32))
+
+
 def simulate(
     scn: Scenario,
     wave: ArcWaveforms,
@@ -129,17 +244,19 @@ def simulate(
     """
     rng = scn.rng("video")
     h, w = shape
+    sc = REF_MM_PER_PX / mm_per_px  # pixels per pixel of the 64 px reference camera
     n = round(scn.duration_s * rate)
     times = np.arange(n) / rate
     exposure = SHUTTER / rate
+    t_mid = times + 0.5 * exposure
     p_nom = scn.params.current_a * scn.params.voltage_v
     arc_frac = _window_mean(wave.arc_on.astype(np.float64), wave.rate, times, exposure)  # (N,)
     # brightness: set-point arc power x share of the exposure the arc burns (flicker with the shorts)
     arc_pow = arc_frac * scn.at("voltage", times) * scn.at("current", times) / p_nom  # (N,) relative
     energised = _window_mean(wave.energised.astype(np.float64), wave.rate, times, exposure)
     half_w, length = heat.pool_at(times)
-    lagged = np.interp(times, scn.t, lag(absorbed_power(scn, scn.t), GLOW_LAG_S, CONTROL_RATE))
-    glow = np.clip(lagged / p_nom, 0.0, 1.6) ** 0.5  # (N,) lagged heat -> incandescence
+    glow_t = np.clip(lag(absorbed_power(scn, scn.t), GLOW_LAG_S, CONTROL_RATE) / p_nom, 0.0, 1.6) ** 0.5  # on scn.t
+    glow = np.interp(times, scn.t, glow_t)  # (N,) lagged heat -> incandescence
     u_set = scn.at("voltage", times)
     i_rel = np.maximum(scn.at("current", times) / scn.params.current_a, 0.0)
 
@@ -147,17 +264,27 @@ def simulate(
     y_root = ROOT_ROW * h
     arc_len = np.clip((u_set - ARC_FALLS_V) / ARC_FIELD_V_MM, 0.5, 6.0) / mm_per_px  # column above the electrode falls
     if scn.process == "laser":
-        arc_len = np.full(n, 2.0)
+        arc_len = np.full(n, 2.0 * sc)
     y_mid = y_root - 0.5 * arc_len * np.clip(arc_frac, 0.0, 1.0)
     tip = y_root - arc_len * np.clip(arc_frac / np.maximum(energised, 1e-6), 0.0, 1.0)
-    pool_w = np.clip(half_w / mm_per_px, 0.0, w / 2)
-    pool_l = np.clip(0.45 * length / mm_per_px, 0.0, h)  # foreshortened by the oblique view
-    pool_w = np.where(pool_w > 0, np.maximum(pool_w, 2.0), 0.0)
-    pool_l = np.where(pool_l > 0, np.maximum(pool_l, 2.0), 0.0)
+
+    # pool oscillation: frequency falls as the pool grows (f ~ 1 / sqrt(length)); phase integrated
+    # on the control grid, so every frame rate samples the same oscillation
+    f0 = rng.uniform(*POOL_OSC_HZ)
+    _, len_t = heat.pool_at(scn.t)
+    f_t = f0 * np.sqrt(5.0 / np.maximum(len_t, 1.0))
+    phase_t = 2 * np.pi * np.cumsum(f_t) / CONTROL_RATE + rng.uniform(0, 2 * np.pi)
+    osc_phase = np.interp(t_mid, scn.t, phase_t)  # (N,) rad
+    osc_gain = _sinc(np.interp(t_mid, scn.t, f_t) * exposure)  # (N,) what one exposure keeps of it
+    breath = 1.0 + POOL_BREATH_AMP * osc_gain * np.sin(osc_phase)
+    pool_w = np.clip(half_w / mm_per_px, 0.0, w / 2) * breath
+    pool_l = np.clip(FORESHORTEN * length / mm_per_px, 0.0, h) * breath  # foreshortened by the oblique view
+    pool_w = np.where(pool_w > 0, np.maximum(pool_w, 2.0 * sc), 0.0)
+    pool_l = np.where(pool_l > 0, np.maximum(pool_l, 2.0 * sc), 0.0)
 
     # defects: per-frame modifiers
     burn = scn.envelope("burn_through", times)
-    under = [(ev, ev.severity * event_envelope(ev, times)) for ev in scn.events("undercut")]
+    under = scn.events("undercut")
     pore_events = []
     for ev in scn.events("porosity"):
         erng = np.random.default_rng([ev.seed, 12])
@@ -166,6 +293,8 @@ def simulate(
     pool_jitter = np.ones(n)
     for _, env, _, jit in pore_events:
         pool_jitter *= 1.0 + 0.25 * env * jit
+    bead_pores = _bead_pores(scn)
+    bead_lo, bead_hi, freeze_s = _bead_edges(scn, heat)
 
     plume = np.ones(n)
     if scn.process == "laser":  # metal-vapour plume fluctuates at 50-500 Hz, whatever the frame rate
@@ -178,12 +307,15 @@ def simulate(
         plume *= 1.0 - 0.5 * burn  # full penetration: plume partly exits at the root
 
     parts = _particles(scn, rng)
-    origin = np.stack([x_arc, np.full(n, y_root - 2.0)], axis=1)
+    origin = np.stack([x_arc, np.full(n, y_root - 2.0 * sc)], axis=1)
     mat_a, mat_b = scn.pair.a, scn.pair.b
     cols = np.arange(w, dtype=np.float32)
     rows = np.arange(h, dtype=np.float32)
     refl = np.where(cols < w / 2, mat_a.reflectance, mat_b.reflectance).astype(np.float32)  # (W,)
-    gap = (np.abs(cols - (w / 2 - 0.5)) < 1.0)[None, :] & (rows[:, None] < y_root - 3)  # (H, W) open joint ahead
+    refl_bead = np.float32(0.5 * (mat_a.reflectance + mat_b.reflectance))
+    gap = (np.abs(cols - (w / 2 - 0.5)) < 1.0 * sc)[None, :] & (rows[:, None] < y_root - 3 * sc)  # (H, W) open joint ahead
+    behind_mm = np.maximum(rows - y_root, 0.0) * mm_per_px / FORESHORTEN  # (H,) seam distance each row shows
+    ripple_gain = _sinc(mm_per_px / FORESHORTEN / RIPPLE_PITCH_MM)  # a pixel averages over part of a ripple
     frames = np.empty((n, h, w), dtype=np.uint8)
     arc_amp = arc_pow  # arc power integrated over the exposure, relative to nominal
 
@@ -194,28 +326,59 @@ def simulate(
         dx = cols[None, None, :] - xa  # (F, 1, W)
         dyr = rows[None, :, None] - np.float32(y_root)  # (1, H, 1)
         amp = arc_amp[sl, None, None].astype(np.float32)
+        lit = 90.0 * amp / (1.0 + (dx**2 + dyr**2) / (300.0 * sc**2))  # (F, H, W) arc light falling on the plate
         # plates lit by the arc (inverse-square-like fall-off) + ambient
-        light = 6.0 + 90.0 * amp * refl[None, None, :] / (1.0 + (dx**2 + dyr**2) / 300.0)  # (F, H, W)
+        light = 6.0 + lit * refl[None, None, :]
         light = light * np.where(gap[None], 0.35, 1.0).astype(np.float32)
-        # weld pool: ellipse trailing from the arc root towards the camera
+        # the bead behind the pool: the seam as the torch left it
+        seam_x, t_x = _seam_behind(scn, times[sl], behind_mm)  # (F, H)
+        # frozen seam: points at least freeze_s old (the pool, drawn over it, covers the younger ones)
+        made = np.isfinite(t_x) & (times[sl, None] - np.nan_to_num(t_x, nan=np.inf) >= freeze_s) & (rows[None, :] > y_root)
+        tx = np.where(made, t_x, 0.0)
+        lo_mm, hi_mm = np.interp(tx, scn.t, bead_lo), np.interp(tx, scn.t, bead_hi)  # (F, H)
+        bead_hw = np.where(made, 0.5 * (hi_mm - lo_mm), 0.0) / mm_per_px  # (F, H) px
+        centre = w / 2 + 0.5 * (hi_mm + lo_mm) / mm_per_px  # (F, H)
+        u = (cols[None, None, :] - centre[:, :, None]) / np.maximum(bead_hw, 1e-3)[:, :, None]  # (F, H, W)
+        inside = np.clip((1.0 - np.abs(u)) * 3.0, 0.0, 1.0) * (bead_hw > 0.5)[:, :, None]
+        ripple = 1.0 + RIPPLE_CONTRAST * ripple_gain * np.cos(2 * np.pi * seam_x / RIPPLE_PITCH_MM)  # (F, H)
+        age = np.maximum(times[sl, None] - tx, 0.0)
+        bead_glow = 70.0 * np.interp(tx, scn.t, glow_t) * np.exp(-age / BEAD_COOL_S)  # (F, H)
+        bead = (6.0 + lit * refl_bead * (1.0 - 0.5 * u**2) * ripple[:, :, None] + bead_glow[:, :, None])
+        lof = np.where(made, scn.envelope("lack_of_fusion", tx), 0.0)  # (F, H)
+        if np.any(lof > 0):  # the unfused joint line shows through the bead
+            line = (np.abs(cols - (w / 2 - 0.5)) < 0.5 * sc)[None, None, :]
+            bead = bead * (1.0 - 0.6 * np.minimum(lof, 1.0)[:, :, None] * line)
+        light = light * (1.0 - inside) + bead * inside
+        # weld pool: ellipse trailing from the arc root towards the camera, capillary waves on it
         pw, pl = pool_w[sl, None, None], pool_l[sl, None, None]
         cy = y_root + 0.6 * pl
         e = (dx / np.maximum(pw, 1e-3)) ** 2 + ((rows[None, :, None] - cy) / np.maximum(pl, 1e-3)) ** 2
         pool = np.clip((1.0 - e) * 3.0, 0.0, 1.0) * (pw > 0)
-        pool_val = (55.0 * glow[sl] * pool_jitter[sl] + 25.0 * arc_amp[sl])[:, None, None].astype(np.float32)
+        r_mm = np.sqrt(dx**2 + (dyr / FORESHORTEN) ** 2) * mm_per_px
+        waves = 1.0 + POOL_WAVE_AMP * osc_gain[sl, None, None] * np.sin(2 * np.pi * r_mm / POOL_WAVE_MM
+                                                                         - osc_phase[sl, None, None])
+        pool_val = (55.0 * glow[sl] * pool_jitter[sl] + 25.0 * arc_amp[sl])[:, None, None].astype(np.float32) * waves
         b = burn[sl, None, None]
         if np.any(b > 0):
             hy = (rows[None, :, None] - (y_root + 1.0 * pl)) / (0.45 * np.maximum(pl, 1))
             hole = np.clip((1.0 - ((dx / (0.6 * np.maximum(pw, 1))) ** 2 + hy**2)) * 3.0, 0, 1)
             pool = pool * (1.0 - 0.9 * np.minimum(b, 1.0) * hole)
         img = light * (1.0 - pool) + pool * pool_val
-        for ev, env in under:  # groove along one toe of the pool / fresh bead, its outer wall catching the arc light
-            gx = xa + ev.side * (pw + 2.0)
-            in_rows = (rows[None, :, None] > y_root - 1) & (rows[None, :, None] < y_root + 2.6 * pl)
-            groove = (np.abs(cols[None, None, :] - gx) < 2.0) & in_rows
-            wall = (np.abs(cols[None, None, :] - (gx + ev.side * 2.5)) < 0.75) & in_rows
-            e = np.minimum(env[sl, None, None], 1.0)
-            img = img * (1.0 - 0.85 * e * groove) + 45.0 * e * amp * wall
+        # the groove forms at the pool's toe and stays in the seam: every row from the arc root back
+        # that the torch has passed shows the seam of its time, at the pool's edge or the bead's toe
+        passed = (np.isfinite(t_x) & (rows[None, :] > y_root)) | ((rows[None, :] > y_root - 1) & (rows[None, :] <= y_root))
+        t_seam = np.where(np.isfinite(t_x), t_x, times[sl, None])  # (F, H)
+        toe_c = np.where(made, centre, x_arc[sl, None])  # (F, H) column of the seam's centre line
+        toe = np.where(made, bead_hw, pool_w[sl, None])  # (F, H) half width px
+        for ev in under:  # groove along one toe where the seam has it, its outer wall catching the arc light
+            env = np.where(passed, ev.severity * event_envelope(ev, t_seam), 0.0)  # (F, H)
+            half_g = 0.5 * GROOVE_WIDTH_MM / mm_per_px
+            gc = (toe_c + ev.side * (toe + half_g + 0.5))[:, :, None]  # (F, H, 1) groove centre column
+            groove = np.abs(cols[None, None, :] - gc) < half_g
+            wall = np.abs(cols[None, None, :] - (gc + ev.side * (half_g + 0.5 * sc))) < 0.4 * sc
+            e_g = np.minimum(env, 1.0)[:, :, None]
+            img = img * (1.0 - 0.85 * e_g * groove) + 45.0 * e_g * amp * wall
+        _splat_bead_pores(img, times[sl], scn, (bead_lo, bead_hi, freeze_s), bead_pores, y_root, pool_l[sl], mm_per_px)
         for ev, _, counts, _ in pore_events:
             c = counts[sl]
             if c.sum() == 0:
@@ -226,26 +389,28 @@ def simulate(
             px = np.round(x_arc[sl][fi] + 0.8 * pool_w[sl][fi] * rad * np.cos(ang)).astype(np.int64)
             py = np.round(y_root + 0.6 * pool_l[sl][fi] + 0.8 * pool_l[sl][fi] * rad * np.sin(ang)).astype(np.int64)
             val = np.where(erng.uniform(size=fi.size) < 0.5, -70.0, 110.0).astype(np.float32)
-            for ddx, ddy in ((0, 0), (1, 0), (0, 1), (1, 1)):
-                ok = (px + ddx >= 0) & (px + ddx < w) & (py + ddy >= 0) & (py + ddy < h)
-                np.add.at(img, (fi[ok], py[ok] + ddy, px[ok] + ddx), val[ok])
+            side = max(2, round(2 * sc))
+            for ddx in range(side):
+                for ddy in range(side):
+                    ok = (px + ddx >= 0) & (px + ddx < w) & (py + ddy >= 0) & (py + ddy < h)
+                    np.add.at(img, (fi[ok], py[ok] + ddy, px[ok] + ddx), val[ok])
         # electrode silhouette + hot tip, or laser plume
         if scn.process in ("GMAW", "TIG"):
-            half = 2.5 if scn.process == "GMAW" else 1.5
+            half = (2.5 if scn.process == "GMAW" else 1.5) * sc
             wire = (np.abs(dx) < half) & (rows[None, :, None] < tip[sl, None, None])
             img = np.where(wire, 6.0 + 30.0 * amp, img)
-            gx = np.exp(-(dx**2) / (2 * 1.5**2))
-            gy = np.exp(-((rows[None, :, None] - tip[sl, None, None]) ** 2) / (2 * 1.5**2))
+            gx = np.exp(-(dx**2) / (2 * (1.5 * sc) ** 2))
+            gy = np.exp(-((rows[None, :, None] - tip[sl, None, None]) ** 2) / (2 * (1.5 * sc) ** 2))
             img = img + 200.0 * energised[sl, None, None] * gx * gy
             core_r = (0.8 / mm_per_px) * np.sqrt(i_rel[sl]) * (1.6 if scn.process == "TIG" else 1.0)
         else:
-            gx = np.exp(-(dx**2) / (2 * 3.0**2))
-            gy = np.exp(-((rows[None, :, None] - (y_root - 10.0)) ** 2) / (2 * 7.0**2))
+            gx = np.exp(-(dx**2) / (2 * (3.0 * sc) ** 2))
+            gy = np.exp(-((rows[None, :, None] - (y_root - 10.0 * sc)) ** 2) / (2 * (7.0 * sc) ** 2))
             img = img + 160.0 * (plume[sl] * arc_frac[sl])[:, None, None] * gx * gy
-            core_r = np.full(f, 1.2)
+            core_r = np.full(f, 1.2 * sc)
         r = core_r[:, None, None].astype(np.float32)
         core = np.exp(-(dx**2) / (2 * r**2)) * np.exp(-((rows[None, :, None] - y_mid[sl, None, None]) ** 2) / (2 * (1.3 * r) ** 2))
-        halo = np.exp(-(dx**2 + (rows[None, :, None] - y_mid[sl, None, None]) ** 2) / (2 * 7.0**2))
+        halo = np.exp(-(dx**2 + (rows[None, :, None] - y_mid[sl, None, None]) ** 2) / (2 * (7.0 * sc) ** 2))
         img = img + amp * (600.0 * core + 45.0 * halo)
         img = img.astype(np.float32)
         _splat_particles(img, i0, times, rate, parts, origin, mm_per_px)

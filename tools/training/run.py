@@ -20,6 +20,7 @@ from weldfusion.recipes.config import to_dict
 from weldfusion.recipes.errors import InvalidInput, MissingInput, OutputExists
 from weldfusion.recipes.tree import RecipeConfig, load_recipe, save_recipe
 from weldfusion.tools.outputs import claim, exclusive
+from weldfusion.tools.training.augment import RateJitter
 from weldfusion.tools.training.checkpoint import load_checkpoint, model_weights
 from weldfusion.tools.training.data import build_data, class_weights
 from weldfusion.tools.training.distributed import Dist, resolve_device
@@ -156,4 +157,4 @@ def _train(recipe: RecipeConfig, run_dir: Path, resume: bool, ctx: Dist, progres
     extra = {"config": to_dict(recipe), "info": bundle.info.to_dict(), "norm": bundle.norm.to_dict()}
     return fit(model, loss_fn, bundle.train, bundle.val, recipe.train, seed=recipe.seed, run_dir=run_dir,
                phases=bundle.info.phases, defects=bundle.info.defects, ctx=ctx, resume=resume, extra=extra,
-               progress=progress)
+               progress=progress, augment=RateJitter(recipe.train.rate_jitter, bundle.info))

@@ -34,6 +34,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -126,7 +127,8 @@ def _loader(dataset: Dataset, batch_size: int, sampler, num_workers: int, seed: 
 
 def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: TrainConfig, *, seed: int,
         run_dir: str | os.PathLike, phases: tuple[str, ...], defects: tuple[str, ...], ctx: Dist | None = None,
-        resume: bool = False, extra: dict[str, Any] | None = None, progress: bool = True) -> FitResult:
+        resume: bool = False, extra: dict[str, Any] | None = None, progress: bool = True,
+        augment: Callable[[dict], dict] | None = None) -> FitResult:
     """Train ``model`` with ``loss_fn(outputs, batch) -> {"total", ...}`` and validate every epoch.
 
     Args:
@@ -142,6 +144,8 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
         resume: continue from ``run_dir/last.pt``.
         extra: plain data stored in every checkpoint (recipe, DataInfo, normalisation statistics, ...).
         progress: tqdm bar per epoch (rank 0 only).
+        augment: applied to every training batch on the device (``batch -> batch``; e.g.
+            :class:`~weldfusion.tools.training.augment.RateJitter`); validation sees raw batches.
     """
     ctx = ctx or Dist()
     run_dir = Path(run_dir)
@@ -230,6 +234,8 @@ def fit(model: nn.Module, loss_fn, train_set: Dataset, val_set: Dataset, cfg: Tr
         accum = state["accum"]
         for batch in bar:
             batch = to_device(batch, device)
+            if augment is not None:
+                batch = augment(batch)
             with autocast(device, use_amp):
                 outputs = net(batch)
                 terms = loss_fn(outputs, batch)
