@@ -61,12 +61,12 @@ STREAMS = ("phases", "defects", "short_circuits", "electrical", "thermal", "vide
 #: laser driver's electrical channels do not see the work piece).
 DEFECT_SIGNATURES: dict[str, dict[str, str]] = {
     "porosity": {
-        "video": "dark pores and bright gas bursts on the pool surface, pool brightness jitter",
+        "video": "dark pores and bright gas bursts on the pool surface, pool brightness jitter; surface pores frozen into the bead",
         "acoustic": "crackling: bursts of 1.5-5 kHz noise as gas escapes the pool",
     },
     "lack_of_fusion": {
         "thermal": "the joint face does not fuse: heat does not cross to side b, cold side of the joint",
-        "video": "the pool does not wet side b: a narrower pool (its size comes from the heat flow)",
+        "video": "a narrower pool (its size comes from the heat flow); the unfused joint line shows through the bead",
         "electrical": "small: +0.6 V arc voltage, -3 % current (gap under the arc)",
     },
     "burn_through": {
@@ -81,7 +81,7 @@ DEFECT_SIGNATURES: dict[str, dict[str, str]] = {
         "acoustic": "explosive re-ignition pops and particle impacts",
     },
     "undercut": {
-        "video": "dark groove along one pool edge (toe), its outer wall lit by the arc",
+        "video": "groove along one toe over the seam segment where it formed (scrolls with the bead), outer wall lit",
         "thermal": "bright line along one bead toe (cavity raises the apparent emissivity)",
     },
     "crack": {
