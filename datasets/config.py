@@ -28,12 +28,16 @@ def _window_modalities() -> type:
     class that sensor declares (``sensors/<name>/window.py``), defaulting to that class's defaults.
 
     A modality's tensor and presence-mask column exist iff its entry is not ``None`` (``video: null``
-    in YAML removes it from the data); ``enabled: false`` keeps the column but masks it absent.
+    in YAML removes it from the data; ``emission: {}`` adds the acoustic-emission sensor, which is
+    not in the default data); ``enabled: false`` keeps the column but masks it absent.
     """
     fields = []
     for name in modality_names():
         cls = window_config(name)
-        fields.append((name, cls | None, field(default_factory=cls)))
+        # a sensor whose window class says IN_DEFAULT_DATA = False (acoustic emission) is in a
+        # recipe's data only when the recipe names it
+        default = field(default_factory=cls) if getattr(cls, "IN_DEFAULT_DATA", True) else field(default=None)
+        fields.append((name, cls | None, default))
     cls = make_dataclass("WindowModalities", fields)
     cls.__module__ = __name__
     cls.__doc__ = _window_modalities.__doc__

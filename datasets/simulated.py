@@ -45,6 +45,7 @@ from weldfusion.sensors.scenario import (
     make_scenario,
     run_entropy,
 )
+from weldfusion.sensors.emission import simulate as emission_sim
 from weldfusion.sensors.thermal import simulate as thermal_sim
 from weldfusion.sensors.video import simulate as video_sim
 
@@ -52,14 +53,16 @@ SOURCE = "weldfusion-synth"
 SIM_VERSION = 3
 #: Side of the simulated high-speed camera's field of view (mm); ``--video-size`` changes the pixels only.
 VIDEO_FIELD_MM = 16.0
-SIMULATED = ("video", "thermal", "acoustic", "electrical")
+SIMULATED = ("video", "thermal", "acoustic", "electrical")  # the sensors of every run (AE by option)
+#: Lowest acoustic-emission rate the simulator takes (Hz).
+AE_MIN_RATE = 50_000.0
 
 
 @dataclass(frozen=True)
 class SimConfig:
     """Rates, sizes and mess of simulated runs (demo defaults; realistic rates by option).
 
-    ``duration_s`` is a (min, max) range drawn per run. ``ae_rate`` 0 = no acoustic-emission channel.
+    ``duration_s`` is a (min, max) range drawn per run. ``ae_rate`` 0 = no acoustic-emission sensor (``emission`` stream).
     """
 
     duration_s: tuple[float, float] = (8.0, 12.0)
@@ -83,8 +86,9 @@ class SimConfig:
         for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate"):
             if not (math.isfinite(getattr(self, key)) and getattr(self, key) > 0):
                 raise InvalidInput(f"{key} must be > 0 Hz, got {getattr(self, key)}")
-        if self.ae_rate < 0 or (self.ae_rate and self.ae_rate < self.acoustic_rate):
-            raise InvalidInput(f"ae_rate must be 0 (off) or >= acoustic_rate, got {self.ae_rate}")
+        if self.ae_rate < 0 or (self.ae_rate and self.ae_rate < AE_MIN_RATE):
+            raise InvalidInput(f"ae_rate must be 0 (off) or >= {AE_MIN_RATE:.0f} Hz (AE hits ring at 120-300 kHz), "
+                               f"got {self.ae_rate}")
         for key in ("missing_prob", "gap_prob"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise InvalidInput(f"{key} must be in [0, 1], got {getattr(self, key)}")
@@ -200,19 +204,20 @@ def simulate_run(
     vframes, arc_xy = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px)
     streams["video"] = StreamData(vframes, config.video_rate, "gray8", "high-speed camera")
     step("video")
-    sound, names, units, rate = acoustic_sim.simulate(scn, wave, config.acoustic_rate, config.ae_rate)
-    streams["acoustic"] = StreamData(
-        sound, rate, "Pa" if names == ["mic"] else "mixed",
-        "microphone" + (" + acoustic-emission sensor" if len(names) > 1 else ""), names, units
-    )
+    streams["acoustic"] = StreamData(acoustic_sim.simulate(scn, wave, config.acoustic_rate), config.acoustic_rate,
+                                     "Pa", "microphone", ["mic"], ["Pa"])
     step("acoustic")
+    if config.ae_rate:
+        streams["emission"] = StreamData(emission_sim.simulate(scn, wave, config.ae_rate), config.ae_rate, "V",
+                                         "acoustic-emission sensor", ["ae"], ["V"])
+        step("emission")
 
     # real-world mess: one missing sensor, dropouts, clock offsets
     missing: list[str] = []
     drop = mess.uniform(size=2)
     if drop[0] < config.missing_prob:
         missing.append(SIMULATED[int(drop[1] * len(SIMULATED)) % len(SIMULATED)])
-    for name in SIMULATED:
+    for name in (*SIMULATED, *(["emission"] if "emission" in streams else [])):
         s = streams[name]
         _apply_gaps(mess, s, duration_s, config.gap_prob, hold=name in ("thermal", "electrical"))
         offset = mess.uniform(-1.0, 1.0) * config.max_clock_offset_s

@@ -86,7 +86,8 @@ DEFECT_SIGNATURES: dict[str, dict[str, str]] = {
     },
     "crack": {
         "thermal": "cold line growing along the fusion boundary behind the pool",
-        "acoustic": "AE hits (damped 100-300 kHz bursts) on 'ae'; faint 5-7 kHz ticks on the microphone",
+        "acoustic": "faint 5-7 kHz ticks on the microphone",
+        "emission": "AE hits: damped 120-300 kHz bursts",
     },
 }
 
@@ -100,7 +101,7 @@ def defect_modalities(label: str, process: str) -> tuple[str, ...]:
         mods.discard("electrical")  # the diode driver does not see the work piece
     if process != "GMAW" and label == "spatter":
         mods.discard("electrical")  # no short circuits to disturb
-    return tuple(m for m in ("video", "thermal", "acoustic", "electrical") if m in mods)
+    return tuple(m for m in ("video", "thermal", "acoustic", "electrical", "emission") if m in mods)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,8 @@ with pulse shapes in seconds — is drawn at one internal rate (:data:`SOUND_RAT
 microphone's rate, and then band-limited and resampled onto the microphone's clock. The same seed
 at two microphone rates therefore gives the same pressure below the lower Nyquist frequency.
 
-Acoustic emission ("ae", V, optional, rate >= 500 kHz typical): sensor noise, ultrasound from the
-process while the arc/beam burns, and crack hits as damped 100-300 kHz bursts. When ``ae`` is
-present the stream is (N, 2) at the AE rate and the microphone signal is resampled onto it.
-
 Defects: porosity (bursts of 1.5-5 kHz crackle), spatter (explosive re-ignitions through the
-electrical cycle + particle impact clicks), crack (AE hits + faint 5-7 kHz ticks on the mic),
+electrical cycle + particle impact clicks), crack (faint 5-7 kHz ticks; its AE hits are the emission sensor's),
 burn_through (through the electrical cycle; laser: the plume sound drops).
 """
 
@@ -68,7 +64,7 @@ def crack_hits(ev: DefectEvent) -> tuple[np.ndarray, np.ndarray]:
     return times, amps
 
 
-def _add_bursts(x: np.ndarray, rate: float, starts: np.ndarray, kernels: list[np.ndarray]) -> None:
+def add_bursts(x: np.ndarray, rate: float, starts: np.ndarray, kernels: list[np.ndarray]) -> None:
     """Add ``kernels[i]`` into ``x`` at sample ``starts[i] * rate`` (in place, clipped at the end)."""
     for t, k in zip(starts, kernels):
         i = round(t * rate)
@@ -146,60 +142,25 @@ def _sound(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
                 m = max(8, int(erng.uniform(0.004, 0.010) * rate))
                 noise = erng.standard_normal(m) * np.sqrt(rate / REF_RATE)
                 kernels.append(loud * erng.uniform(0.3, 0.9) * np.hanning(m) * sosfilt(sos, noise) * 2.0)
-            _add_bursts(out, rate, starts, [k * ev.severity for k in kernels])
+            add_bursts(out, rate, starts, [k * ev.severity for k in kernels])
         elif ev.label == "spatter":  # particles hitting plate and nozzle: short broadband clicks
             nb = erng.poisson((60.0 if scn.has_short_circuits else 90.0) * ev.severity * (ev.end_s - ev.start_s))
             starts = np.sort(erng.uniform(ev.start_s, ev.end_s, nb))
             m = max(4, int(0.002 * rate))
             decay = np.exp(-np.arange(m) / (0.0004 * rate))
             kernels = [erng.uniform(0.3, 1.0) * decay * erng.standard_normal(m) * np.sqrt(rate / REF_RATE) for _ in range(nb)]
-            _add_bursts(out, rate, starts, kernels)
+            add_bursts(out, rate, starts, kernels)
         elif ev.label == "crack":  # the audible tail of the crack's elastic wave
             times, amps = crack_hits(ev)
             m = max(4, int(0.003 * rate))
             tt = np.arange(m) / rate
             f = min(6000.0, 0.4 * rate)
             kernels = [0.8 * a * np.exp(-tt / 0.0006) * np.sin(2 * np.pi * f * tt + erng.uniform(0, 6.3)) for a in amps]
-            _add_bursts(out, rate, times, kernels)
+            add_bursts(out, rate, times, kernels)
     return out
 
 
-def _ae(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
-    """Acoustic-emission sensor output (N,) V at ``rate``."""
-    rng = scn.rng("ae")
-    n = round(scn.duration_s * rate)
-    t = np.arange(n) / rate
-    burning = np.interp(t, np.arange(wave.n) / wave.rate, wave.energised.astype(np.float64))
-    process = sosfilt(butter(2, min(80e3, 0.4 * rate), btype="high", fs=rate, output="sos"), rng.standard_normal(n))
-    out = 0.0015 * rng.standard_normal(n) + 0.004 * burning * process
-    for ev in scn.events("crack"):
-        erng = np.random.default_rng([ev.seed, 23])
-        times, amps = crack_hits(ev)
-        kernels = []
-        for a in amps:
-            f = min(erng.uniform(120e3, 300e3), 0.4 * rate)
-            tau = erng.uniform(60e-6, 250e-6)
-            tt = np.arange(int(6 * tau * rate) + 2) / rate
-            kernels.append(0.05 * a * (1 - np.exp(-tt / 5e-6)) * np.exp(-tt / tau) * np.sin(2 * np.pi * f * tt))
-        _add_bursts(out, rate, times, kernels)
-    return out
-
-
-def simulate(
-    scn: Scenario, wave: ArcWaveforms, rate: float, ae_rate: float = 0.0
-) -> tuple[np.ndarray, list[str], list[str], float]:
-    """Acoustic stream.
-
-    Returns:
-        data: (N,) float32 mic in Pa at ``rate`` when ``ae_rate == 0``; otherwise (N, 2) float32
-            [mic Pa, ae V] at ``ae_rate`` (mic resampled onto the AE clock).
-        channel_names, channel_units, stream rate (Hz).
-    """
-    mic = _mic(scn, wave, rate)
-    if not ae_rate:
-        return mic.astype(np.float32), ["mic"], ["Pa"], float(rate)
-    n = round(scn.duration_s * ae_rate)
-    mic_hi = resample_to(mic, rate, ae_rate, n)
-    ae = _ae(scn, wave, ae_rate)
-    return np.stack([mic_hi, ae], axis=1).astype(np.float32), ["mic", "ae"], ["Pa", "V"], float(ae_rate)
-
+def simulate(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
+    """Microphone pressure (N,) float32 Pa at ``rate`` Hz (acoustic emission is its own sensor:
+    :mod:`weldfusion.sensors.emission.simulate`)."""
+    return _mic(scn, wave, rate).astype(np.float32)

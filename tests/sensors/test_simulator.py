@@ -164,8 +164,9 @@ def test_file_validates_with_configured_rates_and_shapes(tmp_path, pair):
     s = rec.streams
     assert s["video"].rate == 100.0 and s["video"].shape == (400, 32, 32) and s["video"].dtype == np.uint8
     assert s["thermal"].rate == 20.0 and s["thermal"].shape == (80, 20, 32) and s["thermal"].dtype == np.float32
-    assert s["acoustic"].rate == 50_000.0 and s["acoustic"].shape == (200_000, 2)
-    assert s["acoustic"].channel_names == ("mic", "ae")
+    assert s["acoustic"].rate == TINY.acoustic_rate and s["acoustic"].shape == (round(4 * TINY.acoustic_rate),)
+    assert s["emission"].rate == 50_000.0 and s["emission"].shape == (200_000,)  # its own sensor, own clock
+    assert s["emission"].channel_names == ("ae",) and s["emission"].units == "V"
     assert s["electrical"].rate == 2000.0 and s["electrical"].shape == (8000, 4)
     assert s["electrical"].channel_names == ("current", "voltage", "wire_feed", "travel_speed")
     assert next(p.label for p in rec.phases) == "idle"
@@ -305,14 +306,15 @@ def _energy_ratio(base: np.ndarray, other: np.ndarray) -> float:
 @pytest.mark.parametrize("pair", ["Al-steel", "Ti-Ni"])
 @pytest.mark.parametrize("label", DEFAULT_DEFECTS)
 def test_defect_changes_only_its_modalities(pair, label):
-    cfg = SimConfig(**{**TINY.__dict__, "ae_rate": 100_000.0})
+    # a 16 kHz microphone: the crack's faint 5-7 kHz ticks lie above an 8 kHz microphone's Nyquist
+    cfg = SimConfig(**{**TINY.__dict__, "ae_rate": 100_000.0, "acoustic_rate": 16_000.0})
     base = simulate_run(pair, None, 0, 3, cfg, defects=[])
     s = base.scenario.weld_start_s + 0.3
     e = s + 0.8
     run = simulate_run(pair, None, 0, 3, cfg, defects=[DefectEvent(label, s, e)])
     expected = defect_modalities(label, base.meta.process)
     assert expected, label
-    for m in MODS:
+    for m in (*MODS, "emission"):
         rate = base.streams[m].rate
         i0, i1 = int((s - 0.1) * rate), int((e + 0.5) * rate)
         change = _energy_ratio(base.streams[m].data[i0:i1], run.streams[m].data[i0:i1])
@@ -322,7 +324,7 @@ def test_defect_changes_only_its_modalities(pair, label):
             whole = _energy_ratio(base.streams[m].data, run.streams[m].data)
             assert whole < 5e-4, f"{label}: {m} should not change (energy ratio {whole:.2e})"
     # outside the event (before it) nothing differs at all
-    for m in MODS:
+    for m in (*MODS, "emission"):
         i0 = int((s - 0.05) * base.streams[m].rate)
         np.testing.assert_array_equal(base.streams[m].data[:i0], run.streams[m].data[:i0])
 
