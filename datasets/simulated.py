@@ -36,6 +36,7 @@ from weldfusion.sensors.acoustic import simulate as acoustic_sim
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 from weldfusion.sensors.electrical import simulate as electrical_sim
 from weldfusion.sensors.electrical.physics import heat_input
+from weldfusion.sensors.emission import simulate as emission_sim
 from weldfusion.sensors.materials import get_pair
 from weldfusion.sensors.registry import modality_names
 from weldfusion.sensors.scenario import (
@@ -45,7 +46,6 @@ from weldfusion.sensors.scenario import (
     make_scenario,
     run_entropy,
 )
-from weldfusion.sensors.emission import simulate as emission_sim
 from weldfusion.sensors.thermal import simulate as thermal_sim
 from weldfusion.sensors.video import simulate as video_sim
 
