@@ -128,17 +128,30 @@ def open_audio(
     return source, rate
 
 
-def open_source(manifest, name: str = "acoustic") -> RawSource:
-    """The manifest's acoustic stream as a :class:`RawSource` with its own-clock times."""
+def open_audio_stream(manifest, name: str, mono_name: str | None = None, units: str | None = None) -> RawSource:
+    """The manifest's audio stream ``name`` as a :class:`RawSource` with its own-clock times.
+
+    ``mono_name``: the channel name of column 0 when the manifest names no channels (the file's
+    other columns are then left out); ``units``: the units when the manifest gives none.
+    """
     spec = manifest.streams[name]
     manifest.stream_format(name)
     files = manifest.stream_files(name)
     if len(files) != 1:
         raise IngestError(f"{manifest.path}: streams.{name}.path: an audio stream is one file, "
                           f"{len(files)} match {spec.path!r}")
-    source, native = open_audio(files[0], channels=spec.channels, scale=spec.scale, offset=spec.offset,
-                                units=spec.units)
+    channels, scale, offset = spec.channels, spec.scale, spec.offset
+    if not channels and mono_name is not None:
+        channels = {mono_name: ChannelSpec(column=0, scale=1.0 if scale is None else scale, offset=offset or 0.0)}
+        scale = offset = None
+    source, native = open_audio(files[0], channels=channels, scale=scale, offset=offset, units=spec.units or units)
+    source.modality = name
     start, rate, timestamps = resolve_timebase(manifest, name, files, source.n, native)
     source.start, source.rate, source.timestamps = start, rate, timestamps
     source.sensor = spec.sensor
     return source
+
+
+def open_source(manifest, name: str = "acoustic") -> RawSource:
+    """The manifest's acoustic stream as a :class:`RawSource` with its own-clock times."""
+    return open_audio_stream(manifest, name)
