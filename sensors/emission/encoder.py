@@ -28,14 +28,19 @@ class EmissionEncoderConfig:
     hit_k: float = 6.0
 
 
+def _median(x: Tensor) -> Tensor:
+    """(B, C, S) -> (B, C, 1) lower median by sorting (ONNX has no median operator; sort exports)."""
+    return x.sort(dim=-1).values[..., (x.shape[-1] - 1) // 2:(x.shape[-1] - 1) // 2 + 1]
+
+
 def hit_features(x: Tensor, window_s: float, k: float) -> Tensor:
     """x: (B, C, S) envelopes -> (B, C, 3): [log1p(hits per second), peak, mean].
 
     A hit is a bin above ``median + k * MAD`` of its window (MAD floored at 1e-3 of the data's
     units, so a flat window has no hits); consecutive bins above it count once.
     """
-    med = x.median(dim=-1, keepdim=True).values
-    mad = (x - med).abs().median(dim=-1, keepdim=True).values.clamp_min(1e-3)
+    med = _median(x)
+    mad = _median((x - med).abs()).clamp_min(1e-3)
     above = x > med + k * mad  # (B, C, S)
     onsets = above[..., :1].to(x.dtype).squeeze(-1) + (above[..., 1:] & ~above[..., :-1]).sum(dim=-1).to(x.dtype)
     return torch.stack([torch.log1p(onsets / window_s), x.amax(dim=-1), x.mean(dim=-1)], dim=-1)

@@ -226,6 +226,10 @@ def collect(files: list[Path]) -> dict:
                 y_def.append(hot.astype(np.int8))
                 groups.append(rec.meta["recording_id"])
                 pairs.append(rec.meta["material_pair"])
+    seen = np.array(present).reshape(-1, len(mods)).any(axis=0)  # sensors no recording has are left out
+    keep = [j for j in range(len(mods)) if seen[j]]
+    present = [[row[j] for j in keep] for row in present]
+    mods = tuple(mods[j] for j in keep)
     arrays = {}
     for m in mods:
         d = dims.get(m, 1)
