@@ -25,6 +25,24 @@ def test_cooling_time_within_a_factor_1_5_of_the_estimate(material):
     assert r["measured_s"] < r["rosenthal_s"]  # losses only take heat away
 
 
+def test_rosenthal_with_losses_is_his_adiabatic_plate_without_them_and_shorter_with_them():
+    args = (3000.0, 6.0, 2.0, "DC04", 20.0, (800.0, 500.0))
+    adiabatic = checks.rosenthal_cooling_s(3000.0 / 6.0, 2.0, "DC04", 20.0, (800.0, 500.0))
+    assert checks.rosenthal_losses_cooling_s(*args, h_w_m2k=0.0) == pytest.approx(adiabatic, rel=0.02)
+    lossy = checks.rosenthal_losses_cooling_s(*args, h_w_m2k=checks.loss_coefficient("DC04", (800.0, 500.0), 20.0))
+    assert lossy < adiabatic
+
+
+@pytest.mark.parametrize(("pair", "process", "material"), [("Ti-Ni", "laser", "Ti6Al4V"), ("Cu-SS", "GMAW", "316L")])
+def test_poor_conductors_cool_as_the_plate_with_losses_predicts(pair, process, material):
+    """Ti-6Al-4V and 316L lose a large share of their heat through the faces during their long cooling:
+    the adiabatic estimate is 2x too long, Rosenthal's plate with the same losses within 1.5x."""
+    r = checks.cooling_time(pair, process, material)
+    ref = r["rosenthal_losses_s"]
+    assert ref / 1.5 <= r["measured_s"] <= ref * 1.5, r
+    assert r["measured_s"] < r["rosenthal_s"] / 1.5  # the adiabatic plate is far off
+
+
 @pytest.mark.parametrize("pair", ["Al-steel", "Cu-SS"])
 def test_temperature_is_continuous_across_the_joint(pair):
     """The step between the two cells at the joint halves with the cell size (a gradient, not a jump)."""

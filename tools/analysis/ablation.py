@@ -132,7 +132,9 @@ def flat_metrics(pred: dict, phases: Sequence[str], defects: Sequence[str], thre
     row = {"n_windows": int(pred["phase"].shape[0]),
            "phase.accuracy": m["phase"]["accuracy"], "phase.macro_f1": m["phase"]["macro_f1"],
            "defect.mean_f1": m["defect"]["mean_f1"], "defect.micro_f1": m["defect"]["micro_f1"],
-           "calibration.ece": m["calibration"]["ece"]}
+           "calibration.ece": m["calibration"]["ece"],
+           "phase.f1": {k: v["f1"] for k, v in m["phase"]["per_class"].items()},
+           "defect.f1": {k: v["f1"] for k, v in m["defect"]["per_class"].items()}}
     if "modality_weights" in pred:
         row["modality_weights_mean"] = {n: float(w) for n, w in zip(modalities, pred["modality_weights"].mean(axis=0),
                                                                      strict=True)}
