@@ -37,6 +37,9 @@ from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 from weldfusion.sensors.electrical import simulate as electrical_sim
 from weldfusion.sensors.electrical.physics import heat_input
 from weldfusion.sensors.emission import simulate as emission_sim
+from weldfusion.sensors.laser_monitor import CHANNEL_UNITS as LASER_MONITOR_UNITS
+from weldfusion.sensors.laser_monitor import CHANNELS as LASER_MONITOR_CHANNELS
+from weldfusion.sensors.laser_monitor import simulate as laser_monitor_sim
 from weldfusion.sensors.materials import get_pair
 from weldfusion.sensors.registry import modality_names
 from weldfusion.sensors.scenario import (
@@ -50,7 +53,7 @@ from weldfusion.sensors.thermal import simulate as thermal_sim
 from weldfusion.sensors.video import simulate as video_sim
 
 SOURCE = "weldfusion-synth"
-SIM_VERSION = 3
+SIM_VERSION = 4
 #: Side of the simulated high-speed camera's field of view (mm); ``--video-size`` changes the pixels only.
 VIDEO_FIELD_MM = 16.0
 SIMULATED = ("video", "thermal", "acoustic", "electrical")  # the sensors of every run (AE by option)
@@ -74,6 +77,7 @@ class SimConfig:
     thermal_mm_per_px: float = 0.8
     acoustic_rate: float = 16_000.0
     ae_rate: float = 0.0
+    laser_monitor_rate: float = 10_000.0
     electrical_rate: float = 5_000.0
     missing_prob: float = 0.15
     gap_prob: float = 0.25
@@ -83,7 +87,7 @@ class SimConfig:
         lo, hi = self.duration_s
         if not (0 < lo <= hi):
             raise InvalidInput(f"duration range must satisfy 0 < min <= max, got {self.duration_s}")
-        for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate"):
+        for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate", "laser_monitor_rate"):
             if not (math.isfinite(getattr(self, key)) and getattr(self, key) > 0):
                 raise InvalidInput(f"{key} must be > 0 Hz, got {getattr(self, key)}")
         if self.ae_rate < 0 or (self.ae_rate and self.ae_rate < AE_MIN_RATE):
@@ -207,6 +211,11 @@ def simulate_run(
     streams["acoustic"] = StreamData(acoustic_sim.simulate(scn, wave, config.acoustic_rate), config.acoustic_rate,
                                      "Pa", "microphone", ["mic"], ["Pa"])
     step("acoustic")
+    if scn.process == "laser":  # a laser cell logs beam power and its weld monitor's photodiodes
+        streams["laser_monitor"] = StreamData(laser_monitor_sim.simulate(scn, heat, config.laser_monitor_rate),
+                                              config.laser_monitor_rate, "mixed", "laser controller + weld monitor",
+                                              list(LASER_MONITOR_CHANNELS), list(LASER_MONITOR_UNITS))
+        step("laser monitor")
     if config.ae_rate:
         streams["emission"] = StreamData(emission_sim.simulate(scn, wave, config.ae_rate), config.ae_rate, "V",
                                          "acoustic-emission sensor", ["ae"], ["V"])
@@ -217,7 +226,7 @@ def simulate_run(
     drop = mess.uniform(size=2)
     if drop[0] < config.missing_prob:
         missing.append(SIMULATED[int(drop[1] * len(SIMULATED)) % len(SIMULATED)])
-    for name in (*SIMULATED, *(["emission"] if "emission" in streams else [])):
+    for name in (*SIMULATED, *(n for n in ("laser_monitor", "emission") if n in streams)):
         s = streams[name]
         _apply_gaps(mess, s, duration_s, config.gap_prob, hold=name in ("thermal", "electrical"))
         offset = mess.uniform(-1.0, 1.0) * config.max_clock_offset_s

@@ -217,22 +217,23 @@ def after_arc_off(pair: str, process: str | None = None, seed: int = 0) -> dict:
 
 #: Default rate of each simulated sensor (Hz) and the field of :class:`SimConfig` that sets it.
 RATE_FIELDS = {"video": "video_rate", "thermal": "thermal_rate", "acoustic": "acoustic_rate",
-               "electrical": "electrical_rate"}
+               "electrical": "electrical_rate", "laser_monitor": "laser_monitor_rate"}
 
 
 def sensor_signals(run) -> dict[str, np.ndarray]:
     """One or more 1-D signals per sensor of a simulated run, (n, k) at its rate: the microphone;
-    the four DAQ channels; the IR frame mean and the hottest pixel; the video frame mean."""
+    the four DAQ channels; the laser monitor's four channels; the IR frame mean and the hottest
+    pixel; the video frame mean."""
     out = {}
     for name, s in run.streams.items():
         d = np.asarray(s.data, dtype=np.float64)
         if name == "acoustic":
             out[name] = d.reshape(d.shape[0], -1)[:, :1]
-        elif name == "electrical":
+        elif name in ("electrical", "laser_monitor"):
             out[name] = d
         elif name == "thermal":
             out[name] = np.column_stack([d.mean(axis=(1, 2)), d.max(axis=(1, 2))])
-        else:
+        elif name == "video":
             out[name] = d.mean(axis=(1, 2))[:, None]
     return out
 

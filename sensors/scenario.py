@@ -54,7 +54,8 @@ SC_REGULARITY = 6.0
 SPATTER_SLOTS = 6
 
 #: Random streams of a run, one per concern (index = SeedSequence spawn key).
-STREAMS = ("phases", "defects", "short_circuits", "electrical", "thermal", "video", "acoustic", "mess", "daq", "ae")
+STREAMS = ("phases", "defects", "short_circuits", "electrical", "thermal", "video", "acoustic", "mess", "daq", "ae",
+           "plume", "laser_monitor")
 
 #: Where each defect leaves its signature (arc processes). Modalities not listed see nothing.
 #: ``defect_modalities`` applies the process exceptions (laser/TIG have no short circuits, and the
@@ -63,17 +64,20 @@ DEFECT_SIGNATURES: dict[str, dict[str, str]] = {
     "porosity": {
         "video": "dark pores and bright gas bursts on the pool surface, pool brightness jitter; surface pores frozen into the bead",
         "acoustic": "crackling: bursts of 1.5-5 kHz noise as gas escapes the pool",
+        "laser_monitor": "keyhole collapses: back-reflection jumps, plasma dips",
     },
     "lack_of_fusion": {
         "thermal": "the joint face does not fuse: heat does not cross to side b, cold side of the joint",
         "video": "a narrower pool (its size comes from the heat flow); the unfused joint line shows through the bead",
         "electrical": "small: +0.6 V arc voltage, -3 % current (gap under the arc)",
+        "laser_monitor": "a smaller pool: lower temperature photodiode (through the heat flow)",
     },
     "burn_through": {
         "thermal": "hotter, larger pool, then a cold hole just behind the source",
         "video": "dark hole inside an enlarged pool",
         "electrical": "arc lengthens into the hole: +3 V, -12 % current, most short circuits vanish",
         "acoustic": "follows the electrical change (fewer short-circuit pops); laser: plume sound drops",
+        "laser_monitor": "the beam leaves through the root: back reflection and plasma drop, a larger pool",
     },
     "spatter": {
         "video": "many bright particles on ballistic paths",
@@ -101,7 +105,9 @@ def defect_modalities(label: str, process: str) -> tuple[str, ...]:
         mods.discard("electrical")  # the diode driver does not see the work piece
     if process != "GMAW" and label == "spatter":
         mods.discard("electrical")  # no short circuits to disturb
-    return tuple(m for m in ("video", "thermal", "acoustic", "electrical", "emission") if m in mods)
+    if process != "laser":
+        mods.discard("laser_monitor")  # only a laser cell has one
+    return tuple(m for m in ("video", "thermal", "acoustic", "electrical", "laser_monitor", "emission") if m in mods)
 
 
 @dataclass(frozen=True)

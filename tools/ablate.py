@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{r['split']} split: {ref['n_windows']} windows; all modalities: phase macro-F1 {f3(ref['phase.macro_f1'])}"
           f"  defect mean F1 {f3(ref['defect.mean_f1'])}")
     for row in r["modalities"]:
-        print(f"  {row['mode']:<9} {'+'.join(row['present']):<36} phase macro-F1 {f3(row['phase.macro_f1'])} "
+        print(f"  {row['mode']:<9} {'only: ' + '+'.join(row['present']):<42} phase macro-F1 {f3(row['phase.macro_f1'])} "
               f"({signed(row['phase.macro_f1_drop'])} drop)  defect mean F1 {f3(row['defect.mean_f1'])}")
     for row in r["components"]:
         print(f"  no {row['disabled']:<24} {row['mode']:<16} phase macro-F1 {f3(row.get('phase.macro_f1'))}  "

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thermal-rate", type=float, default=SimConfig.thermal_rate, help="frames/s (default 50)")
     p.add_argument("--acoustic-rate", type=float, default=SimConfig.acoustic_rate, help="microphone Hz (default 16000)")
     p.add_argument("--electrical-rate", type=float, default=SimConfig.electrical_rate, help="DAQ Hz (default 5000)")
+    p.add_argument("--laser-monitor-rate", type=float, default=SimConfig.laser_monitor_rate,
+                   help="laser runs: beam power + photodiodes Hz (default 10000)")
     p.add_argument("--ae-rate", type=float, default=0.0, help="acoustic-emission channel Hz, 0 = off (e.g. 500000)")
     p.add_argument("--missing-prob", type=float, default=SimConfig.missing_prob, help="share of runs missing one sensor")
     p.add_argument("--gap-prob", type=float, default=SimConfig.gap_prob, help="chance of dropouts per stream")
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         acoustic_rate=args.acoustic_rate,
         electrical_rate=args.electrical_rate,
         ae_rate=args.ae_rate,
+        laser_monitor_rate=args.laser_monitor_rate,
         missing_prob=args.missing_prob,
         gap_prob=args.gap_prob,
     )

@@ -21,6 +21,7 @@ A missing mapped column, a NaN or non-number, and a time column that is not stri
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,29 +45,44 @@ from weldfusion.sensors.stream_spec import ChannelSpec
 from weldfusion.sensors.xdf_source import xdf_stream
 
 
-def _csv_rows() -> int:
+@dataclass(frozen=True)
+class ChannelSet:
+    """The canonical channels a process-data reader maps a file's columns onto (``modality`` names the
+    sensor in messages and on the :class:`RawSource`). The CSV reader serves any such set."""
+
+    modality: str
+    names: tuple[str, ...]
+    units: tuple[str, ...]
+
+
+#: The welding power source / DAQ channels.
+ELECTRICAL = ChannelSet("electrical", CHANNELS, CHANNEL_UNITS)
+
+
+def _csv_rows(n_channels: int = len(CHANNELS)) -> int:
     """Rows per CSV chunk (pandas holds ~64 B per parsed cell)."""
-    return block_length((len(CHANNELS) + 1,), 64)
+    return block_length((n_channels + 1,), 64)
 
 
 
-def check_mapping(where: str, channels: dict[str, ChannelSpec] | None) -> dict[str, ChannelSpec]:
-    """Every canonical channel mapped once, nothing else."""
+def check_mapping(where: str, channels: dict[str, ChannelSpec] | None, cs: ChannelSet = ELECTRICAL
+                  ) -> dict[str, ChannelSpec]:
+    """Every canonical channel of ``cs`` mapped once, nothing else."""
     if not channels:
-        raise IngestError(f"{where}.channels: missing; map {', '.join(CHANNELS)} to columns (or constant values)")
-    unknown = sorted(set(channels) - set(CHANNELS))
+        raise IngestError(f"{where}.channels: missing; map {', '.join(cs.names)} to columns (or constant values)")
+    unknown = sorted(set(channels) - set(cs.names))
     if unknown:
-        raise IngestError(f"{where}.channels.{unknown[0]}: not an electrical channel "
-                          f"(canonical: {', '.join(CHANNELS)})")
-    missing = [c for c in CHANNELS if c not in channels]
+        raise IngestError(f"{where}.channels.{unknown[0]}: not {'an' if cs.modality[0] in 'aeiou' else 'a'} "
+                          f"{cs.modality} channel (canonical: {', '.join(cs.names)})")
+    missing = [c for c in cs.names if c not in channels]
     if missing:
         raise IngestError(f"{where}.channels: {missing[0]!r} is not mapped (give a column or a constant value)")
-    for name, unit in zip(CHANNELS, CHANNEL_UNITS, strict=True):
+    for name, unit in zip(cs.names, cs.units, strict=True):
         given = channels[name].units
         if given is not None and given != unit:
             raise IngestError(f"{where}.channels.{name}.units: {name} is stored in {unit}; convert {given} "
                               "with scale/offset")
-    return {c: channels[c] for c in CHANNELS}
+    return {c: channels[c] for c in cs.names}
 
 
 class _Timebase:
@@ -94,11 +110,11 @@ class CsvLog:
     """A CSV log opened for chunked reading (``pandas.read_csv(chunksize=...)``)."""
 
     def __init__(self, path: Path, where: str, channels: dict[str, ChannelSpec], time_column: str | None,
-                 parser: TimeParser, delimiter: str | None, decimal: str) -> None:
+                 parser: TimeParser, delimiter: str | None, decimal: str, cs: ChannelSet = ELECTRICAL) -> None:
         if not path.is_file():
             raise MissingInput(f"{path}: no such file")
         self.path, self.where, self.parser = path, where, parser
-        self.channels = check_mapping(where, channels)
+        self.channels = check_mapping(where, channels, cs)
         self.kw = {"sep": delimiter or ",", "decimal": decimal}
         try:
             header = pd.read_csv(path, nrows=0, **self.kw)
@@ -124,7 +140,7 @@ class CsvLog:
         """(CSV line number of the chunk's first row, chunk)."""
         line = 2
         try:
-            for chunk in pd.read_csv(self.path, usecols=usecols, chunksize=_csv_rows(), **self.kw):
+            for chunk in pd.read_csv(self.path, usecols=usecols, chunksize=_csv_rows(len(self.channels)), **self.kw):
                 yield line, chunk
                 line += len(chunk)
         except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -157,10 +173,10 @@ class CsvLog:
         return n
 
     def timed_blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """``(values (k, 4) float32, times (k,) or None)`` chunk by chunk."""
+        """``(values (k, C) float32, times (k,) or None)`` chunk by chunk, C = the channel set's channels."""
         usecols = list(dict.fromkeys(([self.time_column] if self.time_column else []) + list(self.mapped.values())))
         for line, chunk in self._chunks(usecols):
-            out = np.empty((len(chunk), len(CHANNELS)), dtype=np.float32)
+            out = np.empty((len(chunk), len(self.channels)), dtype=np.float32)
             for j, (name, spec) in enumerate(self.channels.items()):
                 if spec.value is not None:
                     out[:, j] = spec.value
@@ -181,11 +197,11 @@ class CsvLog:
 
 def open_csv(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None, time_column: str | None,
              parser: TimeParser, rate: float | None, start: float, delimiter: str | None = None,
-             decimal: str = ".") -> RawSource:
-    """A CSV log as a :class:`RawSource` of (k, 4) float32 in canonical channel order."""
-    log = CsvLog(path, where, channels, time_column, parser, delimiter, decimal)
-    source = RawSource(path=path, modality="electrical", sample_shape=(len(CHANNELS),), dtype=np.dtype(np.float32),
-                       units="mixed", rate=rate, channel_names=CHANNELS, channel_units=CHANNEL_UNITS)
+             decimal: str = ".", cs: ChannelSet = ELECTRICAL) -> RawSource:
+    """A CSV log as a :class:`RawSource` of (k, C) float32 in the canonical order of ``cs``."""
+    log = CsvLog(path, where, channels, time_column, parser, delimiter, decimal, cs)
+    source = RawSource(path=path, modality=cs.modality, sample_shape=(len(cs.names),), dtype=np.dtype(np.float32),
+                       units="mixed", rate=rate, channel_names=cs.names, channel_units=cs.units)
     if time_column is None:
         if rate is None:
             raise IngestError(f"{where}: give 'time_column' (the CSV's time) or 'rate' (Hz)")

@@ -40,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag
+from weldfusion.sensors.plume import PLUME_RATE, plume_flicker
 from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
 
@@ -53,8 +54,6 @@ ROOT_ROW = 0.55
 SPATTER_LIFE_S = 0.05
 SPATTER_SPEED = (0.4, 2.5)
 GRAVITY_MM_S2 = 9810.0
-#: Rate (Hz) at which the laser plume's flicker is drawn before each exposure integrates it.
-PLUME_RATE = 2000.0
 #: Frame rate (Hz) at which the sensor-noise amplitudes hold (exposure ~ 1 / rate).
 NOISE_REF_RATE = 250.0
 #: Arc voltage = electrode falls + column field x arc length (V, V/mm).
@@ -298,12 +297,8 @@ def simulate(
 
     plume = np.ones(n)
     if scn.process == "laser":  # metal-vapour plume fluctuates at 50-500 Hz, whatever the frame rate
-        t_fine = np.arange(round(scn.duration_s * PLUME_RATE)) / PLUME_RATE
-        z = rng.standard_normal(t_fine.size)
-        kern = np.exp(-np.arange(32) / 8.0)  # ~4 ms correlation
-        fine = np.convolve(z, kern / np.linalg.norm(kern), mode="same")
-        exposure_mean = _window_mean(fine, PLUME_RATE, times, exposure)  # what one exposure integrates
-        plume = np.clip(1.0 + 0.35 * exposure_mean / max(fine.std(), 1e-9), 0.2, 2.0)
+        exposure_mean = _window_mean(plume_flicker(scn), PLUME_RATE, times, exposure)  # what one exposure integrates
+        plume = np.clip(1.0 + 0.35 * exposure_mean, 0.2, 2.0)
         plume *= 1.0 - 0.5 * burn  # full penetration: plume partly exits at the root
 
     parts = _particles(scn, rng)
