@@ -7,6 +7,8 @@ Files written into ``out_dir``:
 ``thermal/``    ``frame_000000.tiff`` ... 16-bit counts; ``degC = counts * scale + offset``
 ``acoustic.wav`` ``soundfile``: ``FLOAT`` (Pa as is) or ``PCM_24`` (full scale = ``scale`` Pa)
 ``electrical.csv`` ``time_s`` + one column per channel, ``"<name> [<unit>]"``
+``laser_monitor.csv``  the same layout (laser runs)
+``emission.wav``  acoustic emission, like ``acoustic.wav``
 ``phases.csv``, ``defects.csv``   ``start_s,end_s,label`` on the recording clock
 ``recording.yaml``  the manifest that ingests all of it
 ==============  ============================================================================
@@ -38,6 +40,7 @@ from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.files import temporary_name
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY
 from weldfusion.sensors.electrical import CHANNELS
+from weldfusion.sensors.laser_monitor import CHANNELS as LASER_MONITOR_CHANNELS
 from weldfusion.sensors.raw_source import IngestError, block_length
 
 #: Stream attribute holding the simulated clock offset of a sensor (seconds; recording = own + offset).
@@ -131,9 +134,10 @@ def _export_thermal(rec: Recording, info: StreamInfo, offset: float, out_dir: Pa
     return spec
 
 
-def _export_acoustic(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, bar, subtype: str) -> dict:
+def _export_audio(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, bar, subtype: str,
+                  name: str = "acoustic") -> dict:
     if not info.regular:
-        raise IngestError(f"{rec.path}: /streams/acoustic has per-sample timestamps; WAV needs a regular rate")
+        raise IngestError(f"{rec.path}: /streams/{name} has per-sample timestamps; WAV needs a regular rate")
     if subtype not in WAV_SUBTYPES:
         raise InvalidInput(f"wav subtype must be one of {WAV_SUBTYPES}, got {subtype!r}")
     channels = 1 if len(info.sample_shape) == 0 else info.sample_shape[0]
@@ -141,7 +145,7 @@ def _export_acoustic(rec: Recording, info: StreamInfo, offset: float, out_dir: P
     if subtype != "FLOAT":
         peak = max((float(np.max(np.abs(b))) for _, b in _blocks(rec, info)), default=0.0)
         full = float(f"{max(peak, 1e-12) * (1 + 1e-6):.9g}")
-    path = out_dir / "acoustic.wav"
+    path = out_dir / f"{name}.wav"
     header_rate = max(1, round(info.rate))
     try:
         with sf.SoundFile(str(path), "w", samplerate=header_rate, channels=channels, subtype=subtype,
@@ -177,11 +181,12 @@ def _export_acoustic(rec: Recording, info: StreamInfo, offset: float, out_dir: P
     return spec
 
 
-def _export_electrical(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, bar) -> dict:
+def _export_csv(rec: Recording, info: StreamInfo, offset: float, out_dir: Path, bar, name: str,
+                canonical: tuple[str, ...]) -> dict:
     names = list(info.channel_names)
     units = list(info.attrs.get("channel_units", [""] * len(names)))
     columns = [f"{nm} [{u}]" if u else nm for nm, u in zip(names, units, strict=True)]
-    path = out_dir / "electrical.csv"
+    path = out_dir / f"{name}.csv"
     n_ch = 1 if info.sample_shape == () else info.sample_shape[0]
     with path.open("w") as fh:
         fh.write(",".join(["time_s", *columns]) + "\n")
@@ -191,7 +196,7 @@ def _export_electrical(rec: Recording, info: StreamInfo, offset: float, out_dir:
             np.savetxt(fh, rows, fmt=["%.9f"] + ["%.9g"] * n_ch, delimiter=",")
             bar.update(len(block))
     return {"path": path.name, "time_column": "time_s",
-            "channels": {nm: col for nm, col in zip(names, columns, strict=True) if nm in CHANNELS}}
+            "channels": {nm: col for nm, col in zip(names, columns, strict=True) if nm in canonical}}
 
 
 def _scalar(value):
@@ -239,10 +244,12 @@ def export_raw(
                         spec = _export_video(rec, info, offset, tmp, bar)
                     elif name == "thermal":
                         spec = _export_thermal(rec, info, offset, tmp, bar)
-                    elif name == "acoustic":
-                        spec = _export_acoustic(rec, info, offset, tmp, bar, wav_subtype)
+                    elif name in ("acoustic", "emission"):
+                        spec = _export_audio(rec, info, offset, tmp, bar, wav_subtype, name)
                     elif name == "electrical":
-                        spec = _export_electrical(rec, info, offset, tmp, bar)
+                        spec = _export_csv(rec, info, offset, tmp, bar, name, CHANNELS)
+                    elif name == "laser_monitor":
+                        spec = _export_csv(rec, info, offset, tmp, bar, name, LASER_MONITOR_CHANNELS)
                     else:
                         raise IngestError(f"{rec.path}: no raw exporter for stream {name!r}")
                 if info.sensor:

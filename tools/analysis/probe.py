@@ -163,6 +163,11 @@ def electrical_features(x: np.ndarray, rate: float) -> list[float]:
     return f
 
 
+#: The sensors the probe has window statistics for (others in the files — the laser monitor, acoustic
+#: emission — are left out of the probe, not an error).
+PROBED = ("video", "thermal", "acoustic", "electrical")
+
+
 def window_features(modality: str, seg: np.ndarray, rate: float) -> list[float]:
     """Statistics of one modality's samples inside a window (see the per-modality functions)."""
     if modality == "video":
@@ -188,7 +193,7 @@ def _stream(rec: Recording, name: str):
 def collect(files: list[Path]) -> dict:
     """Features per modality (NaN rows where absent), labels and groups for all windows of ``files``."""
     tax = DEFAULT_TAXONOMY
-    mods = modality_names()
+    mods = tuple(m for m in modality_names() if m in PROBED)
     feats: dict[str, list] = {m: [] for m in mods}
     present: list[list[bool]] = []
     y_phase, y_def, groups, pairs = [], [], [], []
