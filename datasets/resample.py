@@ -168,9 +168,16 @@ def _bins(times: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bin_reduce(x: np.ndarray, times: np.ndarray, grid: np.ndarray, square: bool) -> np.ndarray:
+    lo, hi = _bins(times, grid)
+    count = hi - lo
+    if count.size and count[0] > 0 and np.all(count == count[0]) and np.all(lo[1:] == hi[:-1]):
+        # regular bins back to back (a regular stream): one reshape, float64 accumulation per bin
+        seg = np.asarray(x[lo[0]:hi[-1]])
+        seg = seg.reshape(count.size, int(count[0]), *seg.shape[1:])
+        out = (np.square(seg, dtype=np.float64) if square else seg).mean(axis=1, dtype=np.float64)
+        return np.sqrt(out) if square else out
     x = np.asarray(x, dtype=np.float64)
     v = x * x if square else x
-    lo, hi = _bins(times, grid)
     cs = np.concatenate([np.zeros((1, v.shape[1])), np.cumsum(v, axis=0)])  # (n + 1, C)
     count = (hi - lo)[:, None]
     out = (cs[hi] - cs[lo]) / np.maximum(count, 1)

@@ -123,3 +123,24 @@ def test_polyphase_path_equals_direct_windowed_sinc(rate, length, start, t0):
     np.testing.assert_allclose(fast, direct, atol=1e-9)
     irregular = resample_signal(x, t, grid, rate, regular=False)
     np.testing.assert_allclose(irregular, direct, atol=1e-9)
+
+
+@pytest.mark.parametrize("square", [False, True])
+def test_bin_reduce_regular_fast_path_equals_the_general_one(square):
+    """Back-to-back equal bins (a regular stream) take a reshape; the result equals the cumulative-sum path."""
+    from weldfusion.datasets import resample
+
+    rng = np.random.default_rng(0)
+    rate, n = 100_000.0, 40_000
+    x = rng.normal(0, 1, (n, 2)).astype(np.float32)
+    times = np.arange(n) / rate
+    grid = 0.1 + (np.arange(400) + 0.5) / 4000.0  # 400 bins of 25 samples inside the stream
+    fast = resample._bin_reduce(x, times, grid, square)
+    lo, hi = resample._bins(times, grid)
+    assert np.all(hi - lo == 25)  # the fast path applies
+    v = x.astype(np.float64) ** 2 if square else x.astype(np.float64)
+    ref = np.stack([v[a:b].mean(axis=0) for a, b in zip(lo, hi, strict=True)])
+    np.testing.assert_allclose(fast, np.sqrt(ref) if square else ref, rtol=1e-12, atol=1e-12)
+    jitter = times + rng.uniform(-1e-6, 1e-6, n) * (np.arange(n) % 7 == 0)  # unequal bins: the general path
+    general = resample._bin_reduce(x, jitter, grid, square)
+    assert general.shape == fast.shape and np.abs(general - fast).max() < 0.5
