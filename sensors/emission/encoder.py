@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 from weldfusion.datasets.info import DataInfo, ModalityShape
-from weldfusion.fusion.encoder_base import Encoder, EncoderSpec
+from weldfusion.fusion.conv_summary_encoder import ConvSummaryEncoder
+from weldfusion.fusion.encoder_base import EncoderSpec
 
 
 @dataclass
@@ -46,28 +46,15 @@ def hit_features(x: Tensor, window_s: float, k: float) -> Tensor:
     return torch.stack([torch.log1p(onsets / window_s), x.amax(dim=-1), x.mean(dim=-1)], dim=-1)
 
 
-class EmissionEncoder(Encoder):
+class EmissionEncoder(ConvSummaryEncoder):
     def __init__(self, shape: ModalityShape, info: DataInfo, dim: int, conv_dim: int = 32, token_ms: float = 50.0,
                  hit_k: float = 6.0) -> None:
-        super().__init__(shape, info, dim)
-        c, s = self.signal_shape(shape, "the emission encoder")
-        self.window_s = s / shape.rate
+        super().__init__(shape, info, dim, conv_dim, token_ms, kernels=((9, 4), (5, 2)), n_summary=3 * shape.shape[0])
         self.hit_k = hit_k
-        self.n_tokens = max(1, round(1000.0 * self.window_s / token_ms))
-        self.conv = nn.Sequential(
-            nn.Conv1d(c, conv_dim, kernel_size=9, stride=4, padding=4), nn.GELU(),
-            nn.Conv1d(conv_dim, conv_dim, kernel_size=5, stride=2, padding=2), nn.GELU(),
-        )
-        self.proj = nn.Linear(conv_dim, dim)
-        self.hits = nn.Sequential(nn.Linear(3 * c, dim), nn.GELU(), nn.Linear(dim, dim))
 
-    def forward(self, x: Tensor, params: Tensor, pair: Tensor) -> dict:
-        """x: (B, C, S) normalised RMS envelopes -> tokens (B, N + 1, D), pooled (B, D)."""
-        h = F.adaptive_avg_pool1d(self.conv(x), self.n_tokens)  # (B, conv_dim, N)
-        tokens = self.proj(h.transpose(1, 2))  # (B, N, D)
-        summary = self.hits(hit_features(x, self.window_s, self.hit_k).flatten(1))[:, None, :]  # (B, 1, D)
-        tokens = torch.cat([tokens, summary], dim=1)
-        return {"tokens": tokens, "pooled": tokens.mean(dim=1), "attention": {}, "aux": {}}
+    def summary_features(self, x: Tensor) -> Tensor:
+        """x: (B, C, S) envelopes -> (B, 3C) hit features."""
+        return hit_features(x, self.window_s, self.hit_k).flatten(1)
 
 
 ENCODER = EncoderSpec(encoder=EmissionEncoder, config=EmissionEncoderConfig)
