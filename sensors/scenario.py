@@ -215,6 +215,12 @@ def stream_rng(entropy: tuple[int, ...], stream: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(STREAMS.index(stream),)))
 
 
+def first_passage(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct torch positions ``xs`` (K,) mm, increasing, and the index into ``scn.t`` (K,) of
+    the first time the torch reached each (the torch never moves back)."""
+    return np.unique(scn.torch_x, return_index=True)
+
+
 def event_envelope(ev: DefectEvent, times: np.ndarray) -> np.ndarray:
     """0..1 envelope of one event: smooth ramps of :data:`DEFECT_RAMP_S` inside [start, end)."""
     up = _smoothstep((times - ev.start_s) / DEFECT_RAMP_S)

@@ -37,7 +37,7 @@ from scipy.ndimage import map_coordinates
 from scipy.special import erf
 from weldfusion.sensors.electrical.physics import process_efficiency
 from weldfusion.sensors.materials import Material
-from weldfusion.sensors.scenario import Scenario
+from weldfusion.sensors.scenario import Scenario, first_passage
 
 #: Solver time step (s).
 STEP_S = 0.005
@@ -186,8 +186,7 @@ def _joint_factor(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
     (ahead of the torch the butt is tight: factor 1)."""
     lof = scn.envelope("lack_of_fusion", scn.t)
     factor = 1.0 - (1.0 - UNFUSED_CONDUCTANCE) * lof
-    x = scn.torch_x
-    xs, first = np.unique(x, return_index=True)
+    xs, first = first_passage(scn)
     lowest = np.minimum.reduceat(factor, first) if xs.size else factor[:0]
     return xs, lowest
 

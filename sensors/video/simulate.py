@@ -13,9 +13,9 @@ frame) and the open joint lies ahead of the arc (up the frame). The scene per fr
   oscillation frequency (both averaged over the exposure, so the frame rate changes only how
   much of the oscillation a frame resolves);
 * the solidified bead behind the pool: each row shows the seam point the torch passed
-  ``row distance / foreshortening`` mm earlier, as wide as the pool was then, centred where the
-  torch weaved then, with solidification ripples at a fixed pitch along the seam, a bright crown
-  and a glow that fades with the time since it froze;
+  ``row distance / foreshortening`` mm earlier, as wide as the union of the pools that covered
+  it (a weaving torch leaves a bead as wide as its weave), with solidification ripples at a
+  fixed pitch along the seam, a bright crown and a glow that fades with the time since it froze;
 * the electrode wire (GMAW) or tungsten (TIG) as a silhouette against the glare, with a hot tip;
   a laser shows a keyhole spot and a flickering metal-vapour plume instead;
 * a saturating arc core whose brightness is the arc power integrated over the exposure, so it
@@ -41,7 +41,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag
 from weldfusion.sensors.plume import PLUME_RATE, plume_flicker
-from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope
+from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope, first_passage
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
 
 #: Fraction of the frame period the shutter is open.
@@ -151,14 +151,22 @@ def _sinc(x: np.ndarray | float) -> np.ndarray:
     return np.sinc(np.asarray(x, dtype=np.float64))
 
 
-def _seam_behind(scn: Scenario, times: np.ndarray, behind_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _passage_clock(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """(xs (K,) mm, t (K,) s): each distinct torch position and the first time the torch was there."""
+    xs, first = first_passage(scn)
+    return xs, scn.t[first]
+
+
+def _seam_behind(scn: Scenario, times: np.ndarray, behind_mm: np.ndarray,
+                 clock: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Where the bead rows look: for frames at ``times`` (F,) and rows ``behind_mm`` (R,) mm behind the
     arc root along the seam, the seam position ``x`` (F, R) mm and the time ``t_x`` (F, R) s the torch
-    was there; ``t_x`` is NaN where the torch never was (ahead of the start of travel)."""
+    was there (``clock`` from :func:`_passage_clock`); ``t_x`` is NaN where the torch never was
+    (ahead of the start of travel)."""
     x_now = np.interp(times, scn.t, scn.torch_x)  # (F,)
     x = x_now[:, None] - behind_mm[None, :]  # (F, R)
-    xs, first = np.unique(scn.torch_x, return_index=True)  # first time the torch reached each x
-    t_x = np.interp(x, xs, scn.t[first]) if xs.size > 1 else np.full(x.shape, np.nan)
+    xs, t_first = clock
+    t_x = np.interp(x, xs, t_first) if xs.size > 1 else np.full(x.shape, np.nan)
     t_x = np.where(x >= (xs[0] if xs.size else 0.0) - 1e-9, t_x, np.nan)
     return x, t_x
 
@@ -199,7 +207,8 @@ def _bead_pores(scn: Scenario) -> np.ndarray:
 
 
 def _splat_bead_pores(img: np.ndarray, times: np.ndarray, scn: Scenario, edges: tuple[np.ndarray, np.ndarray, float],
-                      pores: np.ndarray, y_root: float, pool_l: np.ndarray, mm_per_px: float) -> None:
+                      pores: np.ndarray, y_root: float, pool_l: np.ndarray, mm_per_px: float,
+                      clock: tuple[np.ndarray, np.ndarray]) -> None:
     """Darken the frozen surface pores visible in the block ``img`` (F, H, W) at frame ``times`` (F,) (in place)."""
     if pores.shape[0] == 0:
         return
@@ -210,8 +219,7 @@ def _splat_bead_pores(img: np.ndarray, times: np.ndarray, scn: Scenario, edges: 
     fi, pi = np.nonzero(solid & (row < h))
     if fi.size == 0:
         return
-    xs, first = np.unique(scn.torch_x, return_index=True)
-    t_p = np.interp(pores[pi, 0], xs, scn.t[first])  # when the torch was over the pore
+    t_p = np.interp(pores[pi, 0], *clock)  # when the torch was over the pore
     frozen = times[fi] - t_p >= edges[2]
     fi, pi, t_p = fi[frozen], pi[frozen], t_p[frozen]
     lo_mm, hi_mm = np.interp(t_p, scn.t, edges[0]), np.interp(t_p, scn.t, edges[1])
@@ -294,6 +302,7 @@ def simulate(
         pool_jitter *= 1.0 + 0.25 * env * jit
     bead_pores = _bead_pores(scn)
     bead_lo, bead_hi, freeze_s = _bead_edges(scn, heat)
+    clock = _passage_clock(scn)  # once per run, not per block
 
     plume = np.ones(n)
     if scn.process == "laser":  # metal-vapour plume fluctuates at 50-500 Hz, whatever the frame rate
@@ -326,7 +335,7 @@ def simulate(
         light = 6.0 + lit * refl[None, None, :]
         light = light * np.where(gap[None], 0.35, 1.0).astype(np.float32)
         # the bead behind the pool: the seam as the torch left it
-        seam_x, t_x = _seam_behind(scn, times[sl], behind_mm)  # (F, H)
+        seam_x, t_x = _seam_behind(scn, times[sl], behind_mm, clock)  # (F, H)
         # frozen seam: points at least freeze_s old (the pool, drawn over it, covers the younger ones)
         made = np.isfinite(t_x) & (times[sl, None] - np.nan_to_num(t_x, nan=np.inf) >= freeze_s) & (rows[None, :] > y_root)
         tx = np.where(made, t_x, 0.0)
@@ -373,7 +382,8 @@ def simulate(
             wall = np.abs(cols[None, None, :] - (gc + ev.side * (half_g + 0.5 * sc))) < 0.4 * sc
             e_g = np.minimum(env, 1.0)[:, :, None]
             img = img * (1.0 - 0.85 * e_g * groove) + 45.0 * e_g * amp * wall
-        _splat_bead_pores(img, times[sl], scn, (bead_lo, bead_hi, freeze_s), bead_pores, y_root, pool_l[sl], mm_per_px)
+        _splat_bead_pores(img, times[sl], scn, (bead_lo, bead_hi, freeze_s), bead_pores, y_root, pool_l[sl], mm_per_px,
+                          clock)
         for ev, _, counts, _ in pore_events:
             c = counts[sl]
             if c.sum() == 0:
