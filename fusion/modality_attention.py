@@ -64,6 +64,17 @@ class ModalityAttentionFusion(nn.Module):
         self.pool_k = nn.Linear(dim, dim)
         self.out = nn.LayerNorm(dim)
         self.dim = dim
+        self._owner_cache: dict = {}
+
+    def owner_onehot(self, owner: tuple[int, ...], like: Tensor) -> Tensor:
+        """(N_tok, M) one-hot of the modality owning each sequence position (cached per token layout)."""
+        key = (owner, like.dtype, like.device)
+        cached = self._owner_cache.get(key)
+        if cached is None or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+            with torch.inference_mode(False):  # a normal tensor: usable in training and inference alike
+                cached = F.one_hot(torch.tensor(owner, device=like.device), len(self.names)).to(like.dtype)
+            self._owner_cache = {key: cached}
+        return cached
 
     def forward(self, tokens: dict[str, Tensor], pooled: dict[str, Tensor], present: Tensor) -> dict:
         """tokens[m]: (B, N_m, D); pooled[m]: (B, D); present: (B, M) bool.
@@ -87,7 +98,6 @@ class ModalityAttentionFusion(nn.Module):
         fused, toks = x[:, 0], x[:, 1:]
         logits = torch.einsum("bd,bnd->bn", self.pool_q(fused), self.pool_k(toks)) / math.sqrt(self.dim)
         alpha = torch.softmax(logits.masked_fill(~keys[:, 1:], float("-inf")), dim=1)  # (B, N_tok)
-        owner_onehot = F.one_hot(torch.tensor(owner, device=x.device), len(self.names)).to(alpha.dtype)
-        weights = alpha @ owner_onehot  # (B, M)
+        weights = alpha @ self.owner_onehot(tuple(owner), alpha)  # (B, M)
         embedding = self.out(fused + torch.einsum("bn,bnd->bd", alpha, toks))
         return {"embedding": embedding, "modality_weights": weights}

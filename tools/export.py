@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads < 1:
         raise InvalidInput(f"--threads must be >= 1, got {args.threads}")
     # lazy: --help and argument errors answer without loading torch
-    from weldfusion.tools.streaming.onnx_parity import export_checked, presence_masks
+    from weldfusion.tools.streaming.onnx_parity import export_checked
+    from weldfusion.tools.streaming.parity import presence_masks
 
     trained, worst = export_checked(args.checkpoint, args.onnx, opset=args.opset, batch=args.batch, threads=args.threads)
     n_masks = len(presence_masks(len(trained.info.names)))

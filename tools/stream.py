@@ -26,7 +26,7 @@ from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.tools.cli import description, parse_stalls
 from weldfusion.tools.errors import run as run_tool
 from weldfusion.tools.outputs import output_file
-from weldfusion.tools.streaming.defaults import HOP_S, M_OFF, N_ON
+from weldfusion.tools.streaming.defaults import BACKENDS, HOP_S, M_OFF, N_ON
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realtime", action="store_true", help="pace the replay on the wall clock")
     p.add_argument("--hop-s", type=float, default=HOP_S, help=f"seconds between windows (default {HOP_S})")
     p.add_argument("--onnx", type=Path, help="run this ONNX export of the checkpoint with ONNX Runtime")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="inference path: auto (default: the fastest that reproduces the eager model: ONNX Runtime "
+                        "on --onnx FILE or on an export made at start, else torchscript, else eager), eager, "
+                        "torchscript, onnx")
     p.add_argument("--out", type=Path, help="per-hop rows to FILE.csv or FILE.jsonl")
     p.add_argument("--force", action="store_true", help="overwrite --out")
     p.add_argument("--timeout-s", type=float, default=0.25,
@@ -97,6 +101,8 @@ def _check_args(args) -> tuple[int, int]:
         raise MissingInput(f"{args.recording}: no such recording file")
     if args.onnx is not None and not args.onnx.is_file():
         raise MissingInput(f"{args.onnx}: no such ONNX file")
+    if args.onnx is not None and args.backend not in ("auto", "onnx"):
+        raise InvalidInput(f"--onnx runs the onnx backend, not --backend {args.backend}")
     return n_on, m_off
 
 
@@ -134,22 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     stalls = parse_stalls(args.stall)
     # lazy: --help, bad options and bad paths answer without loading torch
     import torch
-    from weldfusion.tools.streaming.build import build_engine
-    from weldfusion.tools.streaming.engine import EagerBackend
+    from weldfusion.tools.streaming.build import build_backend, build_engine
     from weldfusion.tools.streaming.output import ConsoleLine, RowWriter
     from weldfusion.tools.streaming.replay import Replay
     from weldfusion.tools.training.loading import load_trained
 
     torch.set_num_threads(args.threads)
     trained = load_trained(args.checkpoint)
-    backend = EagerBackend(trained.model)
-    if args.onnx is not None:
-        # lazy: ONNX Runtime is loaded only with --onnx
-        from weldfusion.tools.streaming.onnx_backend import OnnxBackend
-        from weldfusion.tools.streaming.onnx_export import weights_fingerprint
-
-        backend = OnnxBackend(args.onnx, threads=args.threads)
-        backend.check(trained.info, weights_fingerprint(trained.model))
+    backend, how = build_backend(trained, args.backend, onnx=args.onnx, threads=args.threads)
+    print(f"inference: {backend.name} ({how})", flush=True)
     info = trained.info
     if live_source(args):
         # lazy: liblsl / asyncua are loaded only for live sources

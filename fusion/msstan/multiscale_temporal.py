@@ -20,9 +20,9 @@ class SeparableTemporalConv(nn.Module):
     """Eq. 43 at k scales at once: per channel, a temporal kernel of tau_j taps for every scale j,
     then a pointwise channel mix per scale.
 
-    The k depthwise kernels are one depthwise conv over (time, position) with kernel (max tau, 1)
-    applied to the channels repeated k times; taps outside each scale's central tau taps are held
-    at zero by a fixed mask. One op for all scales keeps the fixed per-window cost low.
+    The k depthwise kernels are stored as one (d*k, 1, max tau, 1) tensor (channel c*k + j);
+    taps outside each scale's central tau taps are held at zero by a fixed mask. The forward runs
+    depthwise + pointwise of all scales as one dense conv (:meth:`fused_weight`).
     """
 
     def __init__(self, dim: int, scales: tuple[int, ...]) -> None:
@@ -40,14 +40,28 @@ class SeparableTemporalConv(nn.Module):
         self.pointwise = nn.Parameter(torch.empty(k, dim, dim).uniform_(-bound, bound))  # (k, d_in, d_out)
         self.pointwise_bias = nn.Parameter(torch.zeros(k, dim))
 
+    def fused_weight(self) -> tuple[Tensor, Tensor]:
+        """The depthwise taps and the pointwise mix of every scale as one dense temporal conv.
+
+        Returns (weight (k*d_out, d_in, kmax, 1), bias (k*d_out,)), output channel j*d + e for scale
+        j: W[j, e, c, tau] = P_j[c, e] * w_{c, j}[tau], b[j, e] = sum_c P_j[c, e] b_{c, j} + b_j[e].
+        The same linear map as depthwise conv -> per-scale 1x1 mix, in one op instead of four (the
+        depthwise conv of this size is a slow oneDNN path at batch 1); the parameters (and Eq. 44)
+        stay the factorised ones, so checkpoints and the L1 term are unchanged.
+        """
+        d = self.pointwise.shape[1]
+        taps = (self.depthwise * self.tap_mask).reshape(d, self.k, self.kmax)  # (d_in, k, kmax)
+        weight = torch.einsum("jce,cjt->ject", self.pointwise, taps).reshape(self.k * d, d, self.kmax, 1)
+        bias = torch.einsum("jce,cj->je", self.pointwise, self.depthwise_bias.reshape(d, self.k)) + self.pointwise_bias
+        return weight, bias.reshape(-1)
+
     def forward(self, f: Tensor) -> Tensor:
         """f: (B, T, h, w, d) -> per-scale features (B, k, T, h, w, d)."""
         b, t, h, w, d = f.shape
         x = f.reshape(b, t, h * w, d).permute(0, 3, 1, 2)  # (B, d, T, h*w), channels-last view
-        x = F.conv2d(x.repeat_interleave(self.k, dim=1), self.depthwise * self.tap_mask, self.depthwise_bias,
-                     padding=(self.kmax // 2, 0), groups=d * self.k)  # (B, d*k, T, h*w)
-        x = rearrange(x, "b (d k) t (h w) -> b k t h w d", k=self.k, h=h)
-        return torch.einsum("bkthwd,kde->bkthwe", x, self.pointwise) + self.pointwise_bias[:, None, None, None]
+        weight, bias = self.fused_weight()
+        x = F.conv2d(x, weight, bias, padding=(self.kmax // 2, 0))  # (B, k*d, T, h*w)
+        return rearrange(x, "b (k e) t (h w) -> b k t h w e", k=self.k, h=h)
 
     def l1(self) -> Tensor:
         """Eq. 44: mean absolute value of the temporal kernel taps (L1 norm / number of taps)."""

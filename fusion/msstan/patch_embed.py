@@ -13,11 +13,18 @@ from torch import Tensor, nn
 
 
 def sobel_magnitude(x: Tensor) -> Tensor:
-    """Sobel gradient magnitude of each image, (N, 1, H, W) -> (N, 1, H, W), same units per pixel."""
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype, device=x.device) / 8.0
-    kernel = torch.stack([kx, kx.T])[:, None]  # (2, 1, 3, 3)
-    g = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel)  # (N, 2, H, W)
-    return torch.sqrt(g.pow(2).sum(1, keepdim=True) + 1e-12)
+    """Sobel gradient magnitude of each image, (N, 1, H, W) -> (N, 1, H, W), same units per pixel.
+
+    The 3x3 Sobel kernels ([-1, 0, 1] x [1, 2, 1] / 8 and its transpose, replicate-padded borders)
+    are applied as their separable shifted sums: a 1 -> 2 channel conv2d of this size is a slow
+    oneDNN path on CPU (about 1.4 ms of a 4 ms batch-1 forward), the slices cost a few element-wise ops.
+    """
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")  # (N, 1, H + 2, W + 2)
+    dx = p[..., 2:] - p[..., :-2]  # (N, 1, H + 2, W): centred difference along W
+    dy = p[..., 2:, :] - p[..., :-2, :]  # (N, 1, H, W + 2): centred difference along H
+    gx = (dx[..., :-2, :] + 2.0 * dx[..., 1:-1, :] + dx[..., 2:, :]) / 8.0  # smoothed along H
+    gy = (dy[..., :-2] + 2.0 * dy[..., 1:-1] + dy[..., 2:]) / 8.0  # smoothed along W
+    return torch.sqrt(gx * gx + gy * gy + 1e-12)
 
 
 class PatchEmbed(nn.Module):

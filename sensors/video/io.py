@@ -1,6 +1,7 @@
 """Readers for high-speed camera files: containers (mp4/avi/mkv/mov) and image sequences.
 
-Containers are decoded with ``cv2.VideoCapture`` a block of frames at a time; image folders or
+Containers are decoded with ``cv2.VideoCapture`` a block of frames at a time, in a thread of
+their own that reads ahead while the caller compresses and writes (:mod:`~weldfusion.sensors.prefetch`); image folders or
 globs (PNG/JPEG/TIFF, 8- or 16-bit) are read with ``cv2.imread(..., IMREAD_UNCHANGED)`` one file
 at a time. Frames come out as (k, H, W) grey (``uint8``, or ``uint16`` for 16-bit images) or,
 with ``color: true``, (k, H, W, 3) RGB. Frame times come from the container's rate (or the
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+from weldfusion.sensors.prefetch import prefetched
 from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, first_line, resolve_timebase
 
 # FFmpeg prints its own diagnostics ("moov atom not found") on stderr; the reader reports the
@@ -151,7 +153,7 @@ def open_video(path: Path, *, color: bool = False) -> tuple[RawSource, float | N
     source = RawSource(
         path=path, modality="video", sample_shape=first.shape, dtype=np.dtype(np.uint8),
         units=_UNITS[(np.dtype(np.uint8), color)], rate=fps, n=declared,
-        make_blocks=video_blocks(path, color, first.shape, declared),
+        make_blocks=prefetched(video_blocks(path, color, first.shape, declared)),
     )
     return source, fps
 

@@ -207,3 +207,8 @@ def test_bench_baselines_rows(monkeypatch):
         assert names[f"model.gflops.{model}"]["value"] > 0
     assert names["model.speedup.fusion_all_vs_r2plus1d18.b1"]["unit"] == "x"
     assert names["model.compute_ratio.r2plus1d18_vs_fusion_all"]["value"] > 1
+    for model in ("fusion_all", "cnn_lstm"):  # the frozen TorchScript path, timed in the same rounds
+        assert names[f"model.ms_per_window.{model}.torchscript.b1"]["value"] > 0
+    assert names["model.speedup.fusion_all_torchscript_vs_cnn_lstm.b1"]["value"] > 0
+    gflops, ms = names["model.gflops.cnn_lstm"]["value"], names["model.ms_per_window.cnn_lstm.b1"]["value"]
+    assert names["model.gflop_per_s.cnn_lstm.b1"]["value"] == pytest.approx(gflops / (ms / 1000.0))

@@ -99,8 +99,11 @@ def test_frame_sampler_select_and_smoothness():
 def test_separable_temporal_conv_equals_per_scale_depthwise_conv():
     torch.manual_seed(0)
     m = SeparableTemporalConv(6, (1, 3, 5))
+    with torch.no_grad():  # biases start at zero: make them count, so the fused bias is checked too
+        m.depthwise_bias.normal_()
+        m.pointwise_bias.normal_()
     f = torch.randn(2, 7, 3, 4, 6)
-    y = m(f)  # (B, k, T, h, w, d)
+    y = m(f)  # (B, k, T, h, w, d), run as one fused dense conv
     w = (m.depthwise * m.tap_mask).reshape(6, 3, 5)
     x = f.permute(0, 2, 3, 4, 1).reshape(-1, 6, 7)
     for j in range(3):
@@ -109,6 +112,19 @@ def test_separable_temporal_conv_equals_per_scale_depthwise_conv():
         torch.testing.assert_close(y[:, j], ref)
     assert (w[:, 0, [0, 1, 3, 4]] == 0).all() and (w[:, 1, [0, 4]] == 0).all()  # taps outside tau stay zero
     assert m.l1() > 0
+    y.sum().backward()  # the factorised parameters train through the fused weight
+    assert m.depthwise.grad.abs().sum() > 0 and m.pointwise.grad.abs().sum() > 0
+
+
+def test_sobel_magnitude_equals_the_3x3_kernels():
+    from weldfusion.fusion.msstan.patch_embed import sobel_magnitude
+
+    x = torch.randn(3, 1, 9, 13)
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
+    g = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), torch.stack([kx, kx.T])[:, None])
+    torch.testing.assert_close(sobel_magnitude(x), torch.sqrt(g.pow(2).sum(1, keepdim=True) + 1e-12))
+    ramp = torch.arange(8.0).expand(1, 1, 5, 8)  # slope 1 per pixel along W -> magnitude 1 inside
+    torch.testing.assert_close(sobel_magnitude(ramp)[..., 1:-1], torch.full((1, 1, 5, 6), 1.0))
 
 
 @pytest.mark.parametrize(("separable", "multiscale", "k"), [(True, True, 2), (False, True, 2), (True, False, 1)])

@@ -19,7 +19,7 @@ from weldfusion.tools.streaming.onnx_export import (
     export_onnx,
     weights_fingerprint,
 )
-from weldfusion.tools.streaming.onnx_parity import presence_masks
+from weldfusion.tools.streaming.parity import presence_masks
 from weldfusion.tools.streaming.replay import Replay
 from weldfusion.tools.training.loading import load_trained
 

@@ -121,6 +121,7 @@ def test_bench_stream_reports_the_stable_names(tmp_path, capsys):
     assert set(report["machine"]) >= {"cpu", "cores", "torch", "device"}
     values = {r["name"]: r["value"] for r in report["results"]}
     for name in ("stream.realtime_factor.default", "stream.on_time_share.default", "stream.realtime_factor.high_rate",
-                 "stream.ms_per_window.eager.b1", "stream.ms_per_window.onnx.b1"):
+                 "stream.ms_per_window.eager.b1", "stream.ms_per_window.onnx.b1", "stream.ms_per_window.torchscript.b1",
+                 "stream.realtime_factor.default.torchscript"):
         assert values[name] > 0, name
     assert 0 < values["stream.on_time_share.default"] <= 1

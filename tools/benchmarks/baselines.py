@@ -13,6 +13,10 @@ machine's load drifts hit all alike) and the median per model is reported:
 - ``model.gflops.<name>``: floating-point operations per window counted by
   ``torch.utils.flop_counter`` (matrix products, convolutions, attention; not element-wise ops),
   with the fused transformer fast path off so that its attention is counted;
+- ``model.ms_per_window.<name>.torchscript.b1`` (CPU): the same model as the frozen TorchScript trace
+  that ``stream`` runs by default (:mod:`~weldfusion.tools.streaming.torchscript_backend`), for the
+  fusion model and the CNN+LSTM, with ``model.speedup.fusion_all_torchscript_vs_cnn_lstm[_torchscript].b1``;
+- ``model.gflop_per_s.<name>.b1``: GFLOPs per window / batch-1 time, i.e. how well each uses the CPU;
 - ``model.params.<name>``, and the ratios ``model.speedup.fusion_all_vs_<name>.b1`` (time of the
   baseline / time of fusion) and ``model.compute_ratio.<name>_vs_fusion_all`` (GFLOPs).
 
@@ -34,6 +38,8 @@ from weldfusion.tools.benchmarks.model import (
     random_batch,
 )
 from weldfusion.tools.benchmarks.timing import torch_threads
+from weldfusion.tools.streaming.onnx_export import INPUT_EXTRA
+from weldfusion.tools.streaming.torchscript_backend import TorchScriptBackend
 
 MODELS: dict[str, str] = {
     "fusion_all": "fusion_all",
@@ -44,6 +50,8 @@ MODELS: dict[str, str] = {
 #: The MS-STAN fusion entry, named after its recipe: ``bench model`` reports ``model.*.fusion`` for
 #: the default ``ModelConfig``, which is a different (finer, slower) network.
 FUSION = "fusion_all"
+#: Models also timed as frozen TorchScript traces (``model.ms_per_window.<name>.torchscript.b1``).
+TRACED = (FUSION, "cnn_lstm")
 
 
 def count_gflops(model: torch.nn.Module, batch: dict) -> float:
@@ -75,10 +83,17 @@ def run(args) -> list[dict]:
         rows = [{"name": f"model.params.{k}", "value": float(n_params(m)), "unit": "count"} for k, m in models.items()]
         gflops = {k: count_gflops(m, b1) for k, m in models.items()}
         rows += [{"name": f"model.gflops.{k}", "value": v, "unit": "GFLOP/window"} for k, v in gflops.items()]
+        fns = {k: (lambda m=m: m(b1)) for k, m in models.items()}
+        if device == "cpu":  # the frozen TorchScript path that ``stream`` runs (CPU only)
+            args = tuple(b1[k] for k in (*info.names, *INPUT_EXTRA))
+            for k in TRACED:
+                module = TorchScriptBackend(models[k], info).module
+                fns[f"{k}.torchscript"] = lambda module=module: module(*args)
         with torch.inference_mode():
-            s1 = median_seconds({k: (lambda m=m: m(b1)) for k, m in models.items()}, reps, warm, device)
+            s1 = median_seconds(fns, reps, warm, device)
             s32 = median_seconds({k: (lambda m=m: m(b32)) for k, m in models.items()}, reps32, warm32, device)
         rows += [{"name": f"model.ms_per_window.{k}.b1", "value": 1000.0 * v, "unit": "ms"} for k, v in s1.items()]
+        rows += [{"name": f"model.gflop_per_s.{k}.b1", "value": gflops[k] / s1[k], "unit": "GFLOP/s"} for k in models]
         rows += [{"name": f"model.windows_per_s.{k}.b32", "value": 32.0 / v, "unit": "windows/s"}
                  for k, v in s32.items()]
         for k in models:
@@ -86,4 +101,9 @@ def run(args) -> list[dict]:
                 rows.append({"name": f"model.speedup.fusion_all_vs_{k}.b1", "value": s1[k] / s1[FUSION], "unit": "x"})
                 rows.append({"name": f"model.compute_ratio.{k}_vs_fusion_all", "value": gflops[k] / gflops[FUSION],
                              "unit": "x"})
+        if f"{FUSION}.torchscript" in s1:
+            rows.append({"name": "model.speedup.fusion_all_torchscript_vs_cnn_lstm.b1",
+                         "value": s1["cnn_lstm"] / s1[f"{FUSION}.torchscript"], "unit": "x"})
+            rows.append({"name": "model.speedup.fusion_all_torchscript_vs_cnn_lstm_torchscript.b1",
+                         "value": s1["cnn_lstm.torchscript"] / s1[f"{FUSION}.torchscript"], "unit": "x"})
     return rows

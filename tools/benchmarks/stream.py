@@ -15,6 +15,8 @@ window assembly -> model -> Eq. 49 refinement -> alarms):
   and the model gains the emission encoder);
 - ``stream.ms_per_window.eager.b1`` / ``stream.ms_per_window.onnx.b1``: the default model on one
   real window, eager PyTorch vs ONNX Runtime (CPU), median of interleaved repeats;
+- ``stream.ms_per_window.torchscript.b1``, ``stream.realtime_factor.default.torchscript`` / ``.high_rate.torchscript``
+  (CPU): the same with the frozen TorchScript trace that ``stream`` runs by default;
 - extras: ``stream.realtime_factor.default.onnx`` / ``.high_rate.onnx`` (the fast replays with ONNX Runtime),
   ``stream.compute_ms.p99.default``, ``stream.latency_ms.p99.default`` (paced: window end -> result).
 
@@ -46,6 +48,7 @@ from weldfusion.tools.streaming.engine import EagerBackend
 from weldfusion.tools.streaming.onnx_backend import OnnxBackend
 from weldfusion.tools.streaming.onnx_export import export_onnx
 from weldfusion.tools.streaming.replay import Replay
+from weldfusion.tools.streaming.torchscript_backend import TorchScriptBackend
 from weldfusion.tools.training.loading import Trained
 
 HIGH_RATES = {"video_rate": 2000.0, "ae_rate": 1_000_000.0}
@@ -102,14 +105,18 @@ def run(args) -> list[dict]:
             onnx_path = export_onnx(trained.model, trained.info, folder / "default.onnx")
             ort = OnnxBackend(onnx_path, threads=threads)
             fast_onnx = stream(trained, path, hop_s, backend=ort)
+            ts = TorchScriptBackend(trained.model, trained.info) if device == "cpu" else None
+            fast_ts = stream(trained, path, hop_s, backend=ts) if ts is not None else None
             # one real window, all sensors present: eager vs ONNX Runtime, interleaved
             ds = WindowDataset(path, trained.recipe.data, norm=trained.norm)
             item = default_collate([ds[len(ds) // 2]])
             inputs = {k: item[k].numpy() for k in (*trained.info.names, "present", "params", "pair")}
             eager = EagerBackend(trained.model)
             reps, warm = (10, 3) if quick else (60, 10)
-            ms = {k: 1000.0 * v for k, v in median_seconds(
-                {"eager": lambda: eager.predict(inputs), "onnx": lambda: ort.predict(inputs)}, reps, warm).items()}
+            fns = {"eager": lambda: eager.predict(inputs), "onnx": lambda: ort.predict(inputs)}
+            if ts is not None:
+                fns["torchscript"] = lambda: ts.predict(inputs)
+            ms = {k: 1000.0 * v for k, v in median_seconds(fns, reps, warm).items()}
 
             hr_path = simulate(folder, "high_rate", 3.0, **HIGH_RATES)
             hr_trained = untrained(load_recipe("fusion_all", ["data.modalities.emission={}"]), hr_path, device)
@@ -117,6 +124,8 @@ def run(args) -> list[dict]:
             high = stream(hr_trained, hr_path, hop_s)
             hr_ort = OnnxBackend(export_onnx(hr_trained.model, hr_trained.info, folder / "high_rate.onnx"), threads)
             high_onnx = stream(hr_trained, hr_path, hop_s, backend=hr_ort)
+            high_ts = (stream(hr_trained, hr_path, hop_s, backend=TorchScriptBackend(hr_trained.model, hr_trained.info))
+                       if device == "cpu" else None)
     d_fast, d_paced, d_high = fast.to_dict(), paced.to_dict(), high.to_dict()
     rows += [
         {"name": "stream.realtime_factor.default", "value": fast.realtime_factor, "unit": "x"},
@@ -126,6 +135,10 @@ def run(args) -> list[dict]:
         {"name": "stream.ms_per_window.onnx.b1", "value": ms["onnx"], "unit": "ms"},
         {"name": "stream.realtime_factor.default.onnx", "value": fast_onnx.realtime_factor, "unit": "x"},
         {"name": "stream.realtime_factor.high_rate.onnx", "value": high_onnx.realtime_factor, "unit": "x"},
+        *([{"name": "stream.ms_per_window.torchscript.b1", "value": ms["torchscript"], "unit": "ms"},
+           {"name": "stream.realtime_factor.default.torchscript", "value": fast_ts.realtime_factor, "unit": "x"},
+           {"name": "stream.realtime_factor.high_rate.torchscript", "value": high_ts.realtime_factor, "unit": "x"}]
+          if ts is not None else []),
         {"name": "stream.compute_ms.mean.default", "value": d_fast["compute_ms"]["mean"], "unit": "ms"},
         {"name": "stream.compute_ms.p99.default", "value": d_fast["compute_ms"]["p99"], "unit": "ms"},
         {"name": "stream.compute_ms.mean.high_rate", "value": d_high["compute_ms"]["mean"], "unit": "ms"},

@@ -1,54 +1,29 @@
 """Export a trained model to ONNX and keep the file only if ONNX Runtime reproduces it.
 
-The library behind ``weldfusion export``: the parity check runs the eager model and ONNX Runtime
-on random inputs for every presence mask of :func:`presence_masks` and compares probabilities and
-modality weights to :data:`ATOL`.
+The library behind ``weldfusion export``: the parity check (:mod:`~.parity`) runs the eager model
+and ONNX Runtime on random inputs for every presence mask and compares probabilities and modality
+weights to :data:`~.parity.ATOL`.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
+import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.engine import EagerBackend
 from weldfusion.tools.streaming.onnx_backend import OnnxBackend
-from weldfusion.tools.streaming.onnx_export import example_inputs, export_onnx
+from weldfusion.tools.streaming.onnx_export import export_onnx
+from weldfusion.tools.streaming.parity import ATOL, max_difference
 from weldfusion.tools.training.loading import Trained, load_trained
-
-#: ONNX Runtime must reproduce the eager probabilities / weights to this absolute tolerance.
-ATOL = 1e-4
-
-
-
-def presence_masks(m: int) -> list[np.ndarray]:
-    """Every non-empty subset of ``m`` modalities (at most 16 masks: all single, all-but-one and all)."""
-    subsets = [s for k in range(1, m + 1) for s in itertools.combinations(range(m), k)]
-    if len(subsets) > 16:
-        subsets = [s for s in subsets if len(s) in (1, m - 1, m)]
-    masks = []
-    for s in subsets:
-        mask = np.zeros(m, dtype=bool)
-        mask[list(s)] = True
-        masks.append(mask)
-    return masks
 
 
 def verify(model, info, path: Path, threads: int = 1, batch: int = 1) -> float:
-    """Largest absolute difference between ONNX Runtime and the eager model over random inputs with
-    every presence mask of :func:`presence_masks` (``batch``: the exported batch size)."""
-    ort = OnnxBackend(path, threads=threads)
-    eager = EagerBackend(model)
-    worst = 0.0
-    with torch.inference_mode():
-        for k, mask in enumerate(presence_masks(len(info.names))):
-            inputs = example_inputs(info, batch=batch, seed=100 + k, present=mask)
-            a, b = eager.predict(inputs), ort.predict(inputs)
-            worst = max(worst, *(float(np.abs(a[key] - b[key]).max()) for key in a))
-    return worst
+    """Largest absolute difference between ONNX Runtime and the eager model (:func:`~.parity.max_difference`)
+    over random inputs with every presence mask (``batch``: the exported batch size)."""
+    return max_difference(EagerBackend(model), OnnxBackend(path, threads=threads), info, batch=batch)
 
 
 def export_checked(checkpoint: str | os.PathLike, onnx_path: str | os.PathLike, *, opset: int = 17, batch: int = 1,
@@ -68,3 +43,19 @@ def export_checked(checkpoint: str | os.PathLike, onnx_path: str | os.PathLike, 
     finally:
         tmp.unlink(missing_ok=True)
     return trained, worst
+
+
+def export_in_memory(model, info, *, threads: int = 1, batch: int = 1) -> OnnxBackend:
+    """An ONNX Runtime backend of ``model`` exported here (through a temporary file, removed once the
+    session holds the graph) and kept only if it passes the parity check; ``ValueError`` otherwise."""
+    with tempfile.TemporaryDirectory(prefix="weldfusion-onnx-") as tmp:
+        path = Path(tmp) / "model.onnx"
+        try:
+            export_onnx(model, info, path, batch=batch)
+        except InvalidInput as err:
+            raise ValueError(str(err)) from None
+        backend = OnnxBackend(path, threads=threads)
+    worst = max_difference(EagerBackend(model), backend, info, batch=batch)
+    if not worst <= ATOL:
+        raise ValueError(f"ONNX Runtime differs from the eager model by {worst:.3g} (> {ATOL})")
+    return backend
