@@ -291,6 +291,10 @@ def _sample_findings(h5: h5py.File, sound: Sequence[str], findings: Findings) ->
         mod = mods[name]
         image = mod.kind == "image"
         channels = [_str(c) for c in np.atleast_1d(group.attrs.get("channel_names", []))] or [name]
+        ranges = mod.plausible_range(meta.get("process", ""))
+        same_units = _str(group.attrs.get("units", "")) == mod.units
+        if group["data"].dtype.kind != "f" and not ranges:
+            continue  # integer samples (camera frames) hold no NaN and have no plausible range: nothing to read
         lo = hi = None
         nonfinite = None
         for i, block in _scan(group):
@@ -318,8 +322,6 @@ def _sample_findings(h5: h5py.File, sound: Sequence[str], findings: Findings) ->
             if hi[0] > ceiling:
                 findings.warnings.append(f"{where}/data: {hi[0]:.0f} degC is above the materials' boiling "
                                          f"points ({ceiling:.0f} degC)")
-        ranges = mod.plausible_range(meta.get("process", ""))
-        same_units = _str(group.attrs.get("units", "")) == mod.units
         for c, channel in enumerate(channels):
             rng = ranges.get(channel, ranges.get(name) if same_units else None)
             if rng is not None and c < len(lo) and np.isfinite(lo[c]):
