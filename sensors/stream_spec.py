@@ -21,7 +21,7 @@ EXTENSIONS = {".mp4": "mp4", ".avi": "avi", ".mkv": "mkv", ".mov": "mov", ".png"
               ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".npy": "npy", ".npz": "npz", ".csv": "csv",
               ".wav": "wav", ".flac": "flac", ".tdms": "tdms",
               ".mf4": "mdf", ".mdf": "mdf", ".xdf": "xdf",
-              ".cih": "mraw", ".cihx": "mraw"}
+              ".cih": "mraw", ".cihx": "mraw", ".cine": "cine"}
 
 
 @dataclass

@@ -10,7 +10,8 @@ per-frame timestamps CSV.
 
 Photron high-speed camera files (``.cih``/``.cihx`` header + ``.mraw`` frames, format ``mraw``)
 are read with ``pyMRAW`` (monochrome, 8-bit, 12-bit packed and 16-bit; frames stay 8- or 16-bit
-integers, the header's record rate — not a playback rate — gives the times).
+integers, the header's record rate — not a playback rate — gives the times). Phantom ``.cine``
+files (format ``cine``) are read with ``pycine`` (:mod:`.cine`).
 
 A container that cannot be opened, holds no decodable frame, or decodes fewer frames than it
 declares (a truncated file; Matroska, whose count is estimated, may fall one frame short) is an
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from weldfusion.sensors.prefetch import prefetched
 from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, first_line, resolve_timebase
+from weldfusion.sensors.video.cine import open_cine
 
 # FFmpeg prints its own diagnostics ("moov atom not found") on stderr; the reader reports the
 # problem itself in one line, so keep FFmpeg quiet unless the user asked otherwise.
@@ -209,10 +211,11 @@ def open_source(manifest, name: str = "video") -> RawSource:
             raise IngestError(f"{manifest.path}: streams.{name}.path: a {fmt} stream is one file, "
                               f"{len(files)} match {spec.path!r}")
         source, native = open_video(files[0], color=spec.color)
-    elif fmt == "mraw":
+    elif fmt in ("mraw", "cine"):
         if len(files) != 1 or spec.color:
-            raise IngestError(f"{manifest.path}: streams.{name}: an MRAW stream is one .cih/.cihx file, in mono")
-        source, native = open_mraw(files[0])
+            what = "an MRAW stream is one .cih/.cihx file" if fmt == "mraw" else "a CINE stream is one .cine file"
+            raise IngestError(f"{manifest.path}: streams.{name}: {what}, in mono")
+        source, native = open_mraw(files[0]) if fmt == "mraw" else open_cine(files[0])
     else:
         source, native = open_images(files, color=spec.color), None
     start, rate, timestamps = resolve_timebase(manifest, name, files, source.n, native)
