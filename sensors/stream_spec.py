@@ -72,6 +72,8 @@ class StreamSpec:
     sensor: str = ""
     gaps: list[tuple[float, float]] | None = None
     xdf_stream: str | None = None
+    emissivity: float | None = None
+    reflected_temp_c: float | None = None
 
     def __post_init__(self) -> None:
         problems = [rate_problem(self.rate) if self.rate is not None else None,
@@ -80,6 +82,10 @@ class StreamSpec:
             value = getattr(self, key)
             if value is not None and not math.isfinite(value):
                 problems.append(f"{key} must be a finite number, got {value}")
+        if self.emissivity is not None and not 0.0 < self.emissivity <= 1.0:
+            problems.append(f"emissivity must be in (0, 1], got {self.emissivity}")
+        if self.reflected_temp_c is not None and not -273.15 < self.reflected_temp_c < 2000.0:
+            problems.append(f"reflected_temp_c must be in (-273.15, 2000) degC, got {self.reflected_temp_c}")
         for gap in self.gaps or []:
             problems += [time_problem(gap[0], "gap start"), time_problem(gap[1], "gap end")]
             if not gap[1] > gap[0]:

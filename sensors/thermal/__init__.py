@@ -7,7 +7,7 @@ MODALITY = Modality(
     kind="image",
     units="degC",
     description="radiometric IR camera (MWIR/SWIR)",
-    formats=("tiff", "png", "npy", "npz", "csv"),
+    formats=("tiff", "png", "npy", "npz", "csv", "flir"),
     stream_keys=frozenset({"timestamps", "time_column", "time_unit", "time_format", "scale", "offset", "key",
-                           "delimiter"}),
+                           "delimiter", "emissivity", "reflected_temp_c"}),
 )

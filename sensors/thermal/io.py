@@ -8,6 +8,8 @@ Formats:
 - ``.npz`` archives: the member ``key`` (default: the only one) is streamed from the zip without
   loading it whole.
 - per-frame CSV matrices (a folder or glob of ``H`` lines x ``W`` values each).
+- FLIR radiometric JPEGs (format ``flir``; :mod:`.flir`, read with flyr): temperatures from the
+  file's calibration, ``emissivity`` / ``reflected_temp_c`` from the manifest override the file's.
 
 Times: the manifest's ``rate`` (+ ``start_time_s``) or a per-frame ``timestamps`` CSV.
 """
@@ -28,6 +30,7 @@ from weldfusion.sensors.raw_source import (
     resolve_timebase,
     scale_offset,
 )
+from weldfusion.sensors.thermal.flir import open_flir
 from weldfusion.sensors.video.io import image_sequence_blocks, read_image
 
 UNITS = "degC"
@@ -199,6 +202,11 @@ def open_source(manifest, name: str = "thermal") -> RawSource:
     spec = manifest.streams[name]
     fmt = manifest.stream_format(name)
     files = manifest.stream_files(name)
+    if spec.key is not None and fmt != "npz":
+        raise IngestError(f"{manifest.path}: streams.{name}.key: only applies to .npz files")
+    for key in ("emissivity", "reflected_temp_c"):
+        if getattr(spec, key) is not None and fmt != "flir":
+            raise IngestError(f"{manifest.path}: streams.{name}.{key}: only applies to FLIR files (format: flir)")
     if fmt in ("npy", "npz"):
         if len(files) != 1:
             raise IngestError(f"{manifest.path}: streams.{name}.path: a {fmt} stream is one file, "
@@ -207,10 +215,10 @@ def open_source(manifest, name: str = "thermal") -> RawSource:
                   else open_npz(files[0], spec.key, spec.scale, spec.offset))
     elif fmt == "csv":
         source = open_csv_frames(files, spec.scale, spec.offset, spec.delimiter)
+    elif fmt == "flir":
+        source = open_flir(files, spec.emissivity, spec.reflected_temp_c)
     else:
         source = open_images(files, spec.scale, spec.offset)
-    if spec.key is not None and fmt != "npz":
-        raise IngestError(f"{manifest.path}: streams.{name}.key: only applies to .npz files")
     start, rate, timestamps = resolve_timebase(manifest, name, files, source.n, None)
     source.start, source.rate, source.timestamps = start, rate, timestamps
     source.sensor = spec.sensor

@@ -69,16 +69,17 @@ def _to_frame(image: np.ndarray, color: bool, path: Path) -> np.ndarray:
 
 def image_sequence_blocks(
     files: list[Path], convert: Callable[[np.ndarray, Path], np.ndarray], sample_shape: tuple[int, ...],
-    dtype: np.dtype,
+    dtype: np.dtype, read: Callable[[Path], np.ndarray] = read_image,
 ) -> Callable[[], Iterator[np.ndarray]]:
-    """Block factory over an image sequence: every file read, converted and checked for shape."""
+    """Block factory over an image sequence: every file read (``read``: one file as an array),
+    converted and checked for shape."""
     k = block_length(sample_shape, np.dtype(dtype).itemsize)
 
     def blocks() -> Iterator[np.ndarray]:
         for i0 in range(0, len(files), k):
             out = np.empty((min(k, len(files) - i0), *sample_shape), dtype=dtype)
             for j, path in enumerate(files[i0 : i0 + k]):
-                frame = convert(read_image(path), path)
+                frame = convert(read(path), path)
                 if frame.shape != sample_shape:
                     raise IngestError(f"{path}: frame shape {frame.shape} differs from the first frame's "
                                       f"{sample_shape} ({files[0].name})")
