@@ -72,6 +72,7 @@ class StreamSpec:
     sensor: str = ""
     gaps: list[tuple[float, float]] | None = None
     xdf_stream: str | None = None
+    frame_shape: list[int] | None = None
     emissivity: float | None = None
     reflected_temp_c: float | None = None
 

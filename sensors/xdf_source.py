@@ -5,6 +5,11 @@ applied (``pyxdf.load_xdf(..., synchronize_clocks=True)``: each outlet's clock m
 recording computer's). All streams of one file share one clock: time 0 is the earliest first
 time stamp of any stream in the file, so the video, sound and DAQ streams of one session line up
 without offsets (``time_offset_s`` still shifts one if needed). A file is parsed once per process.
+
+Frame streams (video, thermal): an LSL camera outlet sends one frame per sample as ``H*W``
+channels, row-major; the manifest's ``frame_shape: [H, W]`` says how to fold them back
+(:func:`xdf_frames`). Sound streams: one channel per microphone. :func:`xdf_raw_source` wraps the
+in-memory samples of any of them as a :class:`RawSource` on the file's clock.
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ from pathlib import Path
 
 import numpy as np
 from weldfusion.recipes.errors import MissingInput
-from weldfusion.sensors.raw_source import IngestError, first_line
+from weldfusion.sensors.raw_source import (
+    IngestError,
+    RawSource,
+    block_length,
+    check_times,
+    first_line,
+    regular_timebase,
+    snap_rate,
+)
 
 
 @dataclass(frozen=True)
@@ -78,3 +91,59 @@ def xdf_stream(path: str | os.PathLike, name: str | None, where: str) -> XdfStre
         raise IngestError(f"{path}: stream {name!r} holds no samples")
     rate = float(chosen["info"]["nominal_srate"][0])
     return XdfStream(str(chosen["info"]["name"][0]), values, times, _labels(chosen["info"], values.shape[1]), rate)
+
+
+def xdf_frames(xs: XdfStream, frame_shape: list[int] | tuple[int, ...] | None, path: Path, where: str) -> np.ndarray:
+    """The samples of a camera stream folded into (N, H, W) frames (float64, as stored)."""
+    if frame_shape is None:
+        raise IngestError(f"{path}: stream {xs.name!r} carries frames as {xs.values.shape[1]} channels; give "
+                          f"'frame_shape: [H, W]' ({where})")
+    h, w = (int(v) for v in frame_shape)
+    if h * w != xs.values.shape[1]:
+        raise IngestError(f"{path}: stream {xs.name!r} has {xs.values.shape[1]} channels per sample, "
+                          f"frame_shape {h}x{w} needs {h * w} ({where}.frame_shape)")
+    bad = np.flatnonzero(~np.isfinite(xs.values).all(axis=1))
+    if len(bad):
+        raise IngestError(f"{path}: NaN/inf in stream {xs.name!r} at frame {bad[0]}")
+    return xs.values.reshape(len(xs.values), h, w)
+
+
+def xdf_raw_source(path: Path, xs: XdfStream, samples: np.ndarray, modality: str, units: str, start: float,
+                   **fields) -> RawSource:
+    """``samples`` (N, *sample_shape) of stream ``xs`` as a :class:`RawSource`: a regular stream
+    (``start`` + the first stamp, the nominal or measured rate) when its time stamps are regular
+    within the tolerance, else explicit time stamps. ``fields``: further RawSource attributes."""
+    times = check_times(xs.times, f"{path}: time stamps of stream {xs.name!r}")
+    k = block_length(samples.shape[1:], samples.dtype.itemsize)
+    source = RawSource(path=path, modality=modality, sample_shape=tuple(samples.shape[1:]), dtype=samples.dtype,
+                       units=units, rate=xs.rate or None, n=len(samples),
+                       make_blocks=lambda: (samples[i: i + k] for i in range(0, len(samples), k)), **fields)
+    regular = regular_timebase(times, xs.rate or None)
+    if regular is not None:
+        source.start, source.rate = start + regular[0], regular[1]
+    else:
+        source.timestamps = start + times
+        if source.rate is None and len(times) > 1:
+            source.rate = snap_rate((len(times) - 1) / (times[-1] - times[0]))
+    return source
+
+
+def check_xdf_keys(spec, fmt: str, where: str) -> None:
+    """``xdf_stream`` and ``frame_shape`` only on XDF streams; ``frame_shape`` is two positive ints."""
+    if fmt != "xdf":
+        for key in ("xdf_stream", "frame_shape"):
+            if getattr(spec, key, None) is not None:
+                raise IngestError(f"{where}.{key}: only applies to XDF files")
+    shape = getattr(spec, "frame_shape", None)
+    if shape is not None and (len(shape) != 2 or min(shape) < 1):
+        raise IngestError(f"{where}.frame_shape: give [H, W] with two positive integers, got {list(shape)}")
+
+
+def open_xdf_stream(manifest, name: str) -> tuple[Path, XdfStream, str]:
+    """The one XDF file of the manifest's stream ``name`` and its chosen stream."""
+    spec = manifest.streams[name]
+    files = manifest.stream_files(name)
+    where = f"{manifest.path}: streams.{name}"
+    if len(files) != 1:
+        raise IngestError(f"{where}.path: an XDF stream is one file, {len(files)} match {spec.path!r}")
+    return files[0], xdf_stream(files[0], spec.xdf_stream, where), where

@@ -7,8 +7,8 @@ MODALITY = Modality(
     kind="signal",
     units="Pa",
     description="arc microphone (16-192 kHz) or piezo acoustic-emission sensor (0.5-5 MHz)",
-    formats=("wav", "flac"),
-    stream_keys=frozenset({"scale", "offset", "units", "channels"}),
+    formats=("wav", "flac", "xdf"),
+    stream_keys=frozenset({"scale", "offset", "units", "channels", "xdf_stream"}),
     # 2 kPa is 160 dB SPL: louder than any arc heard by a microphone at a working distance.
     plausible={"acoustic": (-2000.0, 2000.0)},
 )

@@ -22,6 +22,7 @@ import soundfile as sf
 from weldfusion.recipes.errors import MissingInput
 from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, resolve_timebase
 from weldfusion.sensors.stream_spec import ChannelSpec
+from weldfusion.sensors.xdf_source import check_xdf_keys, open_xdf_stream, xdf_raw_source
 
 UNITS = "Pa"
 FULL_SCALE_UNITS = "FS"  # uncalibrated integer PCM: fraction of full scale
@@ -128,6 +129,38 @@ def open_audio(
     return source, rate
 
 
+def open_xdf_audio(manifest, name: str, mono_name: str | None, units: str | None) -> RawSource:
+    """A sound stream of an XDF file (an LSL audio outlet: one channel per microphone). Channels
+    by label or index (``channels``), ``scale``/``offset`` as for WAV; uncalibrated values are
+    kept as fractions of full scale (``FS``) unless ``units`` is given."""
+    spec = manifest.streams[name]
+    path, xs, where = open_xdf_stream(manifest, name)
+    if spec.channels:
+        if spec.scale is not None or spec.offset is not None:
+            raise IngestError(f"{where}: give scale/offset either for the stream or per channel, not both")
+        specs = {ch: c if isinstance(c, ChannelSpec) else ChannelSpec(column=c) for ch, c in spec.channels.items()}
+    else:
+        first = [mono_name] if mono_name else (["mic"] if xs.values.shape[1] == 1 else list(xs.labels))
+        specs = {nm: ChannelSpec(column=i, scale=1.0 if spec.scale is None else spec.scale, offset=spec.offset or 0.0)
+                 for i, nm in enumerate(first)}
+    columns = []
+    for ch, c in specs.items():
+        col = xs.labels.index(c.column) if isinstance(c.column, str) and c.column in xs.labels else c.column
+        if c.value is not None or isinstance(col, bool) or not isinstance(col, int) or not 0 <= col < len(xs.labels):
+            raise IngestError(f"{path}: stream {xs.name!r} has no channel {c.column!r} for {ch!r} "
+                              f"(channels: {', '.join(xs.labels)}; {where}.channels)")
+        columns.append(col)
+    gains = np.array([c.scale for c in specs.values()])
+    samples = (xs.values[:, columns] * gains + np.array([c.offset for c in specs.values()])).astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(samples).all(axis=1))
+    if len(bad):
+        raise IngestError(f"{path}: NaN/inf in stream {xs.name!r} at sample {bad[0]}")
+    scaled = spec.scale is not None or any(c.scale != 1.0 or c.offset != 0.0 for c in specs.values())
+    unit = spec.units or units or (UNITS if scaled else FULL_SCALE_UNITS)
+    return xdf_raw_source(path, xs, samples[:, 0] if len(specs) == 1 else samples, name, unit, spec.start_time_s,
+                          channel_names=tuple(specs), channel_units=tuple(c.units or unit for c in specs.values()))
+
+
 def open_audio_stream(manifest, name: str, mono_name: str | None = None, units: str | None = None) -> RawSource:
     """The manifest's audio stream ``name`` as a :class:`RawSource` with its own-clock times.
 
@@ -135,7 +168,12 @@ def open_audio_stream(manifest, name: str, mono_name: str | None = None, units: 
     other columns are then left out); ``units``: the units when the manifest gives none.
     """
     spec = manifest.streams[name]
-    manifest.stream_format(name)
+    fmt = manifest.stream_format(name)
+    check_xdf_keys(spec, fmt, f"{manifest.path}: streams.{name}")
+    if fmt == "xdf":
+        source = open_xdf_audio(manifest, name, mono_name, units)
+        source.sensor = spec.sensor
+        return source
     files = manifest.stream_files(name)
     if len(files) != 1:
         raise IngestError(f"{manifest.path}: streams.{name}.path: an audio stream is one file, "

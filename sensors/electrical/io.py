@@ -42,7 +42,7 @@ from weldfusion.sensors.raw_source import (
     snap_rate,
 )
 from weldfusion.sensors.stream_spec import ChannelSpec
-from weldfusion.sensors.xdf_source import xdf_stream
+from weldfusion.sensors.xdf_source import xdf_raw_source, xdf_stream
 
 
 @dataclass(frozen=True)
@@ -393,19 +393,8 @@ def open_xdf(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None,
         if len(bad):
             raise IngestError(f"{path}: NaN/inf in channel {spec.column!r} at sample {bad[0]}")
         out[:, j] = values * spec.scale + spec.offset
-    times = check_times(xs.times, f"{path}: time stamps of stream {xs.name!r}")
-    k = block_length((len(CHANNELS),), 4)
-    source = RawSource(path=path, modality="electrical", sample_shape=(len(CHANNELS),), dtype=np.dtype(np.float32),
-                       units="mixed", rate=xs.rate or None, n=len(out), channel_names=CHANNELS,
-                       channel_units=CHANNEL_UNITS, make_blocks=lambda: (out[i: i + k] for i in range(0, len(out), k)))
-    regular = regular_timebase(times, xs.rate or None)
-    if regular is not None:
-        source.start, source.rate = start + regular[0], regular[1]
-    else:
-        source.timestamps = start + times
-        if source.rate is None and len(times) > 1:
-            source.rate = snap_rate((len(times) - 1) / (times[-1] - times[0]))
-    return source
+    return xdf_raw_source(path, xs, out, "electrical", "mixed", start, channel_names=CHANNELS,
+                          channel_units=CHANNEL_UNITS)
 
 
 def open_source(manifest, name: str = "electrical") -> RawSource:

@@ -17,8 +17,8 @@ MODALITY = Modality(
     channels=("ae",),
     channel_units=("V",),
     description="piezo acoustic-emission sensor (0.3-5 MHz), after its preamplifier",
-    formats=("wav", "flac"),
-    stream_keys=frozenset({"scale", "offset", "units", "channels"}),
+    formats=("wav", "flac", "xdf"),
+    stream_keys=frozenset({"scale", "offset", "units", "channels", "xdf_stream"}),
     # a 40 dB preamplifier into a +-10 V acquisition range
     plausible={"ae": (-10.0, 10.0)},
 )

@@ -7,7 +7,7 @@ MODALITY = Modality(
     kind="image",
     units="degC",
     description="radiometric IR camera (MWIR/SWIR)",
-    formats=("tiff", "png", "npy", "npz", "csv", "flir"),
+    formats=("tiff", "png", "npy", "npz", "csv", "flir", "xdf"),
     stream_keys=frozenset({"timestamps", "time_column", "time_unit", "time_format", "scale", "offset", "key",
-                           "delimiter", "emissivity", "reflected_temp_c"}),
+                           "delimiter", "emissivity", "reflected_temp_c", "xdf_stream", "frame_shape"}),
 )

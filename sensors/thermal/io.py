@@ -10,6 +10,8 @@ Formats:
 - per-frame CSV matrices (a folder or glob of ``H`` lines x ``W`` values each).
 - FLIR radiometric JPEGs (format ``flir``; :mod:`.flir`, read with flyr): temperatures from the
   file's calibration, ``emissivity`` / ``reflected_temp_c`` from the manifest override the file's.
+- an IR camera stream of an XDF file (format ``xdf``: ``xdf_stream``, ``frame_shape``; degC, or
+  counts with ``scale``/``offset``).
 
 Times: the manifest's ``rate`` (+ ``start_time_s``) or a per-frame ``timestamps`` CSV.
 """
@@ -32,6 +34,7 @@ from weldfusion.sensors.raw_source import (
 )
 from weldfusion.sensors.thermal.flir import open_flir
 from weldfusion.sensors.video.io import image_sequence_blocks, read_image
+from weldfusion.sensors.xdf_source import check_xdf_keys, open_xdf_stream, xdf_frames, xdf_raw_source
 
 UNITS = "degC"
 
@@ -197,10 +200,24 @@ def open_npz(path: Path, key: str | None, scale: float | None, offset: float | N
                      units=UNITS, rate=None, n=shape[0], make_blocks=blocks)
 
 
+def open_xdf_thermal(manifest, name: str) -> RawSource:
+    """An IR camera stream of an XDF file (one frame per sample, ``frame_shape``) in degC:
+    ``scale``/``offset`` applied when given (counts), else the values are taken as degC."""
+    spec = manifest.streams[name]
+    path, xs, where = open_xdf_stream(manifest, name)
+    frames = scale_offset(xdf_frames(xs, spec.frame_shape, path, where), spec.scale, spec.offset)
+    return xdf_raw_source(path, xs, frames, "thermal", UNITS, spec.start_time_s)
+
+
 def open_source(manifest, name: str = "thermal") -> RawSource:
     """The manifest's thermal stream as a :class:`RawSource` (float32 degC) with its own-clock times."""
     spec = manifest.streams[name]
     fmt = manifest.stream_format(name)
+    check_xdf_keys(spec, fmt, f"{manifest.path}: streams.{name}")
+    if fmt == "xdf":
+        source = open_xdf_thermal(manifest, name)
+        source.sensor = spec.sensor
+        return source
     files = manifest.stream_files(name)
     if spec.key is not None and fmt != "npz":
         raise IngestError(f"{manifest.path}: streams.{name}.key: only applies to .npz files")

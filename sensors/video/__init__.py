@@ -7,6 +7,6 @@ MODALITY = Modality(
     kind="image",
     units="gray8",
     description="high-speed camera on arc / weld pool",
-    formats=("mp4", "avi", "mkv", "mov", "png", "jpeg", "tiff", "mraw", "cine"),
-    stream_keys=frozenset({"timestamps", "time_column", "time_unit", "time_format", "color"}),
+    formats=("mp4", "avi", "mkv", "mov", "png", "jpeg", "tiff", "mraw", "cine", "xdf"),
+    stream_keys=frozenset({"timestamps", "time_column", "time_unit", "time_format", "color", "xdf_stream", "frame_shape"}),
 )

@@ -11,7 +11,8 @@ per-frame timestamps CSV.
 Photron high-speed camera files (``.cih``/``.cihx`` header + ``.mraw`` frames, format ``mraw``)
 are read with ``pyMRAW`` (monochrome, 8-bit, 12-bit packed and 16-bit; frames stay 8- or 16-bit
 integers, the header's record rate — not a playback rate — gives the times). Phantom ``.cine``
-files (format ``cine``) are read with ``pycine`` (:mod:`.cine`).
+files (format ``cine``) are read with ``pycine`` (:mod:`.cine`). Camera streams recorded in XDF
+(format ``xdf``: ``xdf_stream``, ``frame_shape``) are read with pyxdf (``sensors/xdf_source.py``).
 
 A container that cannot be opened, holds no decodable frame, or decodes fewer frames than it
 declares (a truncated file; Matroska, whose count is estimated, may fall one frame short) is an
@@ -29,6 +30,7 @@ import numpy as np
 from weldfusion.sensors.prefetch import prefetched
 from weldfusion.sensors.raw_source import IngestError, RawSource, block_length, first_line, resolve_timebase
 from weldfusion.sensors.video.cine import open_cine
+from weldfusion.sensors.xdf_source import check_xdf_keys, open_xdf_stream, xdf_frames, xdf_raw_source
 
 # FFmpeg prints its own diagnostics ("moov atom not found") on stderr; the reader reports the
 # problem itself in one line, so keep FFmpeg quiet unless the user asked otherwise.
@@ -202,10 +204,31 @@ def open_mraw(path: Path) -> tuple[RawSource, float | None]:
     return source, rate
 
 
+def open_xdf_video(manifest, name: str) -> RawSource:
+    """A camera stream of an XDF file (one frame per sample, ``frame_shape``) as grey ``uint8``
+    frames when every value is a whole number in 0..255, ``uint16`` up to 65535."""
+    spec = manifest.streams[name]
+    path, xs, where = open_xdf_stream(manifest, name)
+    frames = xdf_frames(xs, spec.frame_shape, path, where)
+    if spec.color:
+        raise IngestError(f"{where}.color: XDF frames are grey (one value per pixel)")
+    whole = bool(np.all(frames == np.round(frames))) and frames.min() >= 0
+    top = frames.max()
+    if not whole or top > 65535:
+        raise IngestError(f"{path}: stream {xs.name!r}: video pixels must be whole grey levels in 0..65535")
+    dtype = np.dtype(np.uint8 if top <= 255 else np.uint16)
+    return xdf_raw_source(path, xs, frames.astype(dtype), "video", _UNITS[(dtype, False)], spec.start_time_s)
+
+
 def open_source(manifest, name: str = "video") -> RawSource:
     """The manifest's video stream as a :class:`RawSource` with its own-clock times."""
     spec = manifest.streams[name]
     fmt = manifest.stream_format(name)
+    check_xdf_keys(spec, fmt, f"{manifest.path}: streams.{name}")
+    if fmt == "xdf":
+        source = open_xdf_video(manifest, name)
+        source.sensor = spec.sensor
+        return source
     files = manifest.stream_files(name)
     if fmt in CONTAINER_FORMATS:
         if len(files) != 1:
