@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera", metavar="SPEC",
                    help="live video from an OpenCV capture: device index (0), video file or RTSP/GStreamer URL")
     p.add_argument("--camera-rate", type=float, help="--camera: frames/s when the capture reports none")
+    p.add_argument("--mic", metavar="DEVICE",
+                   help="live sound from a PortAudio input (sounddevice): device index, name, or 'default'")
+    p.add_argument("--mic-rate", type=float, default=48000.0, help="--mic: samples/s (default 48000)")
+    p.add_argument("--mic-scale", type=float,
+                   help="--mic: the microphone's sensitivity in Pa per full scale (without it: uncalibrated FS units)")
     p.add_argument("--pair", help="live sources without recording metadata (a camera): the material pair")
     p.add_argument("--process", help="live sources without recording metadata (a camera): the welding process")
     p.add_argument("--resolve-s", type=float, default=10.0, help="--lsl: how long to look for outlets (default 10)")
@@ -79,12 +84,12 @@ def _check_args(args) -> tuple[int, int]:
         raise InvalidInput(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
     live = live_source(args)
     if (args.recording is None) == (not live):
-        raise InvalidInput("give a RECORDING.h5 to replay or --lsl/--opcua/--camera to receive live sensors "
+        raise InvalidInput("give a RECORDING.h5 to replay or --lsl/--opcua/--camera/--mic to receive live sensors "
                            "(not both)")
     if args.camera_rate is not None and not (0 < args.camera_rate < 1e6):
         raise InvalidInput(f"--camera-rate must be in (0, 1e6) frames/s, got {args.camera_rate}")
     if live and (args.stall or args.realtime):
-        raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl/--opcua/--camera sources")
+        raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl/--opcua/--camera/--mic sources")
     if args.opcua is not None and not args.opcua.is_file():
         raise MissingInput(f"{args.opcua}: no such node map")
     if not args.resolve_s > 0:
@@ -131,7 +136,7 @@ def print_summary(summary, backend: str, threads: int, out=None) -> None:
 
 def live_source(args) -> bool:
     """Whether the verb receives live sensors instead of replaying a recording."""
-    return args.lsl is not None or args.opcua is not None or args.camera is not None
+    return any(v is not None for v in (args.lsl, args.opcua, args.camera, args.mic))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
             from weldfusion.tools.streaming.camera import CameraSource
 
             sources.append(CameraSource(args.camera, rate=args.camera_rate))
+        if args.mic is not None:
+            # lazy: PortAudio only with --mic
+            from weldfusion.tools.streaming.microphone import MicrophoneSource
+
+            sources.append(MicrophoneSource(args.mic, args.mic_rate, scale=args.mic_scale))
         if args.lsl is not None:
             # lazy: liblsl only for LSL sources
             from weldfusion.tools.streaming.lsl import LslSource
