@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="receive the LSL outlets PREFIX.<modality> (default prefix weldfusion) instead of a recording")
     p.add_argument("--opcua", type=Path, metavar="MAP.yaml",
                    help="receive process data from the OPC UA nodes of this node map (with --lsl: the rest over LSL)")
+    p.add_argument("--reconnect-s", type=float, default=10.0,
+                   help="--opcua: how long a lost server is retried while the other sensors go on (default 10)")
     p.add_argument("--camera", metavar="SPEC",
                    help="live video from an OpenCV capture: device index (0), video file or RTSP/GStreamer URL")
     p.add_argument("--camera-rate", type=float, help="--camera: frames/s when the capture reports none")
@@ -94,6 +96,8 @@ def _check_args(args) -> tuple[int, int]:
         raise MissingInput(f"{args.opcua}: no such node map")
     if not args.resolve_s > 0:
         raise InvalidInput(f"--resolve-s must be > 0, got {args.resolve_s}")
+    if not args.reconnect_s >= 0:
+        raise InvalidInput(f"--reconnect-s must be >= 0, got {args.reconnect_s}")
     if args.out is not None:
         output_file(args.out, force=args.force, suffixes=(".csv", ".jsonl"),
                     inputs=[p for p in (args.recording, args.checkpoint, args.onnx) if p is not None])
@@ -164,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             # lazy: asyncua only for OPC UA sources
             from weldfusion.tools.streaming.opcua import OpcUaSource
 
-            sources.append(OpcUaSource(str(args.opcua), info.names))
+            sources.append(OpcUaSource(str(args.opcua), info.names, reconnect_limit_s=args.reconnect_s))
         if args.camera is not None:
             # lazy: the camera source only with --camera
             from weldfusion.tools.streaming.camera import CameraSource

@@ -49,7 +49,7 @@ def test_opcua_process_data_and_lsl_cameras_stream_like_offline(tiny, tmp_path):
         assert mapped["endpoint"].startswith("opc.tcp://127.0.0.1:")  # loopback only
         assert set(mapped["streams"]["electrical"]["channels"]) == {"current", "voltage", "wire_feed", "travel_speed"}
         results = []
-        sources = [OpcUaSource(str(node_map), ["electrical"], idle_s=1.5),
+        sources = [OpcUaSource(str(node_map), ["electrical"], idle_s=1.5, reconnect_limit_s=1.0),
                    LslSource(["video", "thermal", "acoustic"], prefix=prefix, resolve_s=10, idle_s=1.5)]
         with MergedSource(sources) as source:
             assert set(source.names) == set(trained.info.names)
@@ -89,7 +89,7 @@ def test_serve_replay_opcua_and_lsl_verbs(tiny, tmp_path, capsys):  # noqa: F811
             time.sleep(0.05)
         out = tmp_path / "live.csv"
         code = stream.cli([str(trained.path), "--lsl", prefix, "--opcua", str(node_map), "--out", str(out),
-                           "--quiet", "--resolve-s", "20"])
+                           "--quiet", "--resolve-s", "20", "--reconnect-s", "1"])
         text = capsys.readouterr().out
         assert code == 0, text
         rows = out.read_text().splitlines()
@@ -118,7 +118,7 @@ def test_opcua_source_waits_for_a_server_that_comes_up_late(tiny, tmp_path):  # 
     server = threading.Thread(target=lambda: (time.sleep(2.0), serve_opcua(
         rec, port=port, names=["electrical"], start_at=start_at, stop=stop)), daemon=True)
     server.start()
-    with OpcUaSource(str(node_map), ["electrical"], idle_s=2.0, connect_s=20.0) as source:
+    with OpcUaSource(str(node_map), ["electrical"], idle_s=2.0, connect_s=20.0, reconnect_limit_s=1.0) as source:
         source.origin_utc = start_at  # the map was written before the server chose its clock
         packets = list(source.packets())
     stop.set()
@@ -137,3 +137,72 @@ def test_opcua_source_without_a_server_is_one_line(tmp_path):
     with OpcUaSource(str(node_map), ["electrical"], connect_s=1.0) as source, pytest.raises(Exception) as caught:
         list(source.packets())
     assert "no OPC UA server answers" in str(caught.value) and str(caught.value).count("opc.tcp") == 1
+
+
+def test_opcua_server_killed_and_restarted_mid_weld(tiny, tmp_path):  # noqa: F811
+    """The OPC UA server of the power source goes down 2 s into the weld and comes back (a restart
+    publishes the present, not what it missed); the cameras and microphone go on over LSL. The
+    electrical sensor is marked lost and back, the run goes on, and every window that has all its
+    data on either side of the outage gives what offline inference gives."""
+    from _training_data import write_recording
+
+    _, trained = tiny
+    rec = write_recording(tmp_path / "long.h5", "long", "Al-steel", "GMAW", seed=0, duration=9.0)
+    port, node_map, prefix = _free_port(), tmp_path / "nodes.yaml", f"wfre{os.getpid()}"
+    start_at = time.time() + 6.0
+    stops = [threading.Event(), threading.Event(), threading.Event()]  # OPC UA before, after; LSL
+    ready = [threading.Event(), threading.Event()]
+
+    def power_source():
+        first = threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
+            port=port, names=["electrical"], start_at=start_at, map_path=str(node_map), stop=stops[0]))
+        restart = threading.Event()  # the second server boots now, listens when released
+        second = threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
+            port=port, names=["electrical"], start_at=start_at, stop=stops[1], catch_up=False, hold=restart))
+        first.start()
+        second.start()
+        while time.time() < start_at + 2.0:
+            time.sleep(0.02)
+        stops[0].set()  # the server goes down mid-weld ...
+        first.join(timeout=30)
+        time.sleep(1.0)
+        restart.set()  # ... and is back a second later, publishing the present
+        second.join(timeout=60)
+
+    threads = [threading.Thread(target=power_source, daemon=True),
+               threading.Thread(target=serve_lsl, args=(rec,), daemon=True, kwargs=dict(
+                   prefix=prefix, names=["video", "thermal", "acoustic"], start_at=start_at, stop=stops[2],
+                   ready=ready[1]))]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.time() + 30
+        while not node_map.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert ready[1].wait(30) and node_map.exists()
+        results = []
+        power = OpcUaSource(str(node_map), ["electrical"], idle_s=1.5, reconnect_limit_s=3.0)
+        sources = [power, LslSource(["video", "thermal", "acoustic"], prefix=prefix, resolve_s=10, idle_s=1.5)]
+        with MergedSource(sources) as source:
+            engine = build_engine(trained, source, hop_s=0.1)
+            summary = engine.run(source.packets(), realtime=False, on_result=results.append)
+    finally:
+        for s in stops:
+            s.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert power.reconnects >= 1
+    kinds = [(e.name, e.kind) for e in summary.sensor_events if e.name == "electrical"]
+    assert ("electrical", "lost") in kinds and kinds[-1] == ("electrical", "back"), summary.sensor_events
+    lost = next(e.time_s for e in summary.sensor_events if e.name == "electrical" and e.kind == "lost")
+    back = next(e.time_s for e in summary.sensor_events if e.name == "electrical" and e.kind == "back")
+    assert 2.0 <= lost < back < 8.0
+    i_el = list(trained.info.names).index("electrical")
+    assert any(not r.present[i_el] for r in results)  # the run went on without it
+    assert results[-1].t > 8.5 and results[-1].present.all()  # ... and with it again to the end
+    ref = _offline(trained, rec, 0.1)
+    whole = [r for r in results if r.present.all() and round(r.t0, 9) in ref]
+    assert sum(r.t0 > back for r in whole) >= 10 and sum(r.t < lost for r in whole) >= 5
+    for r in whole:
+        if r.t < lost - 0.3 or r.t0 > back + 0.3:  # windows wholly on one side of the outage
+            np.testing.assert_allclose(r.raw_defect_probs, ref[round(r.t0, 9)], atol=1e-5)

@@ -45,7 +45,13 @@ NAMESPACE = "urn:weldfusion"
 #: Receive: stop when no sample came for this long (s) after the first one.
 IDLE_S = 2.0
 #: Connection back-off: first and longest wait (s) between attempts while the server is not up.
-RECONNECT_S = (0.2, 2.0)
+RECONNECT_S = (0.2, 1.0)
+#: How often the client checks that the server still answers (s); a lost connection is then
+#: re-established by asyncua's own supervisor (backing off up to RECONNECT_S[1]) and the
+#: subscription recreated, while the engine marks the silent sensor missing.
+WATCHDOG_S = 0.5
+#: Receive: how long a lost connection is retried before the source gives up (s).
+RECONNECT_LIMIT_S = 10.0
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -62,7 +68,7 @@ def _seconds(stamp: dt.datetime) -> float:
 # -- publisher ------------------------------------------------------------------------------------------
 async def _serve(recording, port: int, names, speed: float, lead_s: float, map_path: Path | None,
                  stop: threading.Event, ready: threading.Event | None, start_at: float | None,
-                 catch_up: bool) -> int:
+                 catch_up: bool, hold: threading.Event | None) -> int:
     from asyncua import Server, ua  # lazy: asyncua only for the OPC UA paths
 
     endpoint = f"opc.tcp://127.0.0.1:{port}/weldfusion/"
@@ -90,6 +96,8 @@ async def _serve(recording, port: int, names, speed: float, lead_s: float, map_p
                 "rate": head.rate, "starting_time": head.starting_time, "counter": counter.nodeid.to_string(),
                 "units": head.units,
                 "channels": {ch: v.nodeid.to_string() for ch, v in zip(channels, variables, strict=True)}}
+        while hold is not None and not hold.is_set() and not stop.is_set():
+            await asyncio.sleep(0.01)  # address space built; listen only when released
         async with server:
             wall0 = (start_at if start_at is not None else time.time() + lead_s) - replay.origin_s / speed
             node_map["time_origin_utc"] = _utc(wall0).isoformat()
@@ -125,15 +133,19 @@ async def _serve(recording, port: int, names, speed: float, lead_s: float, map_p
 
 def serve_opcua(recording, *, port: int = 4840, names: Sequence[str] | None = None, speed: float = 1.0,
                 lead_s: float = 2.0, map_path: str | None = None, stop: threading.Event | None = None,
-                ready: threading.Event | None = None, start_at: float | None = None, catch_up: bool = True) -> int:
+                ready: threading.Event | None = None, start_at: float | None = None, catch_up: bool = True,
+                hold: threading.Event | None = None) -> int:
     """Publish the signal streams of ``recording`` on ``opc.tcp://127.0.0.1:<port>/weldfusion/``
     (see the module docstring); writes the node map to ``map_path``; returns the packets sent.
     ``start_at`` (``time.time()``) is when recording time ``origin`` is sent (default: in ``lead_s``);
-    ``catch_up=False`` skips samples already overdue (a server restarted mid-weld)."""
+    ``catch_up=False`` skips samples already overdue (a server restarted mid-weld); with ``hold`` the
+    server builds its address space and starts listening only once ``hold`` is set (a standby
+    publisher that takes over within milliseconds, as a restarted power source's server would
+    after its own boot)."""
     if not speed > 0:
         raise InvalidInput(f"--speed must be > 0, got {speed}")
     return asyncio.run(_serve(recording, port, names, speed, lead_s, Path(map_path) if map_path else None,
-                              stop or threading.Event(), ready, start_at, catch_up))
+                              stop or threading.Event(), ready, start_at, catch_up, hold))
 
 
 # -- receiver -----------------------------------------------------------------------------------------
@@ -144,11 +156,13 @@ class OpcUaSource:
         node_map: the YAML file.
         names: modalities to receive (default: all in the map).
         packet_s: samples are handed to the engine in packets of about this length.
-        idle_s: :meth:`packets` ends when no sample came for this long after the first.
+        idle_s: :meth:`packets` ends when no sample came for this long after the first, while
+            connected; a lost connection is retried for up to ``reconnect_limit_s`` first (the
+            engine meanwhile marks the sensor missing and goes on with the others).
     """
 
     def __init__(self, node_map: str, names: Sequence[str] | None = None, *, packet_s: float = 0.01,
-                 idle_s: float = IDLE_S, connect_s: float = 10.0) -> None:
+                 idle_s: float = IDLE_S, connect_s: float = 10.0, reconnect_limit_s: float = RECONNECT_LIMIT_S) -> None:
         self.path = Path(node_map)
         data = read_yaml_mapping(self.path, "node map")
         streams = data.get("streams")
@@ -186,6 +200,13 @@ class OpcUaSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self.reconnect_limit_s = reconnect_limit_s
+        self._lost_since: float | None = None  # monotonic time the connection was lost, None while up
+        self.reconnects = 0
+
+    def _reconnecting(self) -> bool:
+        lost = self._lost_since
+        return lost is not None and time.monotonic() - lost < self.reconnect_limit_s
 
     async def _run(self) -> None:
         from asyncua import Client, ua  # lazy: asyncua only for the OPC UA paths
@@ -257,7 +278,8 @@ class OpcUaSource:
         delay, deadline = RECONNECT_S[0], time.monotonic() + self.connect_s
         while not self._stop.is_set():  # a server that comes up late: try again, backing off
             try:
-                client = Client(self.endpoint, timeout=2.0)
+                client = Client(self.endpoint, timeout=2.0, watchdog_intervall=WATCHDOG_S, auto_reconnect=True,
+                                reconnect_max_delay=RECONNECT_S[1])
                 await client.connect()
                 break
             except (TimeoutError, OSError, ConnectionError, ua.UaError) as err:
@@ -268,6 +290,12 @@ class OpcUaSource:
                 delay = min(delay * 2, RECONNECT_S[1])
         else:
             return
+        from asyncua.client.ua_client import UaClientState  # lazy: asyncua only for the OPC UA paths
+
+        async def lost(_err) -> None:
+            self._lost_since = time.monotonic()
+
+        client.connection_lost_callback = lost
         try:
             sub = await client.create_subscription(10, Handler())
             nodes = [client.get_node(node) for name in self.names for node in index_of[name]]
@@ -276,6 +304,8 @@ class OpcUaSource:
             await sub._subscribe(nodes, ua.AttributeIds.Value, mfilter=trigger, queuesize=10_000, sampling_interval=0)
             while not self._stop.is_set():
                 await asyncio.sleep(0.02)
+                if self._lost_since is not None and client.uaclient.state is UaClientState.CONNECTED:
+                    self._lost_since, self.reconnects = None, self.reconnects + 1  # back: asyncua resubscribed
                 for name in self.names:  # hand over what a slow source has sent so far
                     flush(name, time.time())
         finally:
@@ -297,7 +327,7 @@ class OpcUaSource:
         """Packets in arrival order until no sample came for ``idle_s``."""
         self._thread = threading.Thread(target=self._thread_main, daemon=True)
         self._thread.start()
-        yield from queued_packets(self._queue, self.idle_s, failed=self._raise)
+        yield from queued_packets(self._queue, self.idle_s, failed=self._raise, waiting=self._reconnecting)
 
     def _raise(self) -> None:
         if isinstance(self._error, InvalidInput):

@@ -19,15 +19,19 @@ from weldfusion.tools.streaming.replay import Packet
 _DONE = object()
 
 
-def queued_packets(packets: queue.Queue, idle_s: float, first_s: float = 30.0, failed=None) -> Iterator[Packet]:
+def queued_packets(packets: queue.Queue, idle_s: float, first_s: float = 30.0, failed=None,
+                   waiting=None) -> Iterator[Packet]:
     """Packets put into ``packets`` by receiver threads, with arrival times made non-decreasing (one
     clock for all streams); ends when none came for ``idle_s`` after the first (``first_s`` before
-    it). A ``None`` in the queue is a receiver's failure: ``failed()`` raises it."""
+    it). A ``None`` in the queue is a receiver's failure: ``failed()`` raises it. While
+    ``waiting()`` is true (a receiver reconnecting to a lost server) silence does not count."""
     last, got_any, latest = time.monotonic(), False, float("-inf")
     while True:
         try:
             packet = packets.get(timeout=0.05)
         except queue.Empty:
+            if waiting is not None and waiting():
+                last = time.monotonic()
             if time.monotonic() - last > (idle_s if got_any else first_s):
                 return
             continue
