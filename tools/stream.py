@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recording", type=Path, nargs="?", help="recording to replay (.h5); omit with --lsl")
     p.add_argument("--lsl", nargs="?", const="weldfusion", metavar="PREFIX",
                    help="receive the LSL outlets PREFIX.<modality> (default prefix weldfusion) instead of a recording")
+    p.add_argument("--lsl-map", type=Path, metavar="MAP.yaml",
+                   help="receive a lab's own LSL outlets (DAQ, microphone, camera) as this stream map names them")
     p.add_argument("--opcua", type=Path, metavar="MAP.yaml",
                    help="receive process data from the OPC UA nodes of this node map (with --lsl: the rest over LSL)")
     p.add_argument("--reconnect-s", type=float, default=10.0,
@@ -86,7 +88,7 @@ def _check_args(args) -> tuple[int, int]:
         raise InvalidInput(f"--alarm-hops: expected N,M, got {args.alarm_hops!r}") from None
     live = live_source(args)
     if (args.recording is None) == (not live):
-        raise InvalidInput("give a RECORDING.h5 to replay or --lsl/--opcua/--camera/--mic to receive live sensors "
+        raise InvalidInput("give a RECORDING.h5 to replay or --lsl/--lsl-map/--opcua/--camera/--mic to receive live sensors "
                            "(not both)")
     if args.camera_rate is not None and not (0 < args.camera_rate < 1e6):
         raise InvalidInput(f"--camera-rate must be in (0, 1e6) frames/s, got {args.camera_rate}")
@@ -94,6 +96,11 @@ def _check_args(args) -> tuple[int, int]:
         raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl/--opcua/--camera/--mic sources")
     if args.opcua is not None and not args.opcua.is_file():
         raise MissingInput(f"{args.opcua}: no such node map")
+    if args.lsl_map is not None:
+        # lazy: the map is read (and checked) before the model loads
+        from weldfusion.tools.streaming.lsl_map import read_lsl_map
+
+        read_lsl_map(args.lsl_map)
     if not args.resolve_s > 0:
         raise InvalidInput(f"--resolve-s must be > 0, got {args.resolve_s}")
     if not args.reconnect_s >= 0:
@@ -140,7 +147,7 @@ def print_summary(summary, backend: str, threads: int, out=None) -> None:
 
 def live_source(args) -> bool:
     """Whether the verb receives live sensors instead of replaying a recording."""
-    return any(v is not None for v in (args.lsl, args.opcua, args.camera, args.mic))
+    return any(v is not None for v in (args.lsl, args.lsl_map, args.opcua, args.camera, args.mic))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +186,14 @@ def main(argv: list[str] | None = None) -> int:
             from weldfusion.tools.streaming.microphone import MicrophoneSource
 
             sources.append(MicrophoneSource(args.mic, args.mic_rate, scale=args.mic_scale))
+        if args.lsl_map is not None:
+            # lazy: liblsl only for LSL sources
+            from weldfusion.tools.streaming.lsl_mapped import MappedLslSource
+
+            taken = {n for src in sources for n in src.names}
+            wanted = [n for n in info.names if n not in taken]
+            sources.append(MappedLslSource(args.lsl_map, wanted, resolve_s=args.resolve_s,
+                                           channel_names={n: tuple(info.modality(n).channel_names) for n in wanted}))
         if args.lsl is not None:
             # lazy: liblsl only for LSL sources
             from weldfusion.tools.streaming.lsl import LslSource

@@ -154,32 +154,46 @@ class LslSource:
         self.meta = dict(first["meta"])
         self.lsl_t0 = float(first["lsl_t0"])
         self.origin_s = float(first["origin_s"])
+        self._start_receiving()
+
+    def _start_receiving(self) -> None:
+        """The receiver state (after ``names`` and ``inlets`` are set)."""
         self._queue: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._correction = 0.0  # LSL's clock offset to the outlets (set by the receivers)
+        # per outlet, LSL's clock offset: local clock = outlet clock + correction (set by the receivers)
+        self._corrections: dict[str, float] = {n: 0.0 for n in self.names}
 
     def _receive(self, name: str) -> None:
-        inlet, head = self.inlets[name], self.headers[name]
-        correction = inlet.time_correction(timeout=2.0)
-        self._correction = correction
-        shape = head.sample_shape
+        inlet = self.inlets[name]
+        while not self._stop.is_set():  # an outlet that does not answer yet (or any more): its samples wait
+            try:
+                self._corrections[name] = inlet.time_correction(timeout=2.0)
+                break
+            except RuntimeError:  # pylsl's TimeoutError / LostError
+                continue
         while not self._stop.is_set():
             rows, stamps = inlet.pull_chunk(timeout=0.05)
-            if not rows:
-                continue
-            rows = np.asarray(rows, dtype=np.float64)
-            stamps = np.asarray(stamps, dtype=np.float64)
-            arrival = self._pylsl.local_clock() + correction - self.lsl_t0
-            counters = rows[:, 0].astype(np.int64)
-            cuts = np.flatnonzero(np.diff(counters) != 1) + 1  # a dropout inside the chunk: split it
-            for part in np.split(np.arange(len(rows)), cuts):
-                data = rows[part, 1:].reshape(len(part), *shape).astype(head.dtype)
-                if head.starting_time is not None:
-                    times = head.starting_time + counters[part] / head.rate
-                else:
-                    times = stamps[part] + correction - self.lsl_t0
-                self._queue.put(Packet(name, int(counters[part[0]]), data, times, arrival))
+            if rows:
+                for packet in self._packets_of(name, np.asarray(rows, dtype=np.float64),
+                                               np.asarray(stamps, dtype=np.float64)):
+                    self._queue.put(packet)
+
+    def _packets_of(self, name: str, rows: np.ndarray, stamps: np.ndarray) -> list[Packet]:
+        """One pulled chunk (``rows`` (n, 1 + values), ``stamps`` (n,) on the outlet's clock) as
+        packets; a dropout inside the chunk (the counter jumps) splits it."""
+        head, correction = self.headers[name], self._corrections[name]
+        arrival = self._pylsl.local_clock() - correction - self.lsl_t0  # local -> outlet clock -> recording
+        counters = rows[:, 0].astype(np.int64)
+        out = []
+        for part in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(counters) != 1) + 1):
+            data = rows[part, 1:].reshape(len(part), *head.sample_shape).astype(head.dtype)
+            if head.starting_time is not None:
+                times = head.starting_time + counters[part] / head.rate
+            else:
+                times = stamps[part] - self.lsl_t0
+            out.append(Packet(name, int(counters[part[0]]), data, times, arrival))
+        return out
 
     def packets(self) -> Iterator[Packet]:
         """Packets in arrival order until no sensor has sent anything for ``idle_s``."""
@@ -190,7 +204,7 @@ class LslSource:
 
     def now(self) -> float:
         """The current time on the recording clock (for latency)."""
-        return self._pylsl.local_clock() + self._correction - self.lsl_t0
+        return self._pylsl.local_clock() - self._corrections[self.names[0]] - self.lsl_t0
 
     def close(self) -> None:
         self._stop.set()
