@@ -94,10 +94,13 @@ def _check_args(args) -> tuple[int, int]:
         raise InvalidInput(f"--camera-rate must be in (0, 1e6) frames/s, got {args.camera_rate}")
     if live and (args.stall or args.realtime):
         raise InvalidInput("--stall/--realtime apply to a replay, not to live --lsl/--opcua/--camera/--mic sources")
-    if args.opcua is not None and not args.opcua.is_file():
-        raise MissingInput(f"{args.opcua}: no such node map")
+    if args.opcua is not None:
+        # lazy: the maps are read (and checked) before the model loads
+        from weldfusion.tools.streaming.opcua_map import read_node_map
+
+        read_node_map(args.opcua)
     if args.lsl_map is not None:
-        # lazy: the map is read (and checked) before the model loads
+        # lazy: the maps are read (and checked) before the model loads
         from weldfusion.tools.streaming.lsl_map import read_lsl_map
 
         read_lsl_map(args.lsl_map)

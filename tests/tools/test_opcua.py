@@ -206,3 +206,29 @@ def test_opcua_server_killed_and_restarted_mid_weld(tiny, tmp_path):  # noqa: F8
     for r in whole:
         if r.t < lost - 0.3 or r.t0 > back + 0.3:  # windows wholly on one side of the outage
             np.testing.assert_allclose(r.raw_defect_probs, ref[round(r.t0, 9)], atol=1e-5)
+
+
+def test_node_map_errors_are_one_line(tiny, tmp_path, capsys):  # noqa: F811
+    """A wrong node map is refused before the model loads: one line naming the file, exit 2."""
+    from weldfusion.tools import stream
+
+    _, trained = tiny
+    ok = "endpoint: opc.tcp://127.0.0.1:4840/\n"
+    cases = {
+        ok + "streams: {electrical: {rate: 100}}": "channels",
+        ok + "streams: {electrical: {channels: {current: 'ns=2;s=I'}}}": "rate",
+        ok + "streams: {electrical: {rate: 0, channels: {current: 'ns=2;s=I'}}}": "a nominal rate in Hz",
+        ok + "streams: {electrical: {rate: 100, channels: {current: 'ns=2;s=I'}, sampling: 3}}": "sampling",
+        ok + "time_origin_utc: '2026-12-03 07:00'\nstreams: {electrical: {rate: 100, channels: {current: x}}}":
+            "give the time zone",
+        "streams: {electrical: {rate: 100, channels: {current: x}}}": "endpoint",
+        ok + "streams: {}": "map at least one sensor",
+    }
+    for text, needle in cases.items():
+        bad = tmp_path / "cell.yaml"
+        bad.write_text(text)
+        assert stream.cli([str(trained.path), "--opcua", str(bad)]) == 2, text
+        err = capsys.readouterr().err.strip()
+        assert needle in err and str(bad) in err and len(err.splitlines()) == 1, (text, err)
+    assert stream.cli([str(trained.path), "--opcua", str(tmp_path / "none.yaml")]) == 2
+    assert "no such node map file" in capsys.readouterr().err

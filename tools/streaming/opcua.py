@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from weldfusion.recipes.config import read_yaml_mapping
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.files import atomic_write_text
 from weldfusion.sensors.raw_source import first_line
+from weldfusion.tools.streaming.opcua_map import NodeStream, read_node_map
 from weldfusion.tools.streaming.replay import Packet, Replay, StreamHeader
 from weldfusion.tools.streaming.sources import queued_packets
 
@@ -164,34 +164,22 @@ class OpcUaSource:
     def __init__(self, node_map: str, names: Sequence[str] | None = None, *, packet_s: float = 0.01,
                  idle_s: float = IDLE_S, connect_s: float = 10.0, reconnect_limit_s: float = RECONNECT_LIMIT_S) -> None:
         self.path = Path(node_map)
-        data = read_yaml_mapping(self.path, "node map")
-        streams = data.get("streams")
-        if not isinstance(data.get("endpoint"), str) or not isinstance(streams, dict) or not streams:
-            raise InvalidInput(f"{self.path}: a node map needs 'endpoint' and 'streams'")
-        self.endpoint = data["endpoint"]
-        self.origin_utc = _seconds(dt.datetime.fromisoformat(str(data["time_origin_utc"]))) \
-            if data.get("time_origin_utc") else None
-        self.meta = dict(data.get("meta") or {})
+        nmap = read_node_map(self.path)
+        self.endpoint = nmap.endpoint
+        self.origin_utc = _seconds(dt.datetime.fromisoformat(nmap.time_origin_utc)) if nmap.time_origin_utc else None
+        self.meta = dict(nmap.meta)
         self.idle_s = idle_s
         self.connect_s = connect_s
         self.headers: dict[str, StreamHeader] = {}
-        self._map: dict[str, dict] = {}
-        for name, spec in streams.items():
+        self._map: dict[str, NodeStream] = {}
+        for name, spec in nmap.streams.items():
             if names is not None and name not in names:
                 continue
-            if not isinstance(spec, dict) or not isinstance(spec.get("channels"), dict) or not spec["channels"]:
-                raise InvalidInput(f"{self.path}: streams.{name}.channels: map each channel to a node id")
-            rate = spec.get("rate")
-            if not isinstance(rate, (int, float)) or not rate > 0:
-                raise InvalidInput(f"{self.path}: streams.{name}.rate: a nominal rate in Hz is needed")
-            channels = tuple(spec["channels"])
+            channels = tuple(spec.channels)
             self._map[name] = spec
-            start = spec.get("starting_time", 0.0)
-            if not isinstance(start, (int, float)) or not np.isfinite(start):
-                raise InvalidInput(f"{self.path}: streams.{name}.starting_time: seconds, got {start!r}")
-            self.headers[name] = StreamHeader(name, "signal", float(rate), float(start), (len(channels),),
-                                              np.dtype(np.float32), channels, str(spec.get("units", "")),
-                                              max(1, round(rate * packet_s)))
+            self.headers[name] = StreamHeader(name, "signal", float(spec.rate), float(spec.starting_time),
+                                              (len(channels),), np.dtype(np.float32), channels, spec.units,
+                                              max(1, round(spec.rate * packet_s)))
         if not self.headers:
             raise InvalidInput(f"{self.path}: none of the model's sensors ({', '.join(names or [])}) is mapped")
         self.names = tuple(self.headers)
@@ -216,9 +204,9 @@ class OpcUaSource:
         buffers: dict[str, list] = {n: [] for n in self.names}
         index_of: dict[str, dict[str, str]] = {}
         for name, spec in self._map.items():
-            index_of[name] = {str(node): ch for ch, node in spec["channels"].items()}
-            if spec.get("counter"):
-                index_of[name][str(spec["counter"])] = "__counter"
+            index_of[name] = {str(node): ch for ch, node in spec.channels.items()}
+            if spec.counter:
+                index_of[name][str(spec.counter)] = "__counter"
         owner = {node: name for name, m in index_of.items() for node in m}
         source = self
         next_counter = {n: 0 for n in self.names}  # a reconnected server may resend what came before
