@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opcua", type=Path, metavar="MAP.yaml",
                    help="receive process data from the OPC UA nodes of this node map (with --lsl: the rest over LSL)")
     p.add_argument("--reconnect-s", type=float, default=10.0,
-                   help="--opcua: how long a lost server is retried while the other sensors go on (default 10)")
+                   help="--opcua, --camera: how long a lost server or camera is retried while the other sensors go on "
+                        "(default 10)")
     p.add_argument("--camera", metavar="SPEC",
                    help="live video from an OpenCV capture: device index (0), video file or RTSP/GStreamer URL")
     p.add_argument("--camera-rate", type=float, help="--camera: frames/s when the capture reports none")
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             # lazy: the camera source only with --camera
             from weldfusion.tools.streaming.camera import CameraSource
 
-            sources.append(CameraSource(args.camera, rate=args.camera_rate))
+            sources.append(CameraSource(args.camera, rate=args.camera_rate, reconnect_s=args.reconnect_s))
         if args.mic is not None:
             # lazy: PortAudio only with --mic
             from weldfusion.tools.streaming.microphone import MicrophoneSource
