@@ -191,3 +191,15 @@ def test_stream_verb_with_a_stream_map(tiny, tmp_path, capsys):  # noqa: F811
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     hops = [r for r in rows if "t0_s" in r]
     assert len(hops) >= 15 and hops[0]["t0_s"] == 0.0
+
+
+def test_the_readme_cell_examples_are_valid_maps_and_shown_as_they_are():
+    from weldfusion.tools.streaming.opcua_map import read_node_map
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    lsl, opc = root / "docs/examples/cell_lsl.yaml", root / "docs/examples/cell_opcua.yaml"
+    assert set(read_lsl_map(lsl).streams) == {"video", "thermal", "acoustic"}
+    assert read_node_map(opc).streams["electrical"].rate == 1000
+    for path in (lsl, opc):
+        assert path.read_text() in readme  # the README shows each file whole
