@@ -194,10 +194,11 @@ def read_yaml_mapping(path: str | Path, what: str = "recipe") -> dict:
     return data
 
 
-def load(cls: type[T], path: str | Path, overrides: list[str] = ()) -> T:
-    """Read a YAML recipe with ``yaml.safe_load``, apply overrides, build ``cls``."""
+def load(cls: type[T], path: str | Path, overrides: list[str] = (), what: str = "recipe") -> T:
+    """Read a YAML recipe (or another typed file: ``what`` names it in errors) with
+    ``yaml.safe_load``, apply overrides, build ``cls``."""
     path = Path(path)
-    data = read_yaml_mapping(path)
+    data = read_yaml_mapping(path, what)
     try:
         return from_dict(cls, apply_overrides(data, list(overrides)))
     except ConfigError as err:

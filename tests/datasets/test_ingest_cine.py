@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
+from ingest_helpers import write_manifest
 from weldfusion.datasets.ingest import ingest
 from weldfusion.datasets.reader import Recording
 from weldfusion.tools import ingest as ingest_tool
@@ -22,11 +22,7 @@ def _clip(folder, rate=7000, cfa=0):
     frames = (rng.random((30, 24, 40)) * 400).astype(np.uint16)
     frames[FLASH:] += 3000
     write_cine(folder / "shot.cine", frames, rate, real_bpp=12, cfa=cfa)
-    manifest = {"recording_id": "phantom", "material_pair": "Al-steel", "material_a": "AA6061", "material_b": "DC04",
-                "process": "GMAW", "streams": {"video": {"path": "shot.cine"}}}
-    path = folder / "recording.yaml"
-    path.write_text(yaml.safe_dump(manifest))
-    return path, frames
+    return write_manifest(folder, {"recording_id": "phantom", "streams": {"video": {"path": "shot.cine"}}}), frames
 
 
 def test_cine_frames_rate_and_event_time(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from ingest_helpers import write_manifest
 from PIL import Image
 from weldfusion.datasets.ingest import ingest
 from weldfusion.datasets.reader import Recording
@@ -34,11 +35,7 @@ def _folder(folder, stream_extra=None, emissivity=1.0):
     for i, field in enumerate(fields):
         write_flir_jpeg(folder / "ir" / f"frame_{i}.jpg", counts_for(field), emissivity=emissivity)
     stream = {"path": "ir/*.jpg", "format": "flir", "rate": RATE, **(stream_extra or {})}
-    manifest = {"recording_id": "flir", "material_pair": "Al-steel", "material_a": "AA6061", "material_b": "DC04",
-                "process": "GMAW", "streams": {"thermal": stream}}
-    path = folder / "recording.yaml"
-    path.write_text(yaml.safe_dump(manifest))
-    return path, fields
+    return write_manifest(folder, {"recording_id": "flir", "streams": {"thermal": stream}}), fields
 
 
 def test_flir_temperatures_and_event_time(tmp_path):

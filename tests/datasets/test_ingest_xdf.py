@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import yaml
 from _xdf import write_xdf
+from ingest_helpers import write_manifest
 from weldfusion.datasets.ingest import ingest
 from weldfusion.datasets.reader import Recording
 from weldfusion.tools import ingest as ingest_tool
@@ -27,13 +28,9 @@ def _session(folder, offset=0.5):
     daq = {"name": "power_source", "type": "DAQ", "rate": RATE, "labels": ["I", "U", "WFS", "v"], "values": values,
            "stamps": t_own, "offsets": [(1000.0, offset), (1003.0, offset)]}
     write_xdf(folder / "session.xdf", [markers, daq])
-    manifest = {"recording_id": "xdf_run", "material_pair": "Al-steel", "material_a": "AA6061", "material_b": "DC04",
-                "process": "GMAW", "streams": {"electrical": {
-                    "path": "session.xdf", "xdf_stream": "power_source",
-                    "channels": {"current": "I", "voltage": "U", "wire_feed": "WFS", "travel_speed": 3}}}}
-    path = folder / "recording.yaml"
-    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return path, values
+    return write_manifest(folder, {"recording_id": "xdf_run", "streams": {"electrical": {
+        "path": "session.xdf", "xdf_stream": "power_source",
+        "channels": {"current": "I", "voltage": "U", "wire_feed": "WFS", "travel_speed": 3}}}}), values
 
 
 def test_xdf_stream_with_recorded_clock_offsets(tmp_path):

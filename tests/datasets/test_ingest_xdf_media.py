@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 from _xdf import write_xdf
+from ingest_helpers import write_manifest
 from weldfusion.datasets.ingest import ingest
 from weldfusion.datasets.reader import Recording
 from weldfusion.tools import ingest as ingest_tool
@@ -40,14 +41,10 @@ def _session(folder):
                         "values": values, "stamps": t_rec - OFFSETS[name],
                         "offsets": [(t0 - 10, OFFSETS[name]), (t0 + 10, OFFSETS[name])]})
     write_xdf(folder / "session.xdf", streams)
-    manifest = {"recording_id": "xdf_media", "material_pair": "Al-steel", "material_a": "AA6061",
-                "material_b": "DC04", "process": "GMAW", "streams": {
-                    "video": {"path": "session.xdf", "xdf_stream": "cam", "frame_shape": [6, 8]},
-                    "thermal": {"path": "session.xdf", "xdf_stream": "ir", "frame_shape": [4, 5]},
-                    "acoustic": {"path": "session.xdf", "xdf_stream": "mic", "scale": 20.0, "units": "Pa"}}}
-    path = folder / "recording.yaml"
-    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return path, truth
+    return write_manifest(folder, {"recording_id": "xdf_media", "streams": {
+        "video": {"path": "session.xdf", "xdf_stream": "cam", "frame_shape": [6, 8]},
+        "thermal": {"path": "session.xdf", "xdf_stream": "ir", "frame_shape": [4, 5]},
+        "acoustic": {"path": "session.xdf", "xdf_stream": "mic", "scale": 20.0, "units": "Pa"}}}), truth
 
 
 def test_xdf_media_streams_align_on_one_event(tmp_path):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from weldfusion.recipes.config import ConfigError, from_dict, read_yaml_mapping
+from weldfusion.recipes.config import load
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors import registry
 
@@ -59,10 +59,7 @@ class LslMap:
 def read_lsl_map(path: str | Path) -> LslMap:
     """Read and check a stream map (see the module docstring)."""
     path = Path(path)
-    try:
-        smap = from_dict(LslMap, read_yaml_mapping(path, "LSL stream map"))
-    except ConfigError as err:
-        raise InvalidInput(f"{path}: {err}") from None
+    smap = load(LslMap, path, what="LSL stream map")
     if not smap.streams:
         raise InvalidInput(f"{path}: streams: map at least one sensor to an LSL outlet")
     known = registry.modality_names()

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
-from weldfusion.recipes.config import ConfigError, from_dict, read_yaml_mapping
+from weldfusion.recipes.config import load
 from weldfusion.recipes.errors import InvalidInput
 
 
@@ -41,10 +41,7 @@ class NodeMap:
 def read_node_map(path: str | Path) -> NodeMap:
     """Read and check a node map."""
     path = Path(path)
-    try:
-        nmap = from_dict(NodeMap, read_yaml_mapping(path, "node map"))
-    except ConfigError as err:
-        raise InvalidInput(f"{path}: {err}") from None
+    nmap = load(NodeMap, path, what="node map")
     if not nmap.streams:
         raise InvalidInput(f"{path}: streams: map at least one sensor's channels to node ids")
     for name, spec in nmap.streams.items():
