@@ -11,6 +11,8 @@ Files written into ``out_dir``:
 ``emission.wav``  acoustic emission, like ``acoustic.wav``
 ``phases.csv``, ``defects.csv``   ``start_s,end_s,label`` on the recording clock
 ``recording.yaml``  the manifest that ingests all of it
+``video_frames/``, ``video_boxes.coco.json``  with ``coco=True``: the frames and the simulator's
+                boxes as a COCO detection data set (:mod:`weldfusion.datasets.coco_export`)
 ==============  ============================================================================
 
 Each stream is written on its *own sensor clock*: recording time minus the stream attribute
@@ -33,6 +35,7 @@ import numpy as np
 import soundfile as sf
 import yaml
 from tqdm import tqdm
+from weldfusion.datasets.coco_export import check_coco, export_coco
 from weldfusion.datasets.label_io import write_labels
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.schema import ROOT_ATTRS
@@ -213,6 +216,7 @@ def export_raw(
     wav_subtype: str = "FLOAT",
     force: bool = False,
     progress: bool = True,
+    coco: bool = False,
 ) -> Path:
     """Write the raw files + ``recording.yaml`` of ``recording`` into ``out_dir``; returns the manifest path.
 
@@ -220,6 +224,7 @@ def export_raw(
         include_offsets: write each stream's ``sim_clock_offset_s`` as its ``time_offset_s``.
         wav_subtype: ``FLOAT`` (32-bit float Pa) or ``PCM_24`` (scaled to the peak).
         force: replace an existing ``out_dir``.
+        coco: also write the video frames as PNGs and ``/truth/video_boxes`` as COCO JSON.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
@@ -229,6 +234,8 @@ def export_raw(
     tmp.mkdir(parents=True)  # missing parent folders are created, as by every verb
     try:
         with Recording(recording) as rec:
+            if coco:
+                check_coco(rec)
             meta = rec.meta
             manifest: dict = {key: str(meta[key]) for key in ("recording_id", "material_pair", "material_a",
                                                                "material_b", "process", "source") if key in meta}
@@ -260,6 +267,11 @@ def export_raw(
                     spec["time_offset_s"] = offset
                 streams[name] = spec
             manifest["streams"] = streams
+            if coco:
+                info = rec.streams["video"]
+                offset = float(info.attrs.get(CLOCK_OFFSET_ATTR, 0.0))
+                with tqdm(total=info.n, desc="export COCO frames", disable=not progress, leave=False) as bar:
+                    export_coco(rec, info, _own_times(rec, info, offset, 0, info.n), tmp, bar)
             labels = {}
             for table in ("phases", "defects"):
                 rows = rec.labels(table)

@@ -43,6 +43,7 @@ from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag
 from weldfusion.sensors.plume import PLUME_RATE, plume_flicker
 from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope, first_passage
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
+from weldfusion.sensors.video.boxes import VISIBLE_GREY, BoxList, glow_radius
 
 #: Fraction of the frame period the shutter is open.
 SHUTTER = 0.5
@@ -77,6 +78,10 @@ POOL_BREATH_AMP = 0.05
 POOL_OSC_HZ = (60.0, 140.0)
 #: Undercut groove: width (mm) and distance of its centre outside the bead toe (mm).
 GROOVE_WIDTH_MM = 0.6
+#: Ground-truth boxes: a burn-through hole / undercut groove counts as visible from this severity
+#: envelope on (the hole darkens the pool by 0.9 x it, the groove the toe by 0.85 x it).
+BURN_VISIBLE = 0.1
+GROOVE_VISIBLE = 0.1
 #: Surface pores frozen into the bead: count per mm of porous seam per unit severity, radius (mm).
 BEAD_PORES_PER_MM = 1.2
 BEAD_PORE_R_MM = 0.25
@@ -117,8 +122,9 @@ def _particles(scn: Scenario, rng: np.random.Generator) -> np.ndarray:
 
 
 def _splat_particles(img: np.ndarray, i0: int, times: np.ndarray, rate: float, parts: np.ndarray,
-                     origin_xy: np.ndarray, mm_per_px: float) -> None:
-    """Add particle streaks to the block ``img`` (F, H, W) covering frames i0.. (in place)."""
+                     origin_xy: np.ndarray, mm_per_px: float, boxes: BoxList | None = None) -> None:
+    """Add particle streaks to the block ``img`` (F, H, W) covering frames i0.. (in place); each
+    particle's streak in a frame, where it is visible, is a ``spatter`` box."""
     f, h, w = img.shape
     t_lo, t_hi = times[i0], times[i0 + f - 1] + SHUTTER / rate
     sel = (parts[:, 0] < t_hi) & (parts[:, 0] + SPATTER_LIFE_S > t_lo)
@@ -144,6 +150,12 @@ def _splat_particles(img: np.ndarray, i0: int, times: np.ndarray, rate: float, p
     ok &= (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
     fr = np.broadcast_to((frame - i0)[:, None], ok.shape)
     np.add.at(img, (fr[ok], yi[ok], xi[ok]), val[ok].astype(np.float32))
+    seen = ok & (val >= VISIBLE_GREY)
+    q = seen.any(axis=1)
+    if boxes is not None and q.any():
+        big = np.iinfo(np.int64).max
+        boxes.add("spatter", frame[q], np.where(seen, xi, big).min(axis=1)[q], np.where(seen, yi, big).min(axis=1)[q],
+                  np.where(seen, xi, -1).max(axis=1)[q] + 1, np.where(seen, yi, -1).max(axis=1)[q] + 1)
 
 
 def _sinc(x: np.ndarray | float) -> np.ndarray:
@@ -208,8 +220,9 @@ def _bead_pores(scn: Scenario) -> np.ndarray:
 
 def _splat_bead_pores(img: np.ndarray, times: np.ndarray, scn: Scenario, edges: tuple[np.ndarray, np.ndarray, float],
                       pores: np.ndarray, y_root: float, pool_l: np.ndarray, mm_per_px: float,
-                      clock: tuple[np.ndarray, np.ndarray]) -> None:
-    """Darken the frozen surface pores visible in the block ``img`` (F, H, W) at frame ``times`` (F,) (in place)."""
+                      clock: tuple[np.ndarray, np.ndarray], boxes: BoxList | None = None, i0: int = 0) -> None:
+    """Darken the frozen surface pores visible in the block ``img`` (F, H, W) at frame ``times`` (F,)
+    (in place); each is a ``pore`` box (frame ``i0`` + its index in the block)."""
     if pores.shape[0] == 0:
         return
     f, h, w = img.shape
@@ -226,6 +239,10 @@ def _splat_bead_pores(img: np.ndarray, times: np.ndarray, scn: Scenario, edges: 
     col = w / 2 + (0.5 * (hi_mm + lo_mm) + pores[pi, 1] * 0.5 * (hi_mm - lo_mm)) / mm_per_px
     r = max(BEAD_PORE_R_MM / mm_per_px, 0.7)
     k = int(np.ceil(r))
+    if boxes is not None:  # the drawn disc: offsets with ddx^2 + ddy^2 <= r^2 + 1/4
+        reach = int(np.floor(np.sqrt(r * r + 0.25)))
+        yc, xc = np.round(row[fi, pi]), np.round(col)
+        boxes.add("pore", i0 + fi, xc - reach, yc - reach, xc + reach + 1, yc + reach + 1)
     for ddy in range(-k, k + 1):
         for ddx in range(-k, k + 1):
             if ddx * ddx + ddy * ddy > r * r + 0.25:
@@ -242,12 +259,15 @@ def simulate(
     rate: float,
     shape: tuple[int, int] = (64, 64),
     mm_per_px: float = 0.25,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """High-speed frames at ``rate`` Hz.
 
     Returns:
         frames: (N, H, W) uint8 (frame i exposed on [i / rate, (i + SHUTTER) / rate)).
         arc_xy: (N, 2) float32 arc centre (column, row) in pixels.
+        boxes: (K, 6) float32 ``[frame, class, x0, y0, x1, y1]`` of every visible arc core, pool,
+            wire tip, spatter particle, pore, undercut groove and burn-through hole
+            (:mod:`.boxes`; classes :data:`~.boxes.CLASSES`).
     """
     rng = scn.rng("video")
     h, w = shape
@@ -322,10 +342,12 @@ def simulate(
     ripple_gain = _sinc(mm_per_px / FORESHORTEN / RIPPLE_PITCH_MM)  # a pixel averages over part of a ripple
     frames = np.empty((n, h, w), dtype=np.uint8)
     arc_amp = arc_pow  # arc power integrated over the exposure, relative to nominal
+    boxes = BoxList((h, w))
 
     for i0 in range(0, n, BLOCK):
         sl = slice(i0, min(i0 + BLOCK, n))
         f = sl.stop - sl.start
+        fidx = np.arange(sl.start, sl.stop)
         xa = x_arc[sl, None, None].astype(np.float32)
         dx = cols[None, None, :] - xa  # (F, 1, W)
         dyr = rows[None, :, None] - np.float32(y_root)  # (1, H, 1)
@@ -358,6 +380,7 @@ def simulate(
         cy = y_root + 0.6 * pl
         e = (dx / np.maximum(pw, 1e-3)) ** 2 + ((rows[None, :, None] - cy) / np.maximum(pl, 1e-3)) ** 2
         pool = np.clip((1.0 - e) * 3.0, 0.0, 1.0) * (pw > 0)
+        boxes.add_centred("pool", fidx, x_arc[sl], y_root + 0.6 * pool_l[sl], pool_w[sl], pool_l[sl])
         r_mm = np.sqrt(dx**2 + (dyr / FORESHORTEN) ** 2) * mm_per_px
         waves = 1.0 + POOL_WAVE_AMP * osc_gain[sl, None, None] * np.sin(2 * np.pi * r_mm / POOL_WAVE_MM
                                                                          - osc_phase[sl, None, None])
@@ -367,6 +390,9 @@ def simulate(
             hy = (rows[None, :, None] - (y_root + 1.0 * pl)) / (0.45 * np.maximum(pl, 1))
             hole = np.clip((1.0 - ((dx / (0.6 * np.maximum(pw, 1))) ** 2 + hy**2)) * 3.0, 0, 1)
             pool = pool * (1.0 - 0.9 * np.minimum(b, 1.0) * hole)
+            seen = (burn[sl] >= BURN_VISIBLE) & (pool_w[sl] > 0)
+            boxes.add_centred("burn_through", fidx[seen], x_arc[sl][seen], y_root + pool_l[sl][seen],
+                              0.6 * np.maximum(pool_w[sl][seen], 1), 0.45 * np.maximum(pool_l[sl][seen], 1))
         img = light * (1.0 - pool) + pool * pool_val
         # the groove forms at the pool's toe and stays in the seam: every row from the arc root back
         # that the torch has passed shows the seam of its time, at the pool's edge or the bead's toe
@@ -382,8 +408,15 @@ def simulate(
             wall = np.abs(cols[None, None, :] - (gc + ev.side * (half_g + 0.5 * sc))) < 0.4 * sc
             e_g = np.minimum(env, 1.0)[:, :, None]
             img = img * (1.0 - 0.85 * e_g * groove) + 45.0 * e_g * amp * wall
+            seen = env >= GROOVE_VISIBLE  # (F, H) rows where the groove darkens the toe visibly
+            fs = seen.any(axis=1)
+            if fs.any():
+                g = gc[:, :, 0]
+                boxes.add("undercut", fidx[fs], np.where(seen, g - half_g, np.inf).min(axis=1)[fs],
+                          seen.argmax(axis=1)[fs], np.where(seen, g + half_g, -np.inf).max(axis=1)[fs],
+                          h - seen[:, ::-1].argmax(axis=1)[fs])
         _splat_bead_pores(img, times[sl], scn, (bead_lo, bead_hi, freeze_s), bead_pores, y_root, pool_l[sl], mm_per_px,
-                          clock)
+                          clock, boxes, i0)
         for ev, _, counts, _ in pore_events:
             c = counts[sl]
             if c.sum() == 0:
@@ -395,6 +428,8 @@ def simulate(
             py = np.round(y_root + 0.6 * pool_l[sl][fi] + 0.8 * pool_l[sl][fi] * rad * np.sin(ang)).astype(np.int64)
             val = np.where(erng.uniform(size=fi.size) < 0.5, -70.0, 110.0).astype(np.float32)
             side = max(2, round(2 * sc))
+            dark = val < 0  # a pore opening on the pool (the bright ones are gas bursting out)
+            boxes.add("pore", i0 + fi[dark], px[dark], py[dark], px[dark] + side, py[dark] + side)
             for ddx in range(side):
                 for ddy in range(side):
                     ok = (px + ddx >= 0) & (px + ddx < w) & (py + ddy >= 0) & (py + ddy < h)
@@ -407,6 +442,8 @@ def simulate(
             gx = np.exp(-(dx**2) / (2 * (1.5 * sc) ** 2))
             gy = np.exp(-((rows[None, :, None] - tip[sl, None, None]) ** 2) / (2 * (1.5 * sc) ** 2))
             img = img + 200.0 * energised[sl, None, None] * gx * gy
+            r_tip = glow_radius(200.0 * energised[sl], 1.5 * sc)
+            boxes.add_centred("wire_tip", fidx, x_arc[sl], tip[sl], r_tip, r_tip)
             core_r = (0.8 / mm_per_px) * np.sqrt(i_rel[sl]) * (1.6 if scn.process == "TIG" else 1.0)
         else:
             gx = np.exp(-(dx**2) / (2 * (3.0 * sc) ** 2))
@@ -417,12 +454,14 @@ def simulate(
         core = np.exp(-(dx**2) / (2 * r**2)) * np.exp(-((rows[None, :, None] - y_mid[sl, None, None]) ** 2) / (2 * (1.3 * r) ** 2))
         halo = np.exp(-(dx**2 + (rows[None, :, None] - y_mid[sl, None, None]) ** 2) / (2 * (7.0 * sc) ** 2))
         img = img + amp * (600.0 * core + 45.0 * halo)
+        boxes.add_centred("arc", fidx, x_arc[sl], y_mid[sl], glow_radius(600.0 * arc_amp[sl], core_r),
+                          glow_radius(600.0 * arc_amp[sl], 1.3 * core_r))
         img = img.astype(np.float32)
-        _splat_particles(img, i0, times, rate, parts, origin, mm_per_px)
+        _splat_particles(img, i0, times, rate, parts, origin, mm_per_px, boxes)
         # sensor: shot noise ~ sqrt(signal), read noise, 8-bit; the exposure shrinks as 1 / rate, the
         # gain that keeps the image bright grows with it, and so does the noise per frame
         noise = rng.standard_normal(img.shape, dtype=np.float32)
         img += noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0) * np.float32(np.sqrt(rate / NOISE_REF_RATE))
         frames[sl] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     arc_xy = np.stack([x_arc, y_mid], axis=1).astype(np.float32)
-    return frames, arc_xy
+    return frames, arc_xy, boxes.array()

@@ -1,0 +1,151 @@
+"""Ground-truth boxes of the simulated camera (issue 15): they sit on what the frames show, defect
+boxes only where the weld has that defect, and the format's validator refuses broken ones."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from weldfusion.datasets.simulated import SimConfig, simulate_run, write_run
+from weldfusion.datasets.validate import structural_problems
+from weldfusion.sensors.video.boxes import CLASSES, BoxList, glow_radius
+
+
+@pytest.fixture(scope="module")
+def run():
+    """A copper-stainless GMAW weld with burn-through, porosity and undercut (and spatter)."""
+    r = simulate_run("Cu-SS", None, 0, 0, SimConfig())
+    labels = {d.label for d in r.defects}
+    assert {"burn_through", "porosity", "undercut"} <= labels and "video" in r.streams
+    return r
+
+
+def _boxes(run, cls):
+    b = run.truth["video_boxes"]
+    return b[b[:, 1] == CLASSES.index(cls)]
+
+
+def test_boxes_are_in_the_frame_ordered_and_of_known_classes(run):
+    b = run.truth["video_boxes"]
+    frames = run.streams["video"].data
+    n, h, w = frames.shape
+    assert b.dtype == np.float32 and b.shape[1] == 6 and len(b) > 1000
+    assert np.all(np.diff(b[:, 0]) >= 0) and np.all((b[:, 0] >= 0) & (b[:, 0] < n))
+    assert set(np.unique(b[:, 1]).astype(int)) <= set(range(len(CLASSES)))
+    assert np.all((b[:, 2] >= 0) & (b[:, 3] >= 0) & (b[:, 4] <= w) & (b[:, 5] <= h))
+    assert np.all((b[:, 4] - b[:, 2] >= 1) & (b[:, 5] - b[:, 3] >= 1))
+
+
+def test_arc_boxes_sit_on_the_arc_core(run):
+    frames = run.streams["video"].data.astype(np.float64)
+    arc = _boxes(run, "arc")
+    xy = run.truth["video_arc_xy"]
+    assert len(arc) > 0.5 * len(frames)  # the arc burns in most frames
+    f = arc[:, 0].astype(int)
+    cx, cy = 0.5 * (arc[:, 2] + arc[:, 4]), 0.5 * (arc[:, 3] + arc[:, 5])
+    inside = (arc[:, 2] > 0) & (arc[:, 4] < frames.shape[2]) & (arc[:, 3] > 0) & (arc[:, 5] < frames.shape[1])
+    np.testing.assert_allclose(cx[inside], xy[f[inside], 0], atol=1e-3)  # centred on the truth arc position
+    np.testing.assert_allclose(cy[inside], xy[f[inside], 1], atol=1e-3)
+    contrast = []
+    for row in arc[::25]:
+        k, x0, y0, x1, y1 = int(row[0]), *np.round(row[2:]).astype(int)
+        img = frames[k]
+        mask = np.zeros(img.shape, bool)
+        mask[y0:y1, x0:x1] = True
+        contrast.append(img[mask].mean() - img[~mask].mean())
+    assert np.median(contrast) > 60  # the brightest thing in the frame is in the box
+
+
+def test_defect_boxes_only_where_the_weld_has_the_defect(run):
+    rate = run.streams["video"].rate
+    spans = {c: [(d.start_s, d.end_s) for d in run.defects if d.label == c] for c in ("burn_through", "porosity", "undercut")}
+    burn = _boxes(run, "burn_through")
+    t = burn[:, 0] / rate
+    assert len(burn) > 10 and all(any(a <= ti <= b for a, b in spans["burn_through"]) for ti in t)
+    for cls, label in (("pore", "porosity"), ("undercut", "undercut")):  # they stay in the seam once formed
+        got = _boxes(run, cls)
+        assert len(got) > 10 and got[:, 0].min() / rate >= min(a for a, _ in spans[label])
+    pool = _boxes(run, "pool")
+    for row in burn[::10]:  # the hole is inside the pool of its frame
+        p = pool[pool[:, 0] == row[0]][0]
+        assert p[2] <= row[2] and p[3] <= row[3] and row[4] <= p[4] and row[5] <= p[5]
+
+
+def test_spatter_boxes_are_bright_streaks(run):
+    frames = run.streams["video"].data.astype(np.float64)
+    sp = _boxes(run, "spatter")
+    assert len(sp) > 20
+    glow = {int(r[0]): r for r in _boxes(run, "arc")}
+    lifts = []
+    for row in sp:
+        k, x0, y0, x1, y1 = int(row[0]), *np.round(row[2:]).astype(int)
+        a = glow.get(k)
+        if a is not None and not (x1 < a[2] - 4 or x0 > a[4] + 4 or y1 < a[3] - 4 or y0 > a[5] + 4):
+            continue  # next to the arc core: no contrast to measure
+        lifts.append(frames[k, y0:y1, x0:x1].max() - np.median(frames[k]))
+    assert len(lifts) > 10 and np.median(lifts) > 25
+
+
+def test_box_list_clips_and_drops_what_is_not_in_the_frame():
+    bl = BoxList((10, 20))
+    bl.add("pool", [3, 1, 2], [-5, 2, 30], [2, 2, 0], [5, 2.5, 40], [12, 8, 5])
+    out = bl.array()
+    assert out.tolist() == [[3, 1, 0, 2, 5, 10]]  # the first clipped, the 0.5 px one and the outside one dropped
+    assert glow_radius(np.array([10.0, 30.0 * np.e ** 2]), 2.0).tolist() == [0.0, pytest.approx(4.0)]
+
+
+def test_validator_refuses_broken_boxes(run, tmp_path):
+    path = write_run(run, tmp_path / "r.h5")
+    with h5py.File(path, "r") as h5:
+        assert structural_problems(h5) == []
+        assert list(h5["truth"].attrs["video_box_classes"]) == list(CLASSES)
+    w = run.streams["video"].data.shape[2]
+    for edit, needle in ((lambda b: b.__setitem__((0, 4), w + 5), "outside the"),
+                         (lambda b: b.__setitem__((0, 1), len(CLASSES)), "class index"),
+                         (lambda b: b.__setitem__((0, 0), 1e9), "frame index")):
+        with h5py.File(path, "r+") as h5:
+            good = h5["truth/video_boxes"][()]
+            bad = good.copy()
+            edit(bad)
+            h5["truth/video_boxes"][...] = bad
+            problems = structural_problems(h5)
+            h5["truth/video_boxes"][...] = good
+        assert len(problems) == 1 and needle in problems[0] and "row 0" in problems[0], problems
+    with h5py.File(path, "r+") as h5:
+        del h5["truth"].attrs["video_box_classes"]
+        assert "video_box_classes" in structural_problems(h5)[0]
+
+
+def test_raw_export_coco_opens_in_pycocotools(run, tmp_path):
+    import cv2
+    from pycocotools.coco import COCO
+    from weldfusion.datasets.raw_export import export_raw
+
+    path = write_run(run, tmp_path / "r.h5")
+    export_raw(path, tmp_path / "raw", coco=True, progress=False)
+    coco = COCO(str(tmp_path / "raw" / "video_boxes.coco.json"))
+    truth = run.truth["video_boxes"]
+    frames = run.streams["video"].data
+    assert len(coco.getImgIds()) == len(frames) and len(coco.getAnnIds()) == len(truth)
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == list(CLASSES)
+    k = int(truth[len(truth) // 2, 0])  # one frame: its boxes, its image
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=[k + 1]))
+    mine = truth[truth[:, 0] == k]
+    got = sorted((a["category_id"] - 1, *a["bbox"]) for a in anns)
+    want = sorted((int(b[1]), b[2], b[3], b[4] - b[2], b[5] - b[3]) for b in mine)
+    np.testing.assert_allclose(np.array(got, dtype=float), np.array(want, dtype=float), atol=1e-4)
+    img = coco.loadImgs([k + 1])[0]
+    png = cv2.imread(str(tmp_path / "raw" / img["file_name"]), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(png, frames[k])  # lossless: the frame the boxes were drawn on
+    offset = run.streams["video"].clock_offset_s
+    assert img["time_s"] == pytest.approx(k / run.streams["video"].rate - offset)
+
+
+def test_raw_export_coco_without_boxes_is_one_line(tmp_path, capsys):
+    from _training_data import write_recording
+    from weldfusion.tools import raw_export
+
+    rec = write_recording(tmp_path / "plain.h5", "plain", "Al-steel", "GMAW", seed=0)
+    assert raw_export.cli([str(rec), str(tmp_path / "out"), "--coco"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no ground-truth boxes" in err and len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
