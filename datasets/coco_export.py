@@ -1,16 +1,18 @@
-"""A simulated recording's video frames and ground-truth boxes as a COCO detection data set.
+"""A simulated recording's camera frames and ground-truth boxes as COCO detection data sets.
 
 Written next to the other raw files by ``weldfusion raw-export --coco``::
 
     video_frames/frame_000000.png …   every video frame (8-bit grey PNG, lossless)
-    video_boxes.coco.json              COCO "instances" JSON: images, annotations, categories
+    video_boxes.coco.json              COCO "instances" JSON of /truth/video_boxes on those PNGs
+    thermal_boxes.coco.json            the same for /truth/thermal_boxes on the exported
+                                       16-bit IR frames (thermal/frame_000000.tiff …)
 
 ``images[i]`` is frame ``i`` (``id`` = i + 1, ``file_name`` relative to the JSON, plus the frame's
-``frame_index`` and ``time_s`` on the camera's own clock, as the exported ``video.mp4`` has it);
-an annotation is one row of ``/truth/video_boxes`` (:mod:`weldfusion.sensors.video.boxes`) with
-``bbox = [x, y, width, height]`` in pixels (COCO's top-left convention, half-open pixel edges),
-``area`` its box area and ``category_id`` = class index + 1 (COCO ids start at 1). Any COCO tool
-opens it (``pycocotools.coco.COCO``; the tests do), and a COCO viewer shows the boxes on the PNGs.
+``frame_index`` and ``time_s`` on the camera's own clock, as the exported files have it); an
+annotation is one box row (:mod:`weldfusion.sensors.boxes`) with ``bbox = [x, y, width, height]``
+in pixels (COCO's top-left convention, half-open pixel edges), ``area`` its box area and
+``category_id`` = class index + 1 (COCO ids start at 1). Any COCO tool opens them
+(``pycocotools.coco.COCO``; the tests do), and a COCO viewer shows the boxes on the frames.
 """
 
 from __future__ import annotations
@@ -24,56 +26,59 @@ from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.sensors.raw_source import IngestError, block_length
 
 FRAMES_DIR = "video_frames"
-COCO_FILE = "video_boxes.coco.json"
+#: Where the raw exporter puts each camera's frames (relative to its output folder).
+FRAME_FILES = {"video": FRAMES_DIR + "/frame_{:06d}.png", "thermal": "thermal/frame_{:06d}.tiff"}
 
 
-def check_coco(rec: Recording) -> StreamInfo:
-    """The video stream of ``rec`` if it can be exported as COCO (8-bit grey frames with
-    ``/truth/video_boxes``), else an :class:`IngestError` naming the file — before anything is written."""
+def check_coco(rec: Recording) -> list[str]:
+    """The cameras of ``rec`` whose frames and boxes can be exported (8-bit grey video,
+    ``/truth/<camera>_boxes``), else an :class:`IngestError` naming the file — before anything is written."""
     truth = rec.h5.get("truth")
-    if truth is None or "video_boxes" not in truth:
-        raise IngestError(f"{rec.path}: no ground-truth boxes (/truth/video_boxes; simulated recordings have them) "
-                          "for --coco")
+    cameras = [c for c in FRAME_FILES if truth is not None and f"{c}_boxes" in truth and c in rec.streams]
+    if not cameras:
+        raise IngestError(f"{rec.path}: no ground-truth boxes with their camera stream (/truth/video_boxes, "
+                          "/truth/thermal_boxes; simulated recordings have them) for --coco")
     info = rec.streams.get("video")
-    if info is None:
-        raise IngestError(f"{rec.path}: no video stream for --coco")
-    if info.dtype != np.uint8 or len(info.sample_shape) != 2:
+    if "video" in cameras and (info.dtype != np.uint8 or len(info.sample_shape) != 2):
         raise IngestError(f"{rec.path}: /streams/video is {info.dtype} {info.sample_shape}; --coco writes 8-bit grey frames")
-    return info
+    return cameras
 
 
-def export_coco(rec: Recording, info: StreamInfo, times_s: np.ndarray, out_dir: Path, bar=None) -> str:
-    """Write the frames and the COCO JSON of ``rec`` into ``out_dir``; returns the JSON's name.
-
-    Args:
-        info: the video stream (:func:`check_coco`); ``times_s`` (N,) its frame times on the camera's own clock.
-    """
-    truth = rec.h5["truth"]
-    boxes = truth["video_boxes"][()]
-    classes = [str(c) for c in truth.attrs["video_box_classes"]]
-    h, w = info.sample_shape
-    frames_dir = out_dir / FRAMES_DIR
-    frames_dir.mkdir()
-    images = []
+def write_video_frames(rec: Recording, info: StreamInfo, out_dir: Path, bar=None) -> None:
+    """Every video frame as ``video_frames/frame_NNNNNN.png`` (the IR frames are exported anyway)."""
+    (out_dir / FRAMES_DIR).mkdir()
     k = block_length(info.sample_shape, 1)
     for i0 in range(0, info.n, k):
         block = rec.read_index(info.name, i0, min(info.n, i0 + k))
         for j, frame in enumerate(block):
-            i = i0 + j
-            name = f"frame_{i:06d}.png"
-            if not cv2.imwrite(str(frames_dir / name), frame):
-                raise IngestError(f"{frames_dir / name}: OpenCV cannot write PNG here")
-            images.append({"id": i + 1, "file_name": f"{FRAMES_DIR}/{name}", "width": int(w), "height": int(h),
-                           "frame_index": i, "time_s": float(times_s[i])})
+            path = out_dir / FRAME_FILES["video"].format(i0 + j)
+            if not cv2.imwrite(str(path), frame):
+                raise IngestError(f"{path}: OpenCV cannot write PNG here")
         if bar is not None:
             bar.update(len(block))
+
+
+def write_coco(rec: Recording, camera: str, times_s: np.ndarray, out_dir: Path) -> str:
+    """``<camera>_boxes.coco.json`` for frames already in ``out_dir``; returns its name.
+
+    Args:
+        times_s: (N,) the camera's frame times on its own clock (as exported).
+    """
+    truth = rec.h5["truth"]
+    boxes = truth[f"{camera}_boxes"][()]
+    classes = [str(c) for c in truth.attrs["box_classes"]]
+    info = rec.streams[camera]
+    h, w = info.sample_shape[:2]
+    images = [{"id": i + 1, "file_name": FRAME_FILES[camera].format(i), "width": int(w), "height": int(h),
+               "frame_index": i, "time_s": float(times_s[i])} for i in range(info.n)]
     annotations = [{"id": a + 1, "image_id": int(b[0]) + 1, "category_id": int(b[1]) + 1,
                     "bbox": [float(b[2]), float(b[3]), float(b[4] - b[2]), float(b[5] - b[3])],
                     "area": float((b[4] - b[2]) * (b[5] - b[3])), "iscrowd": 0}
                    for a, b in enumerate(boxes)]
-    coco = {"info": {"description": f"{rec.meta.get('recording_id', rec.path.stem)}: simulator ground truth "
-                                    "(weldfusion /truth/video_boxes)", "version": "1"},
+    coco = {"info": {"description": f"{rec.meta.get('recording_id', rec.path.stem)} {camera}: simulator ground truth "
+                                    f"(weldfusion /truth/{camera}_boxes)", "version": "1"},
             "images": images, "annotations": annotations,
             "categories": [{"id": c + 1, "name": name, "supercategory": "weld"} for c, name in enumerate(classes)]}
-    (out_dir / COCO_FILE).write_text(json.dumps(coco))
-    return COCO_FILE
+    name = f"{camera}_boxes.coco.json"
+    (out_dir / name).write_text(json.dumps(coco))
+    return name

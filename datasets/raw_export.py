@@ -11,8 +11,8 @@ Files written into ``out_dir``:
 ``emission.wav``  acoustic emission, like ``acoustic.wav``
 ``phases.csv``, ``defects.csv``   ``start_s,end_s,label`` on the recording clock
 ``recording.yaml``  the manifest that ingests all of it
-``video_frames/``, ``video_boxes.coco.json``  with ``coco=True``: the frames and the simulator's
-                boxes as a COCO detection data set (:mod:`weldfusion.datasets.coco_export`)
+``video_frames/``, ``*_boxes.coco.json``  with ``coco=True``: the video frames as PNGs and the
+                simulator's video and IR boxes as COCO detection data sets (:mod:`weldfusion.datasets.coco_export`)
 ==============  ============================================================================
 
 Each stream is written on its *own sensor clock*: recording time minus the stream attribute
@@ -35,7 +35,7 @@ import numpy as np
 import soundfile as sf
 import yaml
 from tqdm import tqdm
-from weldfusion.datasets.coco_export import check_coco, export_coco
+from weldfusion.datasets.coco_export import check_coco, write_coco, write_video_frames
 from weldfusion.datasets.label_io import write_labels
 from weldfusion.datasets.reader import Recording, StreamInfo
 from weldfusion.datasets.schema import ROOT_ATTRS
@@ -224,7 +224,7 @@ def export_raw(
         include_offsets: write each stream's ``sim_clock_offset_s`` as its ``time_offset_s``.
         wav_subtype: ``FLOAT`` (32-bit float Pa) or ``PCM_24`` (scaled to the peak).
         force: replace an existing ``out_dir``.
-        coco: also write the video frames as PNGs and ``/truth/video_boxes`` as COCO JSON.
+        coco: also write the video frames as PNGs and ``/truth/{video,thermal}_boxes`` as COCO JSON.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
@@ -234,8 +234,7 @@ def export_raw(
     tmp.mkdir(parents=True)  # missing parent folders are created, as by every verb
     try:
         with Recording(recording) as rec:
-            if coco:
-                check_coco(rec)
+            cameras = check_coco(rec) if coco else []
             meta = rec.meta
             manifest: dict = {key: str(meta[key]) for key in ("recording_id", "material_pair", "material_a",
                                                                "material_b", "process", "source") if key in meta}
@@ -267,11 +266,13 @@ def export_raw(
                     spec["time_offset_s"] = offset
                 streams[name] = spec
             manifest["streams"] = streams
-            if coco:
-                info = rec.streams["video"]
+            for camera in cameras:
+                info = rec.streams[camera]
+                if camera == "video":
+                    with tqdm(total=info.n, desc="export video frames (COCO)", disable=not progress, leave=False) as bar:
+                        write_video_frames(rec, info, tmp, bar)
                 offset = float(info.attrs.get(CLOCK_OFFSET_ATTR, 0.0))
-                with tqdm(total=info.n, desc="export COCO frames", disable=not progress, leave=False) as bar:
-                    export_coco(rec, info, _own_times(rec, info, offset, 0, info.n), tmp, bar)
+                write_coco(rec, camera, _own_times(rec, info, offset, 0, info.n), tmp)
             labels = {}
             for table in ("phases", "defects"):
                 rows = rec.labels(table)

@@ -16,9 +16,9 @@ Ground truth for attention attribution goes to ``/truth``: ``video_arc_xy`` (N_v
 ``thermal_source_xy`` (N_thermal, 2) pixel (column, row) positions of the arc / heat source,
 ``short_circuits`` (K, 2) [start, end) s (GMAW), ``heat_input`` (M,) kJ/mm and ``torch_x_mm`` (M,)
 (distance the torch has travelled, mm — the truth of the seam positions of ``weldfusion predict``)
-on the 1 kHz control grid, and ``video_boxes`` (K, 6) ``[frame, class, x0, y0, x1, y1]`` px of every
-visible object in the video frames (:mod:`weldfusion.sensors.video.boxes`; class names in the
-group attribute ``video_box_classes``).
+on the 1 kHz control grid, and ``video_boxes`` / ``thermal_boxes`` (K, 6) ``[frame, class, x0, y0,
+x1, y1]`` px of every visible object in the video / IR frames (:mod:`weldfusion.sensors.boxes`;
+class names in the group attribute ``box_classes``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from weldfusion.datasets.writer import RecordingWriter
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import LabelInterval
 from weldfusion.sensors.acoustic import simulate as acoustic_sim
+from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 from weldfusion.sensors.electrical import simulate as electrical_sim
 from weldfusion.sensors.electrical.physics import heat_input
@@ -53,7 +54,6 @@ from weldfusion.sensors.scenario import (
 )
 from weldfusion.sensors.thermal import simulate as thermal_sim
 from weldfusion.sensors.video import simulate as video_sim
-from weldfusion.sensors.video.boxes import CLASSES as VIDEO_BOX_CLASSES
 
 SOURCE = "weldfusion-synth"
 SIM_VERSION = 4
@@ -205,7 +205,8 @@ def simulate_run(
     step("electrical")
     heat = thermal_sim.heat_flow(scn, config.thermal_rate, config.thermal_shape, config.thermal_mm_per_px)
     step("heat flow")
-    frames, source_xy = thermal_sim.simulate(scn, heat, config.thermal_rate, config.thermal_shape, config.thermal_mm_per_px)
+    frames, source_xy, thermal_boxes = thermal_sim.simulate(scn, heat, config.thermal_rate, config.thermal_shape,
+                                                            config.thermal_mm_per_px)
     streams["thermal"] = StreamData(frames, config.thermal_rate, "degC", "radiometric MWIR camera, emissivity set to 1")
     step("thermal")
     vframes, arc_xy, video_boxes = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px)
@@ -246,6 +247,7 @@ def simulate_run(
         truth["video_boxes"] = video_boxes
     if "thermal" in streams:
         truth["thermal_source_xy"] = source_xy
+        truth["thermal_boxes"] = thermal_boxes
     if scn.has_short_circuits:
         truth["short_circuits"] = np.stack([scn.sc_start, scn.sc_start + scn.sc_dur], axis=1)
     rid = recording_id(spec.name, process, index)
@@ -293,9 +295,10 @@ def write_run(run: SimulatedRun, path: str | os.PathLike, overwrite: bool = Fals
                 "control_rate": CONTROL_RATE,
                 "video_mm_per_px": run.config.video_mm_per_px,
                 "thermal_mm_per_px": run.config.thermal_mm_per_px,
-                "video_box_classes": list(VIDEO_BOX_CLASSES),
+                "box_classes": list(BOX_CLASSES),
                 "description": "simulator ground truth: arc / heat-source pixel positions (column, row), "
-                "video object boxes [frame, class, x0, y0, x1, y1] px (video_boxes; classes in video_box_classes), "
+                "video and IR object boxes [frame, class, x0, y0, x1, y1] px (video_boxes, thermal_boxes; classes in "
+                "box_classes), "
                 "short circuits [start, end) s, heat input kJ/mm and torch travel mm (torch_x_mm) on the control grid",
             },
         )

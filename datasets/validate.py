@@ -268,8 +268,9 @@ def _structure(h5: h5py.File) -> _Structure:
     elif labels is not None:
         problems.append("/labels: must be a group")
     truth = h5.get("truth")
-    if isinstance(truth, h5py.Group) and "video_boxes" in truth:
-        _check_video_boxes(truth, streams.get("video") if isinstance(streams, h5py.Group) else None, problems)
+    for camera in ("video", "thermal"):
+        if isinstance(truth, h5py.Group) and f"{camera}_boxes" in truth:
+            _check_boxes(truth, camera, streams.get(camera) if isinstance(streams, h5py.Group) else None, problems)
     return _Structure(problems, spans, sound)
 
 
@@ -277,30 +278,30 @@ def _structure(h5: h5py.File) -> _Structure:
 MAX_TRUTH_BOXES = 50_000_000
 
 
-def _check_video_boxes(truth: h5py.Group, video, problems: list[str]) -> None:
-    """``/truth/video_boxes`` (K, 6) ``[frame, class, x0, y0, x1, y1]``: frames of the video
-    stream, classes of ``video_box_classes``, boxes of at least a pixel inside the frame."""
-    where = "/truth/video_boxes"
-    ds = truth["video_boxes"]
+def _check_boxes(truth: h5py.Group, camera: str, video, problems: list[str]) -> None:
+    """``/truth/<camera>_boxes`` (K, 6) ``[frame, class, x0, y0, x1, y1]``: frames of that
+    camera's stream, classes of ``box_classes``, boxes of at least a pixel inside the frame."""
+    where = f"/truth/{camera}_boxes"
+    ds = truth[f"{camera}_boxes"]
     if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[1] != 6 or ds.dtype.kind != "f":
         problems.append(f"{where}: must be a (K, 6) float dataset [frame, class, x0, y0, x1, y1]")
         return
     if ds.shape[0] > MAX_TRUTH_BOXES:
         problems.append(f"{where}: {ds.shape[0]} boxes (at most {MAX_TRUTH_BOXES})")
         return
-    classes = truth.attrs.get("video_box_classes")
+    classes = truth.attrs.get("box_classes")
     if classes is None or len(classes) == 0:
-        problems.append("/truth: missing attribute 'video_box_classes' (the box class names)")
+        problems.append("/truth: missing attribute 'box_classes' (the box class names)")
         return
     data = video.get("data") if isinstance(video, h5py.Group) else None
     if not isinstance(data, h5py.Dataset) or data.ndim < 3:
-        problems.append(f"{where}: boxes without a /streams/video stream of frames")
+        problems.append(f"{where}: boxes without a /streams/{camera} stream of frames")
         return
     boxes = ds[()]
     n, h, w = data.shape[0], data.shape[1], data.shape[2]
     frame, cls, x0, y0, x1, y1 = boxes.T
     checks = (("a frame index that is not a video frame", ~np.isfinite(frame) | (frame < 0) | (frame >= n) | (frame % 1 != 0)),
-              (f"a class index outside video_box_classes (0..{len(classes) - 1})",
+              (f"a class index outside box_classes (0..{len(classes) - 1})",
                ~np.isfinite(cls) | (cls < 0) | (cls >= len(classes)) | (cls % 1 != 0)),
               (f"a box outside the {w}x{h} frame or under a pixel",
                ~(np.isfinite(boxes[:, 2:]).all(axis=1) & (x0 >= 0) & (y0 >= 0) & (x1 <= w) & (y1 <= h)

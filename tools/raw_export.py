@@ -1,6 +1,6 @@
 """``weldfusion raw-export RECORDING.h5 OUT_DIR [--no-offsets] [--wav-subtype PCM_24] [--coco] [--force]``:
 a recording -> the raw files a lab would have (mp4, 16-bit TIFF, WAV, CSV) + ``recording.yaml``;
-``--coco`` adds the video frames as PNGs with the simulator's ground-truth boxes as COCO JSON.
+``--coco`` adds the video frames as PNGs and the simulator's ground-truth boxes of both cameras as COCO JSON.
 
 The inverse of ``ingest`` (round-trip tests, sync tests): ``--no-offsets`` leaves the streams'
 clock offsets out of the manifest, so that ``weldfusion sync`` has something to find.
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wav-subtype", choices=WAV_SUBTYPES, default="FLOAT",
                         help="WAV sample format: FLOAT (32-bit Pa) or PCM_24 (scaled to the peak)")
     parser.add_argument("--coco", action="store_true",
-                        help="also write video_frames/*.png and the simulator's boxes as video_boxes.coco.json")
+                        help="also write video_frames/*.png and the simulator's boxes as {video,thermal}_boxes.coco.json")
     parser.add_argument("--force", action="store_true", help="replace an existing OUT_DIR")
     args = parser.parse_args(argv)
     claim(args.out_dir)

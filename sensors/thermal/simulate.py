@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, maximum_filter1d, uniform_filter1d
+from weldfusion.sensors.boxes import BoxList
 from weldfusion.sensors.scenario import (
     CONTROL_RATE,
     DefectEvent,
@@ -38,6 +39,12 @@ PSF_SIGMA_PX = 0.5
 NOISE_REF_RATE = 50.0
 #: Source column as a share of the frame width.
 SOURCE_COLUMN = 0.72
+#: Ground-truth boxes: the pool is where the melt fraction exceeds this; the burn-through hole
+#: where the frame is pulled this far towards the backing temperature; a crack / undercut line
+#: where its relative contrast reaches this.
+POOL_MELT = 0.5
+HOLE_VISIBLE = 0.2
+LINE_VISIBLE = 0.1
 
 
 def camera_view(times: np.ndarray, shape: tuple[int, int], pixel_mm: float) -> CameraView:
@@ -93,12 +100,14 @@ def simulate(
     rate: float,
     shape: tuple[int, int] = (40, 64),
     pixel_mm: float = 0.8,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """IR frames at ``rate`` Hz from the solved ``heat`` (:func:`heat_flow` with the same camera).
 
     Returns:
         frames: (N, H, W) float32 apparent temperature in degC (frame i at i / rate s).
         source_xy: (N, 2) float32 heat-source position (column, row) in pixels.
+        boxes: (K, 6) float32 ``[frame, class, x0, y0, x1, y1]`` of the molten pool, the
+            burn-through hole, the crack line and the undercut line where visible (:mod:`weldfusion.sensors.boxes`).
     """
     rng = scn.rng("thermal")
     h, w = shape
@@ -129,6 +138,8 @@ def simulate(
     radiance += glare_k4 * glare[:, None, None] * np.exp(-(xi[None, None, :] ** 2 + dy**2) / (2 * glare_sigma**2))
     radiance = gaussian_filter(radiance, sigma=(0.0, PSF_SIGMA_PX, PSF_SIGMA_PX), mode="nearest")
     frames = (radiance**0.25 - 273.15).astype(np.float32)
+    boxes = BoxList((h, w))
+    boxes.add_masks("pool", np.arange(n), heat.melt > POOL_MELT)
 
     # burn_through: cold hole just behind the source (looking through the plate at the backing)
     for ev in scn.events("burn_through"):
@@ -139,6 +150,7 @@ def simulate(
             hole = np.exp(-((((xi[None, None, :] + 2.5) / 1.6) ** 2 + (dy / 1.0) ** 2) ** 2))
             k = np.minimum(0.9 * env[act, None, None] * hole, 0.95)
             frames[act] = (frames[act] * (1 - k) + (t0 + 30.0) * k).astype(np.float32)
+            boxes.add_masks("burn_through", np.flatnonzero(act), k >= HOLE_VISIBLE)
 
     # crack (cold centre line) and undercut (bright toe line) grow behind the pool
     half_w, length = heat.pool_at(times)
@@ -165,6 +177,10 @@ def simulate(
             strength = gain * ev.severity * np.exp(-np.clip(age, 0, None) / 0.6 - after / 0.2) * valid
             fi, ci = np.nonzero(valid)
             fidx = np.nonzero(on)[0][fi]
+            seen = np.abs(strength[fi, ci]) >= LINE_VISIBLE  # the line's own pixels, where it shows
+            mask = np.zeros((int(on.sum()), h, w), dtype=bool)
+            mask[fi[seen], rows[fi, ci][seen], ci[seen]] = True
+            boxes.add_masks(label, np.flatnonzero(on), mask)
             # the line itself and its thermal shadow on the next rows outwards
             outward = 1 if (label == "crack" or ev.side > 0) else -1
             for drow, share in rows_share:
@@ -183,6 +199,6 @@ def simulate(
         np.clip(block, *CAMERA_RANGE_C, out=block)
     rows_src = h / 2 - 0.5 + y_s / pixel_mm
     source_xy = np.stack([np.full(n, float(col_src)), rows_src], axis=1).astype(np.float32)
-    return frames, source_xy
+    return frames, source_xy, boxes.array()
 
 

@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from weldfusion.sensors.boxes import VISIBLE_GREY, BoxList, glow_radius
 from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag
 from weldfusion.sensors.plume import PLUME_RATE, plume_flicker
 from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope, first_passage
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
-from weldfusion.sensors.video.boxes import VISIBLE_GREY, BoxList, glow_radius
 
 #: Fraction of the frame period the shutter is open.
 SHUTTER = 0.5

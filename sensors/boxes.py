@@ -1,23 +1,28 @@
-"""Ground-truth boxes of what the simulated camera shows, frame by frame (``/truth/video_boxes``).
+"""Ground-truth boxes of what the simulated cameras show, frame by frame (``/truth/video_boxes``,
+``/truth/thermal_boxes``).
 
-The simulator (:mod:`.simulate`) knows where it drew every object; this module turns that into
-boxes. A box is one row ``[frame, class, x0, y0, x1, y1]`` (float32): the frame index, the class
-index into :data:`CLASSES` and the box in pixels — ``x`` along a row (column), ``y`` down the
+The simulators (:mod:`weldfusion.sensors.video.simulate`, :mod:`weldfusion.sensors.thermal.simulate`)
+know where they drew every object; this module turns that into boxes. A box is one row
+``[frame, class, x0, y0, x1, y1]`` (float32): the frame index, the class index into
+:data:`CLASSES` and the box in pixels — ``x`` along a row (column), ``y`` down the
 frame, half-open pixel edges (a box covering pixel (r, c) alone is ``[c, r, c + 1, r + 1]``),
 clipped to the frame; objects outside the frame or less than a pixel in size are left out.
 
-Where an object fades out (the arc core, the hot wire tip: Gaussian glows) its box is where it
-adds at least :data:`VISIBLE_GREY` grey levels to the frame; where it has an edge (the pool
-ellipse, the burn-through hole, a pore, the undercut groove) the box is that edge; a spatter
+Video: where an object fades out (the arc core, the hot wire tip: Gaussian glows) its box is
+where it adds at least :data:`VISIBLE_GREY` grey levels to the frame; where it has an edge (the
+pool ellipse, the burn-through hole, a pore, the undercut groove) the box is that edge; a spatter
 particle's box is its streak over the exposure while it is at least :data:`VISIBLE_GREY` bright.
+IR: the molten pool, the cold burn-through hole, the crack line and the hot undercut line, each
+where its own contribution to the temperature field passes the thresholds of the IR simulator.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Box classes, in class-index order (``/truth`` attribute ``video_box_classes``).
-CLASSES = ("arc", "pool", "wire_tip", "spatter", "pore", "undercut", "burn_through")
+#: Box classes, in class-index order (``/truth`` attribute ``box_classes``; the camera sees all
+#: but ``crack``, the IR camera ``pool``, ``burn_through``, ``undercut`` and ``crack``).
+CLASSES = ("arc", "pool", "wire_tip", "spatter", "pore", "undercut", "burn_through", "crack")
 #: A glow or particle counts as visible where it changes the grey level by at least this much.
 VISIBLE_GREY = 30.0
 
@@ -51,6 +56,16 @@ class BoxList:
         """Boxes given by centre and half sides (px); zero-size ones are dropped."""
         self.add(cls, frame, np.asarray(cx) - half_w, np.asarray(cy) - half_h, np.asarray(cx) + half_w,
                  np.asarray(cy) + half_h)
+
+    def add_masks(self, cls: str, frame: np.ndarray, masks: np.ndarray) -> None:
+        """One box per frame around the ``True`` pixels of ``masks`` (F, H, W) (frames ``frame`` (F,))."""
+        rows, cols = masks.any(axis=2), masks.any(axis=1)  # (F, H), (F, W)
+        has = rows.any(axis=1)
+        if not has.any():
+            return
+        rows, cols = rows[has], cols[has]
+        self.add(cls, np.asarray(frame)[has], cols.argmax(axis=1), rows.argmax(axis=1),
+                 masks.shape[2] - cols[:, ::-1].argmax(axis=1), masks.shape[1] - rows[:, ::-1].argmax(axis=1))
 
     def array(self) -> np.ndarray:
         """All boxes (K, 6) float32, ordered by frame, then class."""

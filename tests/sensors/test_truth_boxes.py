@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from weldfusion.datasets.simulated import SimConfig, simulate_run, write_run
 from weldfusion.datasets.validate import structural_problems
-from weldfusion.sensors.video.boxes import CLASSES, BoxList, glow_radius
+from weldfusion.sensors.boxes import CLASSES, BoxList, glow_radius
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_validator_refuses_broken_boxes(run, tmp_path):
     path = write_run(run, tmp_path / "r.h5")
     with h5py.File(path, "r") as h5:
         assert structural_problems(h5) == []
-        assert list(h5["truth"].attrs["video_box_classes"]) == list(CLASSES)
+        assert list(h5["truth"].attrs["box_classes"]) == list(CLASSES)
     w = run.streams["video"].data.shape[2]
     for edit, needle in ((lambda b: b.__setitem__((0, 4), w + 5), "outside the"),
                          (lambda b: b.__setitem__((0, 1), len(CLASSES)), "class index"),
@@ -112,8 +112,8 @@ def test_validator_refuses_broken_boxes(run, tmp_path):
             h5["truth/video_boxes"][...] = good
         assert len(problems) == 1 and needle in problems[0] and "row 0" in problems[0], problems
     with h5py.File(path, "r+") as h5:
-        del h5["truth"].attrs["video_box_classes"]
-        assert "video_box_classes" in structural_problems(h5)[0]
+        del h5["truth"].attrs["box_classes"]
+        assert "box_classes" in structural_problems(h5)[0]
 
 
 def test_raw_export_coco_opens_in_pycocotools(run, tmp_path):
@@ -139,6 +139,11 @@ def test_raw_export_coco_opens_in_pycocotools(run, tmp_path):
     np.testing.assert_array_equal(png, frames[k])  # lossless: the frame the boxes were drawn on
     offset = run.streams["video"].clock_offset_s
     assert img["time_s"] == pytest.approx(k / run.streams["video"].rate - offset)
+    ir = COCO(str(tmp_path / "raw" / "thermal_boxes.coco.json"))  # on the exported 16-bit IR frames
+    assert len(ir.getAnnIds()) == len(run.truth["thermal_boxes"]) and len(ir.getImgIds()) == len(run.streams["thermal"].data)
+    first = ir.loadImgs([1])[0]
+    tiff = cv2.imread(str(tmp_path / "raw" / first["file_name"]), cv2.IMREAD_UNCHANGED)
+    assert tiff.dtype == np.uint16 and tiff.shape == (first["height"], first["width"])
 
 
 def test_raw_export_coco_without_boxes_is_one_line(tmp_path, capsys):
@@ -149,3 +154,42 @@ def test_raw_export_coco_without_boxes_is_one_line(tmp_path, capsys):
     assert raw_export.cli([str(rec), str(tmp_path / "out"), "--coco"]) == 2
     err = capsys.readouterr().err.strip()
     assert "no ground-truth boxes" in err and len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def laser_run():
+    """A titanium-nickel laser weld with burn-through and a crack."""
+    r = simulate_run("Ti-Ni", None, 0, 0, SimConfig())
+    assert {"burn_through", "crack"} <= {d.label for d in r.defects} and "thermal" in r.streams
+    return r
+
+
+def test_ir_boxes_pool_on_the_source_and_line_defects_where_they_formed(laser_run):
+    b = laser_run.truth["thermal_boxes"]
+    frames = laser_run.streams["thermal"].data
+    rate = laser_run.streams["thermal"].rate
+    n, h, w = frames.shape
+    assert set(np.unique(b[:, 1]).astype(int)) <= {CLASSES.index(c) for c in ("pool", "burn_through", "undercut", "crack")}
+    assert np.all((b[:, 2] >= 0) & (b[:, 4] <= w) & (b[:, 3] >= 0) & (b[:, 5] <= h) & (b[:, 0] < n))
+    pool = b[b[:, 1] == CLASSES.index("pool")]
+    src = laser_run.truth["thermal_source_xy"]
+    f = pool[:, 0].astype(int)
+    # the source sits between pixel rows (the joint): within a pixel of the box
+    on = ((pool[:, 2] - 1 <= src[f, 0]) & (src[f, 0] <= pool[:, 4] + 1)
+          & (pool[:, 3] - 1 <= src[f, 1]) & (src[f, 1] <= pool[:, 5] + 1))
+    assert len(pool) > 0.5 * n and on.mean() > 0.95  # the molten region sits on the heat source
+    hottest = np.array([frames[k, int(p[3]):int(p[5]), int(p[2]):int(p[4])].max() >= frames[k].max() - 1e-3
+                        for k, p in zip(f[::20], pool[::20], strict=True)])
+    assert hottest.mean() > 0.9  # and holds the hottest pixel of its frame
+    for cls, tail_s in (("crack", 1.0), ("burn_through", 0.0)):  # a crack line stays visible a while after it stops
+        got = b[b[:, 1] == CLASSES.index(cls)]
+        spans = [(d.start_s, d.end_s) for d in laser_run.defects if d.label == cls]
+        t = got[:, 0] / rate
+        assert len(got) > 5 and all(any(a <= ti <= e + tail_s for a, e in spans) for ti in t), cls
+    crack = b[b[:, 1] == CLASSES.index("crack")]
+    cold = []
+    for row in crack[::5]:  # the crack line is colder than the rows beside it, in its columns
+        k, x0, y0, x1, y1 = int(row[0]), *row[2:].astype(int)
+        if y0 >= 1 and y1 < h:
+            cold.append(frames[k, y0:y1, x0:x1].mean() - frames[k, y0 - 1, x0:x1].mean())
+    assert np.median(cold) < 0
