@@ -18,7 +18,8 @@ Ground truth for attention attribution goes to ``/truth``: ``video_arc_xy`` (N_v
 (distance the torch has travelled, mm — the truth of the seam positions of ``weldfusion predict``)
 on the 1 kHz control grid, and ``video_boxes`` / ``thermal_boxes`` (K, 6) ``[frame, class, x0, y0,
 x1, y1]`` px of every visible object in the video / IR frames (:mod:`weldfusion.sensors.boxes`;
-class names in the group attribute ``box_classes``).
+class names in the group attribute ``box_classes``) and ``video_motion`` (N_video, H, ceil(W/8))
+uint8, the per-pixel motion truth packed along rows (:class:`weldfusion.sensors.video.simulate.VideoSim`).
 """
 
 from __future__ import annotations
@@ -209,8 +210,8 @@ def simulate_run(
                                                             config.thermal_mm_per_px)
     streams["thermal"] = StreamData(frames, config.thermal_rate, "degC", "radiometric MWIR camera, emissivity set to 1")
     step("thermal")
-    vframes, arc_xy, video_boxes = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px)
-    streams["video"] = StreamData(vframes, config.video_rate, "gray8", "high-speed camera")
+    video = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px)
+    streams["video"] = StreamData(video.frames, config.video_rate, "gray8", "high-speed camera")
     step("video")
     streams["acoustic"] = StreamData(acoustic_sim.simulate(scn, wave, config.acoustic_rate), config.acoustic_rate,
                                      "Pa", "microphone", ["mic"], ["Pa"])
@@ -243,8 +244,9 @@ def simulate_run(
         "torch_x_mm": np.asarray(scn.torch_x, dtype=np.float64),  # distance travelled (mm) on the control grid
     }
     if "video" in streams:
-        truth["video_arc_xy"] = arc_xy
-        truth["video_boxes"] = video_boxes
+        truth["video_arc_xy"] = video.arc_xy
+        truth["video_boxes"] = video.boxes
+        truth["video_motion"] = video.motion
     if "thermal" in streams:
         truth["thermal_source_xy"] = source_xy
         truth["thermal_boxes"] = thermal_boxes
@@ -298,7 +300,7 @@ def write_run(run: SimulatedRun, path: str | os.PathLike, overwrite: bool = Fals
                 "box_classes": list(BOX_CLASSES),
                 "description": "simulator ground truth: arc / heat-source pixel positions (column, row), "
                 "video and IR object boxes [frame, class, x0, y0, x1, y1] px (video_boxes, thermal_boxes; classes in "
-                "box_classes), "
+                "box_classes), per-pixel video motion packed along rows (video_motion: np.unpackbits(m, axis=-1, count=W)), "
                 "short circuits [start, end) s, heat input kJ/mm and torch travel mm (torch_x_mm) on the control grid",
             },
         )

@@ -271,11 +271,26 @@ def _structure(h5: h5py.File) -> _Structure:
     for camera in ("video", "thermal"):
         if isinstance(truth, h5py.Group) and f"{camera}_boxes" in truth:
             _check_boxes(truth, camera, streams.get(camera) if isinstance(streams, h5py.Group) else None, problems)
+    if isinstance(truth, h5py.Group) and "video_motion" in truth:
+        _check_motion(truth["video_motion"], streams.get("video") if isinstance(streams, h5py.Group) else None, problems)
     return _Structure(problems, spans, sound)
 
 
 #: Most ground-truth boxes a recording may hold (bounds the read of ``/truth/video_boxes``).
 MAX_TRUTH_BOXES = 50_000_000
+
+
+def _check_motion(ds, video, problems: list[str]) -> None:
+    """``/truth/video_motion``: one packed bit per video pixel, (N, H, ceil(W / 8)) uint8."""
+    data = video.get("data") if isinstance(video, h5py.Group) else None
+    if not isinstance(data, h5py.Dataset) or data.ndim < 3:
+        problems.append("/truth/video_motion: motion truth without a /streams/video stream of frames")
+        return
+    n, h, w = data.shape[:3]
+    want = (n, h, -(-w // 8))
+    if not isinstance(ds, h5py.Dataset) or ds.dtype != np.uint8 or ds.shape != want:
+        got = f"{ds.shape} {ds.dtype}" if isinstance(ds, h5py.Dataset) else "not a dataset"
+        problems.append(f"/truth/video_motion: must be {want} uint8 (one bit per video pixel, packed along rows), got {got}")
 
 
 def _check_boxes(truth: h5py.Group, camera: str, video, problems: list[str]) -> None:

@@ -37,6 +37,8 @@ shot and read noise, 8-bit saturation. Vectorised over blocks of frames.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from weldfusion.sensors.boxes import VISIBLE_GREY, BoxList, glow_radius
@@ -82,6 +84,10 @@ GROOVE_WIDTH_MM = 0.6
 #: envelope on (the hole darkens the pool by 0.9 x it, the groove the toe by 0.85 x it).
 BURN_VISIBLE = 0.1
 GROOVE_VISIBLE = 0.1
+#: Motion truth: an object moved between frames when it shifted by at least this much (px); the
+#: pool surface moves wherever the exposure keeps this share of its capillary waves.
+MOTION_PX = 0.25
+MOTION_WAVE_GAIN = 0.1
 #: Surface pores frozen into the bead: count per mm of porous seam per unit severity, radius (mm).
 BEAD_PORES_PER_MM = 1.2
 BEAD_PORE_R_MM = 0.25
@@ -122,9 +128,11 @@ def _particles(scn: Scenario, rng: np.random.Generator) -> np.ndarray:
 
 
 def _splat_particles(img: np.ndarray, i0: int, times: np.ndarray, rate: float, parts: np.ndarray,
-                     origin_xy: np.ndarray, mm_per_px: float, boxes: BoxList | None = None) -> None:
+                     origin_xy: np.ndarray, mm_per_px: float, boxes: BoxList | None = None,
+                     motion: np.ndarray | None = None) -> None:
     """Add particle streaks to the block ``img`` (F, H, W) covering frames i0.. (in place); each
-    particle's streak in a frame, where it is visible, is a ``spatter`` box."""
+    particle's streak in a frame, where it is visible, is a ``spatter`` box and moving pixels in
+    ``motion`` (F, H, W) bool."""
     f, h, w = img.shape
     t_lo, t_hi = times[i0], times[i0 + f - 1] + SHUTTER / rate
     sel = (parts[:, 0] < t_hi) & (parts[:, 0] + SPATTER_LIFE_S > t_lo)
@@ -151,6 +159,8 @@ def _splat_particles(img: np.ndarray, i0: int, times: np.ndarray, rate: float, p
     fr = np.broadcast_to((frame - i0)[:, None], ok.shape)
     np.add.at(img, (fr[ok], yi[ok], xi[ok]), val[ok].astype(np.float32))
     seen = ok & (val >= VISIBLE_GREY)
+    if motion is not None:  # a flying particle always moves: at least 0.4 m/s
+        motion[fr[seen], yi[seen], xi[seen]] = True
     q = seen.any(axis=1)
     if boxes is not None and q.any():
         big = np.iinfo(np.int64).max
@@ -252,6 +262,28 @@ def _splat_bead_pores(img: np.ndarray, times: np.ndarray, scn: Scenario, edges: 
             np.multiply.at(img, (fi[ok], yy[ok], xx[ok]), (1.0 - 0.7 * pores[pi, 2][ok]).astype(np.float32))
 
 
+class VideoSim(NamedTuple):
+    """What :func:`simulate` returns.
+
+    Attributes:
+        frames: (N, H, W) uint8 (frame i exposed on [i / rate, (i + SHUTTER) / rate)).
+        arc_xy: (N, 2) float32 arc centre (column, row) in pixels.
+        boxes: (K, 6) float32 ``[frame, class, x0, y0, x1, y1]`` of every visible arc core, pool,
+            wire tip, spatter particle, pore, undercut groove and burn-through hole
+            (:mod:`weldfusion.sensors.boxes`).
+        motion: (N, H, ceil(W / 8)) uint8, the per-pixel motion truth packed along rows
+            (``np.unpackbits(motion, axis=-1, count=W)``): pixels of what moved since the previous
+            frame — spatter in flight, the pool surface where its waves show, and the pool, arc
+            core, wire and its tip while the torch weaves or the arc length / tip shift by at least
+            :data:`MOTION_PX` (droplets detaching, short circuits).
+    """
+
+    frames: np.ndarray
+    arc_xy: np.ndarray
+    boxes: np.ndarray
+    motion: np.ndarray
+
+
 def simulate(
     scn: Scenario,
     wave: ArcWaveforms,
@@ -259,16 +291,8 @@ def simulate(
     rate: float,
     shape: tuple[int, int] = (64, 64),
     mm_per_px: float = 0.25,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """High-speed frames at ``rate`` Hz.
-
-    Returns:
-        frames: (N, H, W) uint8 (frame i exposed on [i / rate, (i + SHUTTER) / rate)).
-        arc_xy: (N, 2) float32 arc centre (column, row) in pixels.
-        boxes: (K, 6) float32 ``[frame, class, x0, y0, x1, y1]`` of every visible arc core, pool,
-            wire tip, spatter particle, pore, undercut groove and burn-through hole
-            (:mod:`.boxes`; classes :data:`~.boxes.CLASSES`).
-    """
+) -> VideoSim:
+    """High-speed frames at ``rate`` Hz, with their ground truth (:class:`VideoSim`)."""
     rng = scn.rng("video")
     h, w = shape
     sc = REF_MM_PER_PX / mm_per_px  # pixels per pixel of the 64 px reference camera
@@ -343,11 +367,20 @@ def simulate(
     frames = np.empty((n, h, w), dtype=np.uint8)
     arc_amp = arc_pow  # arc power integrated over the exposure, relative to nominal
     boxes = BoxList((h, w))
+    motion_bits = np.zeros((n, h, -(-w // 8)), dtype=np.uint8)
+
+    def shift(v: np.ndarray) -> np.ndarray:
+        return np.abs(np.diff(v, prepend=v[:1]))  # (N,) px moved since the previous frame
+
+    torch_moves = (shift(x_arc) >= MOTION_PX) | (shift(y_mid) >= MOTION_PX)  # (N,) weave, arc length
+    tip_moves = (shift(x_arc) >= MOTION_PX) | (shift(tip) >= MOTION_PX)  # (N,) droplets, shorts
+    pool_moves = (osc_gain >= MOTION_WAVE_GAIN) | torch_moves | (shift(pool_w) >= MOTION_PX) | (shift(pool_l) >= MOTION_PX)
 
     for i0 in range(0, n, BLOCK):
         sl = slice(i0, min(i0 + BLOCK, n))
         f = sl.stop - sl.start
         fidx = np.arange(sl.start, sl.stop)
+        motion = np.zeros((f, h, w), dtype=bool)
         xa = x_arc[sl, None, None].astype(np.float32)
         dx = cols[None, None, :] - xa  # (F, 1, W)
         dyr = rows[None, :, None] - np.float32(y_root)  # (1, H, 1)
@@ -394,6 +427,7 @@ def simulate(
             boxes.add_centred("burn_through", fidx[seen], x_arc[sl][seen], y_root + pool_l[sl][seen],
                               0.6 * np.maximum(pool_w[sl][seen], 1), 0.45 * np.maximum(pool_l[sl][seen], 1))
         img = light * (1.0 - pool) + pool * pool_val
+        motion |= (pool > 0.5) & pool_moves[sl, None, None]
         # the groove forms at the pool's toe and stays in the seam: every row from the arc root back
         # that the torch has passed shows the seam of its time, at the pool's edge or the bead's toe
         passed = (np.isfinite(t_x) & (rows[None, :] > y_root)) | ((rows[None, :] > y_root - 1) & (rows[None, :] <= y_root))
@@ -442,6 +476,8 @@ def simulate(
             gx = np.exp(-(dx**2) / (2 * (1.5 * sc) ** 2))
             gy = np.exp(-((rows[None, :, None] - tip[sl, None, None]) ** 2) / (2 * (1.5 * sc) ** 2))
             img = img + 200.0 * energised[sl, None, None] * gx * gy
+            hot_tip = 200.0 * energised[sl, None, None] * gx * gy >= VISIBLE_GREY
+            motion |= (wire | hot_tip) & tip_moves[sl, None, None]
             r_tip = glow_radius(200.0 * energised[sl], 1.5 * sc)
             boxes.add_centred("wire_tip", fidx, x_arc[sl], tip[sl], r_tip, r_tip)
             core_r = (0.8 / mm_per_px) * np.sqrt(i_rel[sl]) * (1.6 if scn.process == "TIG" else 1.0)
@@ -454,14 +490,16 @@ def simulate(
         core = np.exp(-(dx**2) / (2 * r**2)) * np.exp(-((rows[None, :, None] - y_mid[sl, None, None]) ** 2) / (2 * (1.3 * r) ** 2))
         halo = np.exp(-(dx**2 + (rows[None, :, None] - y_mid[sl, None, None]) ** 2) / (2 * (7.0 * sc) ** 2))
         img = img + amp * (600.0 * core + 45.0 * halo)
+        motion |= (600.0 * amp * core >= VISIBLE_GREY) & torch_moves[sl, None, None]
         boxes.add_centred("arc", fidx, x_arc[sl], y_mid[sl], glow_radius(600.0 * arc_amp[sl], core_r),
                           glow_radius(600.0 * arc_amp[sl], 1.3 * core_r))
         img = img.astype(np.float32)
-        _splat_particles(img, i0, times, rate, parts, origin, mm_per_px, boxes)
+        _splat_particles(img, i0, times, rate, parts, origin, mm_per_px, boxes, motion)
+        motion_bits[sl] = np.packbits(motion, axis=-1)
         # sensor: shot noise ~ sqrt(signal), read noise, 8-bit; the exposure shrinks as 1 / rate, the
         # gain that keeps the image bright grows with it, and so does the noise per frame
         noise = rng.standard_normal(img.shape, dtype=np.float32)
         img += noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0) * np.float32(np.sqrt(rate / NOISE_REF_RATE))
         frames[sl] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     arc_xy = np.stack([x_arc, y_mid], axis=1).astype(np.float32)
-    return frames, arc_xy, boxes.array()
+    return VideoSim(frames, arc_xy, boxes.array(), motion_bits)

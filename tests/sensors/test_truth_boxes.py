@@ -193,3 +193,33 @@ def test_ir_boxes_pool_on_the_source_and_line_defects_where_they_formed(laser_ru
         if y0 >= 1 and y1 < h:
             cold.append(frames[k, y0:y1, x0:x1].mean() - frames[k, y0 - 1, x0:x1].mean())
     assert np.median(cold) < 0
+
+
+def _motion(run):
+    return np.unpackbits(run.truth["video_motion"], axis=-1, count=run.streams["video"].data.shape[2]).astype(bool)
+
+
+def test_motion_truth_marks_what_changes_between_frames(run):
+    frames = run.streams["video"].data.astype(np.float64)
+    moving = _motion(run)
+    assert moving.shape == frames.shape and 0.005 < moving.mean() < 0.5
+    change = np.abs(np.diff(frames, axis=0))  # (N-1, H, W) what each frame changed since the one before
+    m = moving[1:]
+    assert change[m].mean() > 2.0 * change[~m].mean()  # marked pixels change, the rest is mostly sensor noise
+    sp = _boxes(run, "spatter")
+    hit = [moving[int(b[0]), int(b[3]):int(b[5]), int(b[2]):int(b[4])].any() for b in sp]
+    assert np.mean(hit) == 1.0  # every particle in flight is moving
+    shown = set(run.truth["video_boxes"][:, 0].astype(int).tolist())  # frames where anything is visible
+    idle = [k for k in range(len(frames)) if k not in shown]
+    assert len(idle) > 10 and not moving[idle].any()  # nothing there: nothing moves (before ignition)
+
+
+def test_validator_checks_the_motion_truth(run, tmp_path):
+    path = write_run(run, tmp_path / "m.h5")
+    with h5py.File(path, "r+") as h5:
+        assert structural_problems(h5) == []
+        good = h5["truth/video_motion"][()]
+        del h5["truth/video_motion"]
+        h5["truth"].create_dataset("video_motion", data=good[:-1])
+        problems = structural_problems(h5)
+    assert len(problems) == 1 and "/truth/video_motion: must be" in problems[0]
