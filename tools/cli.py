@@ -29,6 +29,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "baseline-svm": ("baseline_svm", "fit and score the HOG + spectral features + SVM baseline"),
     "predict": ("predict", "weld-level results: verdicts, events along the seam, report.html"),
     "ablate": ("ablate", "per-modality / per-component ablation"),
+    "annotate": ("annotate", "a recording's video + IR with the model's attention, phase and alarms (mp4)"),
     "rate-sweep": ("rate_sweep", "a model's answer with one sensor at another sampling rate"),
     "transfer": ("transfer", "adapt to an unseen material pair with few labels"),
     "stream": ("stream", "live sliding-window inference"),
