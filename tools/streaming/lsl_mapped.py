@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from weldfusion.recipes.errors import MissingInput
+from weldfusion.recipes.errors import InvalidInput, MissingInput
 from weldfusion.sensors import registry
 from weldfusion.tools.streaming.lsl import IDLE_S, LslSource, _pylsl
 from weldfusion.tools.streaming.lsl_map import MappedOutlet, channel_columns, read_lsl_map
@@ -95,7 +95,7 @@ class MappedLslSource(LslSource):
         mod = registry.get(modality)
         rate = float(out.rate or nominal)
         if not rate > 0:
-            raise MissingInput(f"{where}.rate: the outlet {out.name!r} announces no rate (irregular); give its nominal rate")
+            raise InvalidInput(f"{where}.rate: the outlet {out.name!r} announces no rate (irregular); give its nominal rate")
         if mod.kind == "image":
             shape, dtype = tuple(out.frame_shape), np.dtype(out.dtype or ("uint8" if mod.units == "gray8" else "float32"))
         else:
