@@ -203,3 +203,29 @@ def test_the_readme_cell_examples_are_valid_maps_and_shown_as_they_are():
     assert read_node_map(opc).streams["electrical"].rate == 1000
     for path in (lsl, opc):
         assert path.read_text() in readme  # the README shows each file whole
+
+
+def test_a_failure_in_a_receiver_thread_reaches_the_consumer(tiny, tmp_path, monkeypatch):  # noqa: F811
+    from weldfusion.tools.streaming.lsl_mapped import MappedLslSource
+
+    rec, trained = tiny
+    tag = f"f{os.getpid()}"
+    smap = tmp_path / "lab_lsl.yaml"
+    smap.write_text(_map_text(tag))
+    ready, go, stop = threading.Event(), threading.Event(), threading.Event()
+    publisher = threading.Thread(target=_lab_publisher, args=(rec, tag, ready, go, stop), daemon=True)
+    publisher.start()
+
+    def broken(self, name, rows, stamps):
+        raise RuntimeError(f"bug while converting {name}")
+
+    monkeypatch.setattr(MappedLslSource, "_packets_of", broken)
+    try:
+        assert ready.wait(20)
+        with MappedLslSource(smap, ["acoustic"], resolve_s=10, idle_s=1.0) as source:
+            go.set()
+            with pytest.raises(RuntimeError, match="bug while converting acoustic"):
+                list(source.packets())
+    finally:
+        stop.set()
+        publisher.join(timeout=30)

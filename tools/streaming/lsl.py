@@ -163,8 +163,20 @@ class LslSource:
         self._threads: list[threading.Thread] = []
         # per outlet, LSL's clock offset: local clock = outlet clock + correction (set by the receivers)
         self._corrections: dict[str, float] = {n: 0.0 for n in self.names}
+        self._error: BaseException | None = None
 
     def _receive(self, name: str) -> None:
+        try:
+            self._receive_loop(name)
+        except BaseException as err:  # noqa: BLE001 - re-raised in the consumer (a bug, not a silent sensor)
+            self._error = err
+            self._queue.put(None)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _receive_loop(self, name: str) -> None:
         inlet = self.inlets[name]
         while not self._stop.is_set():  # an outlet that does not answer yet (or any more): its samples wait
             try:
@@ -200,7 +212,7 @@ class LslSource:
         self._threads = [threading.Thread(target=self._receive, args=(n,), daemon=True) for n in self.names]
         for t in self._threads:
             t.start()
-        yield from queued_packets(self._queue, self.idle_s)
+        yield from queued_packets(self._queue, self.idle_s, failed=self._raise)
 
     def now(self) -> float:
         """The current time on the recording clock (for latency)."""
