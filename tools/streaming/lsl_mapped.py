@@ -2,7 +2,8 @@
 stream map (:mod:`.lsl_map`), for the stream engine.
 
 Times: every outlet's time stamps are mapped onto this machine's LSL clock with LSL's
-clock-offset correction (``time_correction``), so outlets of several computers share one clock;
+clock-offset correction (``time_correction``; none for outlets on this computer, which share its
+clock), so outlets of several computers share one clock;
 recording time 0 is the earliest time stamp of the first chunk received (the session starts with
 the first sensor that speaks; a sensor that speaks later with earlier stamps loses those). A
 regular outlet's samples are counted at its nominal rate from its first sample's time; where the
