@@ -140,14 +140,14 @@ def test_opcua_source_without_a_server_is_one_line(tmp_path):
 
 
 def test_opcua_server_killed_and_restarted_mid_weld(tiny, tmp_path):  # noqa: F811
-    """The OPC UA server of the power source goes down 2 s into a 7 s weld and comes back (a restart
+    """The OPC UA server of the power source goes down 2 s into a 9 s weld and comes back (a restart
     publishes the present, not what it missed); the cameras and microphone go on over LSL. The
     electrical sensor is marked lost and back, the run goes on, and every window that has all its
     data on either side of the outage gives what offline inference gives."""
     from _training_data import write_recording
 
     _, trained = tiny
-    rec = write_recording(tmp_path / "long.h5", "long", "Al-steel", "GMAW", seed=0, duration=7.0)
+    rec = write_recording(tmp_path / "long.h5", "long", "Al-steel", "GMAW", seed=0, duration=9.0)
     port, node_map, prefix = _free_port(), tmp_path / "nodes.yaml", f"wfre{os.getpid()}"
     start_at = time.time() + 6.0
     stops = [threading.Event(), threading.Event(), threading.Event()]  # OPC UA before, after; LSL
@@ -181,7 +181,7 @@ def test_opcua_server_killed_and_restarted_mid_weld(tiny, tmp_path):  # noqa: F8
             time.sleep(0.05)
         assert ready[1].wait(30) and node_map.exists()
         results = []
-        power = OpcUaSource(str(node_map), ["electrical"], idle_s=1.5, reconnect_limit_s=3.0)
+        power = OpcUaSource(str(node_map), ["electrical"], idle_s=1.5, reconnect_limit_s=6.0)  # typically back in ~2.3 s
         sources = [power, LslSource(["video", "thermal", "acoustic"], prefix=prefix, resolve_s=10, idle_s=1.5)]
         with MergedSource(sources) as source:
             engine = build_engine(trained, source, hop_s=0.1)
@@ -196,10 +196,10 @@ def test_opcua_server_killed_and_restarted_mid_weld(tiny, tmp_path):  # noqa: F8
     assert ("electrical", "lost") in kinds and kinds[-1] == ("electrical", "back"), summary.sensor_events
     lost = next(e.time_s for e in summary.sensor_events if e.name == "electrical" and e.kind == "lost")
     back = next(e.time_s for e in summary.sensor_events if e.name == "electrical" and e.kind == "back")
-    assert 2.0 <= lost < back < 6.5
+    assert 2.0 <= lost < back < 8.0
     i_el = list(trained.info.names).index("electrical")
     assert any(not r.present[i_el] for r in results)  # the run went on without it
-    assert results[-1].t > 6.5 and results[-1].present.all()  # ... and with it again to the end
+    assert results[-1].t > 8.5 and results[-1].present.all()  # ... and with it again to the end
     ref = _offline(trained, rec, 0.1)
     whole = [r for r in results if r.present.all() and round(r.t0, 9) in ref]
     assert sum(r.t0 > back for r in whole) >= 10 and sum(r.t < lost for r in whole) >= 5
