@@ -10,7 +10,7 @@ import copy
 from pathlib import Path
 
 import torch
-from _training_data import TINY_RECIPE
+from _training_data import TINY_RECIPE, write_recording
 from weldfusion.datasets.normalize import compute_norm_stats
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.build import build_model
@@ -51,3 +51,10 @@ def write_checkpoint(path: Path, recipe_data: dict, seed: int = 0, randomize_bn:
     state = {"config": to_dict(recipe), "info": ds.info.to_dict(), "norm": norm.to_dict(),
              "model": model.state_dict(), "thresholds": [threshold] * len(ds.info.defects), "epoch": 0}
     return save_checkpoint(state, path)
+
+
+def tiny_run(tmp_path_factory, name: str):
+    """A 2.4 s test recording ``a`` and an untrained tiny checkpoint of its recipe: ``(recording, checkpoint)``."""
+    d = tmp_path_factory.mktemp(f"{name}_data")
+    rec = write_recording(d / "a.h5", "a", "Al-steel", "GMAW", seed=0)
+    return rec, write_checkpoint(tmp_path_factory.mktemp(f"{name}_ck") / "tiny.pt", tiny_recipe(d))

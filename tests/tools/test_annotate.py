@@ -7,8 +7,7 @@ import cv2
 import h5py
 import numpy as np
 import pytest
-from _stream_helpers import tiny_recipe, write_checkpoint
-from _training_data import write_recording
+from _stream_helpers import tiny_run
 from weldfusion.sensors.boxes import CLASSES
 from weldfusion.tools import annotate as annotate_verb
 from weldfusion.tools.analysis.annotate import HEADER_H, PANEL_H, TRUTH_BGR, upsample_attention
@@ -18,10 +17,7 @@ pytestmark = pytest.mark.usefixtures("restore_threads", "single_thread")
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("annotate_data")
-    rec = write_recording(d / "a.h5", "a", "Al-steel", "GMAW", seed=0)
-    ck = write_checkpoint(tmp_path_factory.mktemp("annotate_ck") / "tiny.pt", tiny_recipe(d))
-    return rec, ck
+    return tiny_run(tmp_path_factory, "annotate")
 
 
 def _frames(path):

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _stream_helpers import tiny_recipe, write_checkpoint
-from _training_data import write_recording
+from _stream_helpers import tiny_run
 from torch.utils.data import default_collate
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.tools.streaming.build import build_engine
@@ -30,9 +29,7 @@ pytestmark = pytest.mark.usefixtures("restore_threads", "single_thread")
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    d = tmp_path_factory.mktemp("lsl_data")
-    rec = write_recording(d / "a.h5", "a", "Al-steel", "GMAW", seed=0)
-    ck = write_checkpoint(tmp_path_factory.mktemp("lsl_ck") / "tiny.pt", tiny_recipe(d))
+    rec, ck = tiny_run(tmp_path_factory, "lsl")
     return rec, load_trained(ck)
 
 

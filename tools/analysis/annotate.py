@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.windows import WindowDataset
@@ -56,9 +56,10 @@ def upsample_attention(alpha: np.ndarray, frame_hw: tuple[int, int], patch: int,
     return np.stack([np.interp(np.arange(frame_hw[0]), centres_y, c) for c in rows.T], axis=1)  # (H, W)
 
 
-def window_attention(model, ds: WindowDataset, names: tuple[str, ...], batch_size: int = 32) -> dict:
-    """Per window (by t0, rounded to 1 µs) and image modality with an MS-STAN encoder: the
-    temporally weighted spatial attention (h, w), summing to 1, on that modality's window frame."""
+def window_attention(model, ds, names: tuple[str, ...], batch_size: int = 32) -> dict:
+    """Per window of ``ds`` (a WindowDataset or a Subset of one; keyed by t0 rounded to 1 µs) and
+    image modality with an MS-STAN encoder: the temporally weighted spatial attention (h, w),
+    summing to 1, on that modality's window frame."""
     nets = msstan_cores(model)
     out: dict[float, dict[str, np.ndarray]] = {}
     model.eval()
@@ -135,8 +136,12 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
         if not t_b > t_a or t_a >= hi_t or t_b <= lo_t:
             raise InvalidInput(f"{recording}: --start/--end {t_a:g}-{t_b:g} s hold no video frame "
                                f"(video {lo_t:g}-{hi_t:g} s)")
-        frames, times = rec.read("video", t_a, t_b)
-        ir = rec.read("thermal", t_a - 1.0, t_b) if "thermal" in rec.streams else None
+        video_i0, video_i1 = rec.index_range("video", t_a, t_b)
+        frames, times = rec.read_index("video", video_i0, video_i1), rec.times("video", video_i0, video_i1)
+        ir, ir_i0 = None, 0
+        if "thermal" in rec.streams:  # from a second earlier: the IR frame showing at the clip's start
+            ir_i0, ir_i1 = rec.index_range("thermal", t_a - 1.0, t_b)
+            ir = rec.read_index("thermal", ir_i0, ir_i1), rec.times("thermal", ir_i0, ir_i1)
         truth_boxes = {}
         if truth:
             group = rec.h5.get("truth")
@@ -145,14 +150,14 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
                     truth_boxes[cam] = group[f"{cam}_boxes"][()]
             if not truth_boxes:
                 raise InvalidInput(f"{recording}: no ground-truth boxes (/truth/video_boxes) for --truth")
-        video_i0 = rec.index_range("video", t_a, t_b)[0]
-        ir_i0 = rec.index_range("thermal", t_a - 1.0, t_b)[0] if ir is not None else 0
     if len(frames) == 0:
         raise InvalidInput(f"{recording}: no video frame between {t_a:g} and {t_b:g} s")
     tl = score_recording(trained, recording, hop_s=hop_s)
     ds = WindowDataset(recording, dataclasses.replace(trained.recipe.data, hop_s=hop_s), norm=trained.norm)
     check_scorable(trained, ds, str(recording))
-    attention = window_attention(trained.model, ds, info.names)
+    # attention only of the windows a drawn frame shows: those ending from one hop before the clip to its end
+    clip = [i for i, (_, t0) in enumerate(ds.window_index) if t_a - hop_s - 1e-9 <= t0 + tl.window_s <= t_b + 1e-9]
+    attention = window_attention(trained.model, Subset(ds, clip), info.names)
     ds.close()
     nets = msstan_cores(trained.model)
     shapes = {m.name: m.shape for m in info.modalities}
