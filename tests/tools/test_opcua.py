@@ -33,7 +33,7 @@ def test_opcua_process_data_and_lsl_cameras_stream_like_offline(tiny, tmp_path):
     prefix = f"wfua{os.getpid()}"
     stop = threading.Event()
     ua_ready, lsl_ready = threading.Event(), threading.Event()
-    start_at = time.time() + 6.0  # one recording, two publishers: one clock
+    start_at = time.time() + 8.0  # one recording, two publishers: one clock; subscribed by then on a loaded box
     servers = [
         threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
             port=_free_port(), names=["electrical"], start_at=start_at, map_path=str(node_map), stop=stop,
@@ -79,7 +79,7 @@ def test_serve_replay_opcua_and_lsl_verbs(tiny, tmp_path, capsys):  # noqa: F811
     rec, trained = tiny
     prefix, node_map = f"wfuacli{os.getpid()}", tmp_path / "nodes.yaml"
     server = subprocess.Popen([sys.executable, "-m", "weldfusion.tools.serve_replay", str(rec), "--lsl", prefix,
-                               "--opcua", str(_free_port()), "--opcua-map", str(node_map), "--lead-s", "6"],
+                               "--opcua", str(_free_port()), "--opcua-map", str(node_map), "--lead-s", "9"],
                               env={**os.environ, "LSLAPICFG": str(_CFG)}, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -149,7 +149,9 @@ def test_opcua_server_killed_and_restarted_mid_weld(tiny, tmp_path):  # noqa: F8
     _, trained = tiny
     rec = write_recording(tmp_path / "long.h5", "long", "Al-steel", "GMAW", seed=0, duration=9.0)
     port, node_map, prefix = _free_port(), tmp_path / "nodes.yaml", f"wfre{os.getpid()}"
-    start_at = time.time() + 6.0
+    # the weld starts once both servers are up and the client has subscribed, also on a loaded box (the
+    # OPC UA client gets the present only: samples written before it subscribed are a hole at the start)
+    start_at = time.time() + 9.0
     stops = [threading.Event(), threading.Event(), threading.Event()]  # OPC UA before, after; LSL
     ready = [threading.Event(), threading.Event()]
 

@@ -106,13 +106,13 @@ async def _serve(recording, port: int, names, speed: float, lead_s: float, map_p
                 atomic_write_text(map_path, yaml.safe_dump(node_map, sort_keys=False))
             if ready is not None:
                 ready.set()
-            sent = 0
+            sent, listening_since = 0, time.time()
             for packet in replay.packets():
                 if packet.name not in nodes:
                     continue
                 due = wall0 + packet.arrival / speed
-                if not catch_up and due < time.time() - 0.1:
-                    continue  # a restarted server publishes the present, not what it missed
+                if not catch_up and due < listening_since - 0.1:
+                    continue  # a restarted server publishes from the present on, not what it missed
                 while not stop.is_set() and (wait := due - time.time()) > 0:
                     await asyncio.sleep(min(wait, 0.05))
                 if stop.is_set():
@@ -138,7 +138,8 @@ def serve_opcua(recording, *, port: int = 4840, names: Sequence[str] | None = No
     """Publish the signal streams of ``recording`` on ``opc.tcp://127.0.0.1:<port>/weldfusion/``
     (see the module docstring); writes the node map to ``map_path``; returns the packets sent.
     ``start_at`` (``time.time()``) is when recording time ``origin`` is sent (default: in ``lead_s``);
-    ``catch_up=False`` skips samples already overdue (a server restarted mid-weld); with ``hold`` the
+    ``catch_up=False`` skips the samples overdue when it starts listening (a server restarted
+    mid-weld); every later sample is sent, late or not (a server slowed by load never drops); with ``hold`` the
     server builds its address space and starts listening only once ``hold`` is set (a standby
     publisher that takes over within milliseconds, as a restarted power source's server would
     after its own boot)."""
