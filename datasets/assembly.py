@@ -142,6 +142,15 @@ def signal_right_margin_s(native_rate: float, spec: WindowSpec, window_s: float)
     return signal_margin_s(native_rate, spec.length / window_s)
 
 
+def image_rows(stream: StreamReader, grid: np.ndarray) -> np.ndarray:
+    """(T,) int64 stored frame of each window time ``grid`` (T,) s: the nearest frame (the rule of
+    every image window, and of the per-frame truth that goes with it)."""
+    info = stream.info
+    if info.regular:
+        return np.clip(np.floor((grid - info.starting_time) * info.rate + 0.5), 0, info.n - 1).astype(np.int64)
+    return stream.nearest_rows(grid)
+
+
 def _load_image(stream: StreamReader, spec: WindowSpec, t0: float, window_s: float) -> ModalityWindowData | None:
     """Un-normalised image window (T, H, W): the stored frame nearest each grid time."""
     info = stream.info
@@ -149,11 +158,7 @@ def _load_image(stream: StreamReader, spec: WindowSpec, t0: float, window_s: flo
     valid = valid_mask(info, grid)
     if not valid.any():
         return None
-    if info.regular:
-        idx = np.clip(np.floor((grid - info.starting_time) * info.rate + 0.5), 0, info.n - 1).astype(np.int64)
-    else:
-        idx = stream.nearest_rows(grid)
-    rows, inverse = np.unique(idx, return_inverse=True)
+    rows, inverse = np.unique(image_rows(stream, grid), return_inverse=True)
     frames = stream.read_rows(rows)[inverse]  # (T, H, W[, 3])
     frames = resize_frames(to_grey(frames), spec.shape[1:])
     return ModalityWindowData(frames.astype(np.float32, copy=False), valid)

@@ -93,6 +93,11 @@ class DataConfig:
         cache_windows: keep every assembled, normalised window in memory after its first read, so
             later epochs skip the resampling (small data sets: about 0.4 MB per demo window; the
             items are identical, since assembling a window draws no random numbers).
+        localisation: image modalities whose windows carry the recording's box and motion truth
+            (``<m>_boxes`` (T, max_boxes, 5), ``<m>_motion`` (T, H, W), ``datasets/localisation_truth.py``):
+            the targets of the localisation heads (``model.localisation``); recordings without
+            truth give empty targets, flagged by ``<m>_has_boxes`` / ``<m>_has_motion``.
+        max_boxes: most target boxes per window frame (the largest kept; only spatter has more).
     """
 
     path: str | None = None
@@ -109,6 +114,8 @@ class DataConfig:
     norm_max_windows: int = 2048
     preload: bool = False
     cache_windows: bool = False
+    localisation: tuple[str, ...] = ()
+    max_boxes: int = 16
 
     def __post_init__(self) -> None:
         if not self.window_s > 0 or not self.hop_s > 0:
@@ -121,6 +128,8 @@ class DataConfig:
             raise ValueError(f"pairs must be a non-empty list without duplicates, got {self.pairs}")
         if self.norm_max_windows < 1:
             raise ValueError(f"norm_max_windows must be >= 1, got {self.norm_max_windows}")
+        if self.max_boxes < 1:
+            raise ValueError(f"max_boxes must be >= 1, got {self.max_boxes}")
 
     @property
     def taxonomy(self) -> Taxonomy:

@@ -33,6 +33,7 @@ from weldfusion.datasets.assembly import (
     RawWindow,
     WindowSpec,
     derived_channels,
+    image_rows,
     load_modality,
     norm_arrays,
     signal_columns,
@@ -41,9 +42,10 @@ from weldfusion.datasets.assembly import (
 from weldfusion.datasets.config import DataConfig
 from weldfusion.datasets.info import DataInfo, ModalityShape
 from weldfusion.datasets.labels import IGNORE_PHASE, defect_labels, phase_labels, recording_span, window_starts
+from weldfusion.datasets.localisation_truth import NO_BOX, LocalisationTruth
 from weldfusion.datasets.normalize import NormStats, compute_norm_stats
 from weldfusion.datasets.reader import Recording, StreamInfo
-from weldfusion.datasets.resample import nearest_indices
+from weldfusion.datasets.resample import nearest_indices, window_grid
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.datasets.splits import filter_recordings, resolve_files, scan
 from weldfusion.datasets.window_sources import HDF5Source, MemorySource
@@ -63,6 +65,7 @@ class _RecordingEntry:
     pair_index: int
     streams: dict[str, StreamInfo]
     columns: dict[str, list[int | None]]  # signals: stream column of each window channel (None -> zeros)
+    truth: dict[str, LocalisationTruth]  # data.localisation modalities with box truth in this recording
 
     @property
     def rec(self) -> Recording:
@@ -212,6 +215,10 @@ class WindowDataset(Dataset):
     def _build_index(self, recs: list[Recording], entries, progress: bool) -> None:
         cfg = self.cfg
         names = [s.name for s in self._specs]
+        images = [s.name for s in self._specs if s.kind == "image"]
+        for name in cfg.localisation:
+            if name not in images:
+                raise InvalidInput(f"data.localisation: {name!r} is not an image modality of the windows ({', '.join(images)})")
         enabled = np.array([getattr(cfg.modalities, n).enabled for n in names], dtype=bool)
         self._recs: list[_RecordingEntry] = []
         rec_idx, t0s, present, phase, defects = [], [], [], [], []
@@ -236,13 +243,18 @@ class WindowDataset(Dataset):
                 if enabled[j] and name in streams:
                     cov = np.array([rec.gap_coverage(name, t, t + cfg.window_s) for t in t0])
                     pres[:, j] = cov <= cfg.gap_threshold + TIME_EPS
+            truth = {}
+            for name in cfg.localisation:
+                found = LocalisationTruth.read(rec.h5, name, with_motion=True) if name in streams else None
+                if found is not None:
+                    truth[name] = found
             if cfg.preload:
                 source = MemorySource(rec, list(streams))
             else:
                 source = HDF5Source(rec)
             self._recs.append(_RecordingEntry(
                 source, entry.recording_id, entry.material_pair, entry.process,
-                cfg.pairs.index(entry.material_pair), streams, columns,
+                cfg.pairs.index(entry.material_pair), streams, columns, truth,
             ))
             rec_idx.append(np.full(len(t0), len(self._recs) - 1, dtype=np.int64))
             t0s.append(t0)
@@ -379,10 +391,31 @@ class WindowDataset(Dataset):
         item["recording_id"] = entry.recording_id
         item["material_pair"] = entry.material_pair
         item["process"] = entry.process
+        for name in self.cfg.localisation:
+            item.update(self._localisation_targets(entry, name, raw.t0))
         if self.cfg.cache_windows:
             self._cache[i] = item
             item = dict(item)
         return item
+
+    def _localisation_targets(self, entry: _RecordingEntry, name: str, t0: float) -> dict:
+        """``<name>_boxes`` (T, max_boxes, 5), ``<name>_motion`` (T, H, W) uint8 and their flags
+        ``<name>_has_boxes``, ``<name>_has_motion`` () bool of the window at ``t0`` (empty and False
+        where the recording has no truth)."""
+        spec = self._spec(name)
+        t, h, w = spec.shape
+        boxes = np.zeros((t, self.cfg.max_boxes, 5), dtype=np.float32)
+        boxes[:, :, 0] = NO_BOX
+        motion = np.zeros((t, h, w), dtype=np.uint8)
+        truth = entry.truth.get(name)
+        if truth is not None:
+            rows = image_rows(_FileStream(entry, name), window_grid(t0, self.window_s, t))
+            boxes = truth.window_boxes(rows, self.cfg.max_boxes)
+            if truth.has_motion:
+                motion = truth.window_motion(rows, (h, w))
+        return {f"{name}_boxes": torch.from_numpy(boxes), f"{name}_motion": torch.from_numpy(motion),
+                f"{name}_has_boxes": torch.tensor(truth is not None),
+                f"{name}_has_motion": torch.tensor(truth is not None and truth.has_motion)}
 
 
 def training_norm(cfg: DataConfig, train_files: Sequence[str | os.PathLike] | None, progress: bool = True,

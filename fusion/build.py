@@ -12,16 +12,19 @@ import dataclasses
 import torch
 from weldfusion.datasets.info import DataInfo
 from weldfusion.fusion.concat_fusion import ConcatFusion
-from weldfusion.fusion.config import LossConfig, ModelConfig
+from weldfusion.fusion.config import LocalisationConfig, LossConfig, ModelConfig
 from weldfusion.fusion.encoder_base import encoder_spec
 from weldfusion.fusion.heads import DefectHead, PhaseHead, ProjectionHead
 from weldfusion.fusion.late_fusion import LateFusion
+from weldfusion.fusion.localisation import LocalisationHeads
 from weldfusion.fusion.losses import WeldFusionLoss
 from weldfusion.fusion.modality_attention import ModalityAttentionFusion
 from weldfusion.fusion.modality_heads import ModalityHeads
 from weldfusion.fusion.model import WeldFusionModel
+from weldfusion.fusion.msstan.model import MSSTAN
 from weldfusion.recipes.config import ConfigError, from_dict
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
 from weldfusion.sensors.registry import params_sensor
 
 
@@ -69,7 +72,23 @@ def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel | torch.nn.
     return WeldFusionModel(
         names, encoders, fusion, phase_head, defect_head, ProjectionHead(cfg.dim, cfg.projection_dim),
         modality_dropout=cfg.modality_dropout, skip_absent=cfg.skip_absent,
-        params_source=names.index(provider) if (provider := params_sensor()) in names else None, modality_heads=heads)
+        params_source=names.index(provider) if (provider := params_sensor()) in names else None, modality_heads=heads,
+        localisation=_localisation_heads(cfg, info, encoders))
+
+
+def _localisation_heads(cfg: ModelConfig, info: DataInfo, encoders: dict) -> dict | None:
+    """``{modality: LocalisationHeads}`` of ``cfg.localisation`` (None when both heads are off)."""
+    loc = cfg.localisation
+    if not loc.enabled:
+        return None
+    net = getattr(encoders.get(loc.modality), "net", None)
+    if not isinstance(net, MSSTAN):
+        raise ConfigError(f"model.localisation.modality: {loc.modality!r} is not an image modality with an MS-STAN "
+                          f"encoder (data: {', '.join(info.names)})")
+    return {loc.modality: LocalisationHeads(
+        net.map_dims, encoders[loc.modality].frame_shape[1:3], len(BOX_CLASSES), detection=loc.detection,
+        motion=loc.motion, queries=loc.queries, layers=loc.decoder_layers, heads=loc.decoder_heads, dim=loc.head_dim,
+        motion_at_inference=loc.motion_at_inference)}
 
 
 def similarity_matrix(pairs: tuple[tuple[str, str, float], ...], phases: tuple[str, ...]) -> torch.Tensor:
@@ -88,8 +107,8 @@ def similarity_matrix(pairs: tuple[tuple[str, str, float], ...], phases: tuple[s
     return s
 
 
-def build_loss(cfg: LossConfig, info: DataInfo) -> WeldFusionLoss:
-    """The :class:`WeldFusionLoss` for the taxonomy of ``info``."""
+def build_loss(cfg: LossConfig, info: DataInfo, localisation: LocalisationConfig | None = None) -> WeldFusionLoss:
+    """The :class:`WeldFusionLoss` for the taxonomy of ``info`` (and the heads of ``localisation``, when on)."""
     class_w = pos_w = None
     if cfg.phase_class_weights is not None:
         if len(cfg.phase_class_weights) != len(info.phases):
@@ -102,5 +121,10 @@ def build_loss(cfg: LossConfig, info: DataInfo) -> WeldFusionLoss:
                               f"{len(info.defects)} defects")
         pos_w = torch.tensor(cfg.defect_pos_weight, dtype=torch.float32)
     similarity = similarity_matrix(cfg.semantic_pairs, info.phases) if cfg.semantic_similarity else None
+    located = None
+    if localisation is not None and localisation.enabled:
+        located = {"modality": localisation.modality, "no_object_weight": localisation.no_object_weight,
+                   "match_weights": {"w_class": localisation.match_class, "w_l1": localisation.match_l1,
+                                     "w_giou": localisation.match_giou}}
     return WeldFusionLoss(dataclasses.asdict(cfg.weights), class_w, pos_w, cfg.label_smoothing,
-                          cfg.contrastive, cfg.contrastive_margin, similarity, cfg.temporal_consistency)
+                          cfg.contrastive, cfg.contrastive_margin, similarity, cfg.temporal_consistency, located)

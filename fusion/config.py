@@ -161,6 +161,51 @@ class ElectricalEncoderConfig:
 
 
 @dataclass
+class LocalisationConfig:
+    """Localisation heads on the MS-STAN maps of one image modality (issue 15; ``fusion/detection/``,
+    ``fusion/motion_segmentation.py``). Their targets come with the windows of ``data.localisation``.
+
+    Attributes:
+        detection: a DETR-style box head: ``queries`` learned queries, a ``decoder_layers``-layer
+            transformer decoder over the frame's feature maps, a class (the box classes of
+            ``sensors/boxes.py`` + "no object") and a box (cx, cy, w, h) per query, per kept frame
+            (the truth is per frame and spatter, droplets and the weaving torch move within a
+            window); Hungarian matching, loss terms ``det_class``, ``det_l1``, ``det_giou``.
+        motion: a motion-segmentation head (what moved since the previous frame), loss term
+            ``motion``; auxiliary: run in training only unless ``motion_at_inference``.
+        modality: the image modality the heads sit on.
+        queries, decoder_layers, decoder_heads, head_dim: size of the box head.
+        no_object_weight: weight of the "no object" class in the class cross-entropy.
+        match_class, match_l1, match_giou: weights of the matching cost.
+    """
+
+    detection: bool = False
+    motion: bool = False
+    modality: str = "video"
+    queries: int = 16
+    decoder_layers: int = 2
+    decoder_heads: int = 4
+    head_dim: int = 64
+    no_object_weight: float = 0.1
+    match_class: float = 1.0
+    match_l1: float = 5.0
+    match_giou: float = 2.0
+    motion_at_inference: bool = False
+
+    def __post_init__(self) -> None:
+        if self.queries < 1 or self.decoder_layers < 1:
+            raise ValueError(f"queries and decoder_layers must be >= 1, got {self.queries}, {self.decoder_layers}")
+        if self.head_dim < 1 or self.head_dim % self.decoder_heads:
+            raise ValueError(f"head_dim ({self.head_dim}) must be a positive multiple of decoder_heads ({self.decoder_heads})")
+        if not 0.0 < self.no_object_weight <= 1.0:
+            raise ValueError(f"no_object_weight must be in (0, 1], got {self.no_object_weight}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.detection or self.motion
+
+
+@dataclass
 class ModelConfig:
     """The whole network: one encoder per modality, a fusion, and heads.
 
@@ -186,6 +231,7 @@ class ModelConfig:
         other: settings of encoders of sensors added later, by modality name (the keys of the
             config class declared in ``sensors/<name>/encoder.py``).
         baselines: settings of the comparison networks (read only when ``arch`` names one).
+        localisation: the box and motion heads (:class:`LocalisationConfig`), off by default.
     """
 
     arch: Literal["msstan", "r2plus1d18", "cnn_lstm", "transformer"] = "msstan"
@@ -204,8 +250,11 @@ class ModelConfig:
     electrical: ElectricalEncoderConfig = field(default_factory=ElectricalEncoderConfig)
     other: dict[str, dict] = field(default_factory=dict)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    localisation: LocalisationConfig = field(default_factory=LocalisationConfig)
 
     def __post_init__(self) -> None:
+        if self.arch != "msstan" and self.localisation.enabled:
+            raise ValueError(f"model.localisation: the heads sit on MS-STAN maps; arch {self.arch!r} has none")
         if self.arch != "msstan" and self.arch not in BASELINE_ARCHS:
             raise ValueError(f"arch must be msstan or one of {', '.join(BASELINE_ARCHS)}, got {self.arch!r}")
         if self.dim < 1 or self.dim % self.fusion_heads:
@@ -239,6 +288,10 @@ class LossWeights:
     reconstruction: float = 0.1
     smoothness: float = 0.01
     modality: float = 0.5
+    det_class: float = 0.5  # the box terms at half DETR's 1 : 5 : 2, next to the recognition terms
+    det_l1: float = 2.5
+    det_giou: float = 1.0
+    motion: float = 0.5
 
 
 @dataclass
@@ -274,7 +327,8 @@ class LossConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
 
-# Component name -> where its switch lives: ("model", field of MSSTANConfig) or ("loss", field of LossConfig).
+# Component name -> where its switch lives: ("model", field of MSSTANConfig), ("loss", field of LossConfig)
+# or ("localisation", field of LocalisationConfig).
 COMPONENTS: dict[str, tuple[str, str]] = {
     "multiscale_temporal": ("model", "multiscale_temporal"),
     "separable_temporal": ("model", "separable_temporal"),
@@ -289,6 +343,8 @@ COMPONENTS: dict[str, tuple[str, str]] = {
     "contrastive": ("loss", "contrastive"),
     "semantic_similarity": ("loss", "semantic_similarity"),
     "temporal_consistency": ("loss", "temporal_consistency"),
+    "detection_head": ("localisation", "detection"),
+    "motion_head": ("localisation", "motion"),
 }
 
 
@@ -297,6 +353,8 @@ def disable_component(model: ModelConfig, loss: LossConfig, name: str) -> tuple[
     if name not in COMPONENTS:
         raise ConfigError(f"unknown component {name!r}; known: {', '.join(COMPONENTS)}")
     where, key = COMPONENTS[name]
+    if where == "localisation":
+        return dataclasses.replace(model, localisation=dataclasses.replace(model.localisation, **{key: False})), loss
     if where == "loss":
         return model, dataclasses.replace(loss, **{key: False})
     images = {f.name: dataclasses.replace(getattr(model, f.name), **{key: False})

@@ -12,6 +12,8 @@ sepconv_l1                    L1 of the separable temporal kernels (Eq. 44), fro
 occlusion                     occlusion-mask sparsity (Eq. 27), from aux
 reconstruction                background-suppression reconstruction (Eq. 30), from aux
 smoothness                    frame-sampling score smoothness (Eq. 42), from aux
+det_class, det_l1, det_giou   set loss of the box head (``fusion/localisation.py``)
+motion                        BCE + soft Dice of the motion-segmentation head
 ============================  ==============================================================
 
 The aux terms exist only when the model component that produces them is switched on.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from weldfusion.fusion.localisation import localisation_terms
 
 AUX_TERMS: tuple[str, ...] = ("sepconv_l1", "occlusion", "reconstruction", "smoothness")
 
@@ -75,11 +78,14 @@ class WeldFusionLoss(nn.Module):
         contrastive: compute the contrastive term; margin: its margin.
         similarity: (P, P) class-similarity matrix of Eq. 47, or None to skip that term.
         temporal_consistency: add the Eq. 48 term from the model's aux.
+        localisation: ``{"modality", "no_object_weight", "match_weights"}`` of the localisation
+            heads, or None (terms of :func:`~weldfusion.fusion.localisation.localisation_terms`).
     """
 
     def __init__(self, weights: dict[str, float], phase_class_weights: Tensor | None = None,
                  defect_pos_weight: Tensor | None = None, label_smoothing: float = 0.0, contrastive: bool = True,
-                 margin: float = 1.0, similarity: Tensor | None = None, temporal_consistency: bool = True) -> None:
+                 margin: float = 1.0, similarity: Tensor | None = None, temporal_consistency: bool = True,
+                 localisation: dict | None = None) -> None:
         super().__init__()
         self.weights = dict(weights)
         self.register_buffer("phase_class_weights", phase_class_weights)
@@ -89,6 +95,7 @@ class WeldFusionLoss(nn.Module):
         self.contrastive = contrastive
         self.margin = margin
         self.temporal_consistency = temporal_consistency
+        self.localisation = localisation
 
     def forward(self, outputs: dict, batch: dict) -> dict[str, Tensor]:
         """outputs: the model's dict; batch: needs ``phase`` (B,) long and ``defects`` (B, D)."""
@@ -112,6 +119,11 @@ class WeldFusionLoss(nn.Module):
         for name in AUX_TERMS:
             if name in aux:
                 terms[name] = aux[name]
+        loc = self.localisation
+        if loc is not None and loc["modality"] in outputs.get("localisation", {}):
+            terms.update(localisation_terms(outputs["localisation"][loc["modality"]], batch, loc["modality"],
+                                            no_object_weight=loc["no_object_weight"],
+                                            match_weights=loc["match_weights"]))
         terms["total"] = sum(self.weights[name] * value for name, value in terms.items())
         return terms
 

@@ -47,12 +47,14 @@ class WeldFusionModel(nn.Module):
             params are zeroed where it is absent, so they follow modality dropout too.
         modality_heads: per-modality deep-supervision heads (``modality_heads.py``) or None; their
             logits are returned as ``modality_logits`` in training mode only.
+        localisation: modality -> :class:`~weldfusion.fusion.localisation.LocalisationHeads` on the
+            feature maps of its MS-STAN encoder, or None.
     """
 
     def __init__(self, names: tuple[str, ...], encoders: dict[str, nn.Module], fusion: nn.Module,
                  phase_head: nn.Module | None, defect_head: nn.Module | None, projection: nn.Module,
                  modality_dropout: float = 0.0, skip_absent: bool = True, params_source: int | None = None,
-                 modality_heads: nn.Module | None = None) -> None:
+                 modality_heads: nn.Module | None = None, localisation: dict[str, nn.Module] | None = None) -> None:
         super().__init__()
         self.names = tuple(names)
         self.encoders = nn.ModuleDict(encoders)
@@ -64,6 +66,7 @@ class WeldFusionModel(nn.Module):
         self.skip_absent = skip_absent
         self.params_source = params_source
         self.modality_heads = modality_heads
+        self.localisation = nn.ModuleDict(localisation) if localisation else None
 
     def forward(self, batch: dict) -> dict:
         """Forward one batch (keys of ``datasets/info.py``).
@@ -90,12 +93,14 @@ class WeldFusionModel(nn.Module):
             params = torch.where(present[:, self.params_source : self.params_source + 1], params, 0.0)
         pair = batch["pair"].long()
 
-        tokens, pooled, attention, aux = {}, {}, {}, {}
+        tokens, pooled, attention, aux, located = {}, {}, {}, {}, {}
         for i, name in enumerate(self.names):
             mask = present[:, i]
             x = batch[name]
+            rows = None  # batch rows of the encoder's outputs, for the localisation heads
             if self.skip_absent and bool(mask.all()):  # present in every sample (a live monitor's usual hop): no gather/scatter
                 out = self.encoders[name](x, params, pair)
+                rows = torch.arange(b, device=x.device)
                 tokens[name], pooled[name], attention[name] = out["tokens"], out["pooled"], out["attention"]
                 terms = {k: v.mean() if v.dim() else v for k, v in out["aux"].items()}
             elif self.skip_absent:
@@ -106,6 +111,7 @@ class WeldFusionModel(nn.Module):
                     continue
                 out = self.encoders[name](x.index_select(0, index), params.index_select(0, index),
                                           pair.index_select(0, index))
+                rows = index
                 tokens[name] = _scatter(out["tokens"], index, b)
                 pooled[name] = _scatter(out["pooled"], index, b)
                 attention[name] = {k: _scatter(v, index, b) for k, v in out["attention"].items()}
@@ -119,6 +125,12 @@ class WeldFusionModel(nn.Module):
                 terms = {k: torch.where(mask, v, 0.0).sum() / count if v.dim() else v for k, v in out["aux"].items()}
             for k, v in terms.items():
                 aux[k] = aux[k] + v if k in aux else v
+            if self.localisation is not None and name in self.localisation:
+                # the encoder ran on every row when rows is None (static shapes, export): predictions for
+                # every row, flagged valid where the modality is present
+                valid = mask if rows is None else torch.ones_like(rows, dtype=torch.bool)
+                rows = torch.arange(b, device=x.device) if rows is None else rows
+                located[name] = self.localisation[name](out["maps"], rows, out["attention"]["frame_index"], valid)
 
         fused = self.fusion(tokens, pooled, present)
         emb = fused["embedding"]
@@ -130,6 +142,8 @@ class WeldFusionModel(nn.Module):
                               present, attention, aux)
         if self.training and self.modality_heads is not None:
             out["modality_logits"] = self.modality_heads(pooled)  # {m: ((B, P), (B, D))}, rows valid where present
+        if located:
+            out["localisation"] = located
         return out
 
     @property

@@ -43,6 +43,16 @@ class RecipeConfig:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     seam: SeamConfig = field(default_factory=SeamConfig)
 
+    def __post_init__(self) -> None:
+        loc = self.model.localisation
+        if loc.enabled and loc.modality not in self.data.localisation:
+            raise ValueError(f"model.localisation heads on {loc.modality!r} need its truth in the windows: "
+                             f"set data.localisation: [{loc.modality}]")
+        jitter = self.train.rate_jitter
+        if loc.enabled and jitter.prob > 0 and (jitter.modalities is None or loc.modality in jitter.modalities):
+            raise ValueError(f"train.rate_jitter holds {loc.modality} frames, which would leave the localisation "
+                             f"targets on the frames they replace: leave {loc.modality} out of rate_jitter.modalities")
+
 
 def resolve_recipe_path(path: str | Path, relative_to: Path | None = None) -> Path:
     """A recipe file: ``path`` as given (or relative to ``relative_to``), else a packaged recipe of that name."""

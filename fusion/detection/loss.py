@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchvision.ops import generalized_box_iou_loss
-from weldfusion.fusion.detection.matcher import cxcywh_to_xyxy, hungarian_match
+from weldfusion.fusion.detection.matcher import batch_match, cxcywh_to_xyxy
 
 
 def set_loss(logits: Tensor, boxes: Tensor, targets: list[dict], *, no_object_weight: float = 0.1,
@@ -30,8 +30,8 @@ def set_loss(logits: Tensor, boxes: Tensor, targets: list[dict], *, no_object_we
         raise ValueError(f"{len(targets)} target sets for a batch of {b}")
     classes = torch.full((b, q), c1 - 1, dtype=torch.long, device=logits.device)  # "no object" by default
     pred, tgt = [], []
-    for i, t in enumerate(targets):
-        qi, ki = hungarian_match(logits[i], boxes[i], t["labels"], t["boxes"], **(match_weights or {}))
+    matches = batch_match(logits, boxes, targets, **(match_weights or {}))
+    for i, (t, (qi, ki)) in enumerate(zip(targets, matches, strict=True)):
         qi, ki = torch.as_tensor(qi, device=logits.device), torch.as_tensor(ki, device=logits.device)
         classes[i, qi] = t["labels"][ki]
         pred.append(boxes[i, qi])

@@ -44,3 +44,54 @@ def hungarian_match(logits: Tensor, boxes: Tensor, target_labels: Tensor, target
     cost = w_class * cost_class + w_l1 * cost_l1 + w_giou * cost_giou
     q, k = linear_sum_assignment(cost.cpu().numpy())
     return q.astype(np.int64), k.astype(np.int64)
+
+
+def _pairwise_giou(a: Tensor, b: Tensor) -> Tensor:
+    """GIoU of every box pair per frame: a (F, Q, 4), b (F, K, 4) (x0, y0, x1, y1) -> (F, Q, K)
+    (torchvision's ``generalized_box_iou`` for one frame, batched over frames)."""
+    a, b = a[:, :, None], b[:, None]
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    wh = (torch.minimum(a[..., 2:], b[..., 2:]) - torch.maximum(a[..., :2], b[..., :2])).clamp_min(0)
+    inter = wh[..., 0] * wh[..., 1]
+    union = area_a + area_b - inter
+    hull = (torch.maximum(a[..., 2:], b[..., 2:]) - torch.minimum(a[..., :2], b[..., :2])).clamp_min(0)
+    hull_area = hull[..., 0] * hull[..., 1]
+    return inter / union - (hull_area - union) / hull_area
+
+
+@torch.no_grad()
+def batch_match(logits: Tensor, boxes: Tensor, targets: list[dict], *, w_class: float = 1.0, w_l1: float = 5.0,
+                w_giou: float = 2.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`hungarian_match` of every frame of a batch, the costs of all frames computed at once
+    on targets padded to the largest K (then one ``linear_sum_assignment`` per frame).
+
+    logits: (F, Q, C + 1); boxes: (F, Q, 4); targets: per frame ``{"labels": (K_f,), "boxes": (K_f, 4)}``.
+    Returns per frame the ``(queries, targets)`` index arrays.
+    """
+    f, q = logits.shape[:2]
+    sizes = [len(t["labels"]) for t in targets]
+    empty = np.zeros(0, dtype=np.int64)
+    k_max = max(sizes, default=0)
+    if k_max == 0:
+        return [(empty, empty) for _ in range(f)]
+    labels = logits.new_zeros((f, k_max), dtype=torch.long)
+    tboxes = logits.new_full((f, k_max, 4), 0.5)  # padding: any valid box, its columns are never used
+    for i, t in enumerate(targets):
+        labels[i, : sizes[i]] = t["labels"]
+        tboxes[i, : sizes[i]] = t["boxes"].float()
+    prob = logits.float().softmax(-1)  # (F, Q, C + 1)
+    pboxes = boxes.float()
+    cost_class = -torch.gather(prob, 2, labels[:, None, :].expand(f, q, k_max))  # (F, Q, K)
+    cost_l1 = (pboxes[:, :, None] - tboxes[:, None]).abs().sum(-1)
+    cost_giou = -_pairwise_giou(cxcywh_to_xyxy(pboxes.reshape(-1, 4)).view(f, q, 4),
+                                cxcywh_to_xyxy(tboxes.reshape(-1, 4)).view(f, k_max, 4))
+    cost = (w_class * cost_class + w_l1 * cost_l1 + w_giou * cost_giou).cpu().numpy()
+    out = []
+    for i, k in enumerate(sizes):
+        if k == 0:
+            out.append((empty, empty))
+            continue
+        qi, ki = linear_sum_assignment(cost[i, :, :k])
+        out.append((qi.astype(np.int64), ki.astype(np.int64)))
+    return out

@@ -115,6 +115,7 @@ class MSSTAN(nn.Module):
         self.token_proj = nn.Linear(d, out_dim)
         self.time_embed = nn.Parameter(torch.randn(frames, out_dim) * 0.02)
         self.dim = d
+        self.map_dims = (c0, d)  # channels of the two feature levels in ``maps``
 
     #: component -> (sub-block owning it or None for this core, attribute that is set to None to remove it)
     _KNOCKOUTS = {
@@ -154,6 +155,8 @@ class MSSTAN(nn.Module):
 
         Returns a dict:
             tokens (B, T', D), pooled (B, D), frame_index (B, T') (T' = kept frames);
+            maps: the spatial feature levels of the kept frames for the localisation heads, finest
+                first: patch embedding (B, T', h0, w0, c0) and temporally aggregated maps (B, T', h, w, d);
             attention: spatial (B, T', h, w), temporal (B, T'), scales (B, k), and when enabled
                 occlusion (B, T', h, w), frame_scores (B, T);
             aux (unweighted, training mode only — inference skips their cost): temporal_consistency
@@ -198,6 +201,7 @@ class MSSTAN(nn.Module):
         if self.motion is not None:
             f = self.motion(f)  # Eq. 33-35
         f, scale_w = self.temporal(f)  # Eq. 9-12
+        maps = (s, f)
         attention["scales"] = scale_w
         if self.training and self.temporal.separable:
             aux["sepconv_l1"] = self.temporal.conv.l1()  # Eq. 44
@@ -212,7 +216,7 @@ class MSSTAN(nn.Module):
 
         tokens = self.token_proj(f_att) + self.time_embed[index]  # (B, T', D)
         pooled = torch.einsum("bt,btd->bd", alpha_t, tokens)  # Eq. 16 on the projected frames, (B, D)
-        return {"tokens": tokens, "pooled": pooled, "frame_index": index,
+        return {"tokens": tokens, "pooled": pooled, "frame_index": index, "maps": maps,
                 "attention": attention, "aux": aux}
 
 

@@ -79,3 +79,23 @@ def test_coco_ap_perfect_shifted_missed_and_out_of_order():
     m = coco_ap(list(zip(gt, decoy, strict=True)), CLASSES, 64, 64)
     assert 0.5 < m["localisation.ap50.arc"] < 1.0
     assert coco_ap([(gt[0], np.zeros((0, 6)))], CLASSES, 64, 64)["localisation.map50"] == 0.0
+
+
+def test_batch_match_is_the_per_frame_matching():
+    from weldfusion.fusion.detection.matcher import batch_match
+
+    g = torch.Generator().manual_seed(3)
+    frames, queries = 40, 6
+    logits = torch.randn(frames, queries, len(CLASSES) + 1, generator=g)
+    boxes = torch.rand(frames, queries, 4, generator=g) * 0.5 + 0.25
+    targets = []
+    for _ in range(frames):
+        k = int(torch.randint(0, 5, (1,), generator=g))
+        targets.append({"labels": torch.randint(0, len(CLASSES), (k,), generator=g),
+                        "boxes": torch.rand(k, 4, generator=g) * 0.5 + 0.25})
+    batched = batch_match(logits, boxes, targets)
+    assert len(batched) == frames and any(len(q) for q, _ in batched) and any(not len(q) for q, _ in batched)
+    for i, (q, k) in enumerate(batched):
+        q1, k1 = hungarian_match(logits[i], boxes[i], targets[i]["labels"], targets[i]["boxes"])
+        np.testing.assert_array_equal(q, q1)
+        np.testing.assert_array_equal(k, k1)

@@ -202,6 +202,8 @@ def test_config_roundtrip_and_errors():
         where, key = COMPONENTS[name]
         if where == "model":
             assert getattr(m.video, key) is False and getattr(m.thermal, key) is False
+        elif where == "localisation":
+            assert getattr(m.localisation, key) is False
         else:
             assert getattr(lc, key) is False
     with pytest.raises(ConfigError, match="unknown component"):

@@ -203,6 +203,8 @@ def component_in_recipe(recipe, component: str) -> bool:
     where, key = COMPONENTS[component]
     if where == "loss":
         return bool(getattr(recipe.loss, key))
+    if where == "localisation":
+        return bool(getattr(recipe.model.localisation, key))
 
     return any(getattr(getattr(recipe.model, f.name), key) for f in dataclasses.fields(recipe.model)
                if isinstance(getattr(recipe.model, f.name), MSSTANConfig))

@@ -5,6 +5,7 @@ The library behind ``weldfusion evaluate`` (the verb only parses its arguments).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from weldfusion.tools.training.data import build_data, split_files
 from weldfusion.tools.training.distributed import resolve_device
 from weldfusion.tools.training.evaluation import evaluate_predictions
 from weldfusion.tools.training.loading import load_trained
+from weldfusion.tools.training.localisation import localisation_scorer
 from weldfusion.tools.training.plots import plot_confusion, plot_reliability
 from weldfusion.tools.training.predict import measure_latency, predict
 from weldfusion.tools.training.report import markdown_report
@@ -78,8 +80,12 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     info = trained.info
     loader = DataLoader(dataset, batch_size=bsz, shuffle=False, num_workers=0, pin_memory=dev.type == "cuda")
     amp = bool(recipe.train.amp and dev.type == "cuda")
-    pred = predict(trained.model, loader, dev, amp=amp, progress="evaluate" if progress else None)
+    scorer = localisation_scorer(trained)
+    with scorer.motion_on(trained.model) if scorer is not None else contextlib.nullcontext():
+        pred = predict(trained.model, loader, dev, amp=amp, progress="evaluate" if progress else None, on_batch=scorer)
     metrics = evaluate_predictions(pred, info.phases, info.defects, trained.thresholds, ecfg.ece_bins, info.names)
+    if scorer is not None:
+        metrics.update(scorer.metrics())
     metrics["latency"] = measure_latency(trained.model, dataset, dev, n=ecfg.latency_windows, batch_size=bsz, amp=amp)
     windows = bundle.windows[split]
     # weld level: the phase timeline as segments, defects as events (as weldfusion predict finds them)

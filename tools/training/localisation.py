@@ -16,6 +16,10 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+from weldfusion.fusion.localisation import select_frames
+from weldfusion.fusion.motion_segmentation import motion_iou
+from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
 
 
 def coco_ap(images: Sequence[tuple[np.ndarray, np.ndarray]], classes: Sequence[str], width: int, height: int) -> dict:
@@ -61,3 +65,90 @@ def coco_ap(images: Sequence[tuple[np.ndarray, np.ndarray]], classes: Sequence[s
     out["localisation.map50"] = float(np.mean([ap50[k] for k in with_gt]))
     out["localisation.map"] = float(np.mean([ap[k] for k in with_gt]))
     return out
+
+
+def nested(flat: dict) -> dict:
+    """``{"localisation.ap50.arc": v, ...}`` -> ``{"localisation": {"ap50": {"arc": v}, ...}}`` (metrics.json layout)."""
+    out: dict = {}
+    for key, value in flat.items():
+        node = out
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
+class LocalisationScorer:
+    """Collects the localisation heads' output over the batches of :func:`~.predict.predict` (its
+    ``on_batch``) and scores them: COCO AP of the boxes of every kept frame with truth
+    (:func:`coco_ap`, window-frame pixels) and the pixel IoU of the motion masks
+    (``motion_segmentation.iou``: intersection over union summed over every scored frame).
+
+    Use ``with scorer.motion_on(model):`` around the pass so that the auxiliary motion head runs.
+    """
+
+    def __init__(self, modality: str, classes: Sequence[str]) -> None:
+        self.modality, self.classes = modality, tuple(classes)
+        self.images: list[tuple[np.ndarray, np.ndarray]] = []
+        self.inter = self.union = self.motion_frames = 0
+        self.frame_hw: tuple[int, int] | None = None
+
+    @contextlib.contextmanager
+    def motion_on(self, model):
+        heads = model.localisation[self.modality]
+        before = heads.motion_in_eval
+        heads.motion_in_eval = True
+        try:
+            yield self
+        finally:
+            heads.motion_in_eval = before
+
+    def __call__(self, batch: dict, outputs: dict) -> None:
+        pred = outputs.get("localisation", {}).get(self.modality)
+        if pred is None:
+            return
+        h, w = batch[self.modality].shape[-2:]
+        self.frame_hw = (int(h), int(w))
+        rows, fi = pred["rows"], pred["frame_index"]
+        if "det_logits" in pred:
+            has = (batch[f"{self.modality}_has_boxes"].index_select(0, rows) & pred["valid"]).cpu().numpy()
+            truth = select_frames(batch[f"{self.modality}_boxes"], rows, fi).float().cpu().numpy()  # (B_m, T', K, 5)
+            probs = pred["det_logits"].float().softmax(-1)[..., :-1]  # (B_m, T', Q, C)
+            score, cls = probs.max(-1)
+            boxes = pred["det_boxes"].float()
+            scale = torch.tensor([w, h, w, h], dtype=boxes.dtype, device=boxes.device)
+            xyxy = torch.cat([boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2], -1) * scale
+            dets = torch.cat([cls[..., None].float(), score[..., None], xyxy], -1).cpu().numpy()  # (B_m, T', Q, 6)
+            for i in np.flatnonzero(has):
+                for t in range(truth.shape[1]):
+                    g = truth[i, t][truth[i, t, :, 0] >= 0]
+                    c, cx, cy, bw, bh = g.T
+                    gt = np.stack([c, (cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
+                    self.images.append((gt, dets[i, t]))
+        if "motion_logits" in pred:
+            has = batch[f"{self.modality}_has_motion"].index_select(0, rows) & pred["valid"]
+            truth = select_frames(batch[f"{self.modality}_motion"], rows, fi)
+            i, u = motion_iou(pred["motion_logits"][has], truth[has])
+            self.inter, self.union = self.inter + i, self.union + u
+            self.motion_frames += int(has.sum()) * int(fi.shape[1])
+
+    def metrics(self) -> dict:
+        """``{"localisation": {"ap50": {class: v}, "ap": {...}, "map50", "map", "frames", "modality"},
+        "motion_segmentation": {"iou", "frames"}}`` (the parts whose head ran)."""
+        out: dict = {}
+        if self.images and self.frame_hw is not None:
+            out = nested(coco_ap(self.images, self.classes, self.frame_hw[1], self.frame_hw[0]))
+            out.setdefault("localisation", {}).update(frames=len(self.images), modality=self.modality)
+        if self.motion_frames:
+            out["motion_segmentation"] = {"iou": self.inter / self.union if self.union else 1.0,
+                                          "frames": self.motion_frames}
+        return out
+
+
+def localisation_scorer(trained) -> LocalisationScorer | None:
+    """A :class:`LocalisationScorer` for a trained model with localisation heads, else None."""
+    heads = getattr(trained.model, "localisation", None)
+    if not heads:
+        return None
+    return LocalisationScorer(next(iter(heads.keys())), BOX_CLASSES)

@@ -37,7 +37,7 @@ def autocast(device: torch.device, enabled: bool):
 def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device, *,
             loss_fn: Callable[[dict, dict], dict] | None = None, amp: bool = False,
             transform: Callable[[dict], dict] | None = None, keep: tuple[str, ...] = ("modality_weights",),
-            progress: str | None = None) -> dict:
+            progress: str | None = None, on_batch: Callable[[dict, dict], None] | None = None) -> dict:
     """Predictions for every window of ``loader`` (model in eval mode, restored afterwards).
 
     Returns a dict of arrays with N = windows seen:
@@ -46,6 +46,7 @@ def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device
         any model output named in ``keep`` (e.g. ``modality_weights`` (N, M), ``embedding`` (N, E)),
         and ``loss_sum`` (1,) / ``loss_count`` (1,) when ``loss_fn`` is given (sum of per-batch
         ``total`` weighted by batch size, so that ranks can be summed).
+    ``on_batch(batch, outputs)`` sees every batch and the model's outputs (e.g. the localisation scorer).
     """
     was_training = model.training
     model.eval()
@@ -63,6 +64,8 @@ def predict(model: torch.nn.Module, loader: Iterable[dict], device: torch.device
                     n = int(batch["phase"].shape[0])
                     loss_sum += float(loss_fn(outputs, batch)["total"].float()) * n
                     count += n
+            if on_batch is not None:
+                on_batch(batch, outputs)
             out["phase_probs"].append(outputs["phase_probs"].float().cpu().numpy())
             out["defect_probs"].append(outputs["defect_probs"].float().cpu().numpy())
             for k in ("phase", "defects", "pair", "t0", "present"):

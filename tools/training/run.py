@@ -139,7 +139,7 @@ def _train(recipe: RecipeConfig, run_dir: Path, resume: bool, ctx: Dist, progres
 
     seed_everything(recipe.seed)
     model = build_model(recipe.model, bundle.info)
-    loss_fn = build_loss(recipe.loss, bundle.info)
+    loss_fn = build_loss(recipe.loss, bundle.info, recipe.model.localisation)
     init_note = ""
     if recipe.train.init_from and not resume:  # before anything is written: a refused file leaves no run
         copied, skipped = init_weights(model, recipe.train.init_from)

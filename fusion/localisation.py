@@ -1,0 +1,97 @@
+"""The localisation heads of one image modality and their loss terms (issue 15).
+
+:class:`LocalisationHeads` sits on the MS-STAN feature maps of its modality (``maps`` of
+:meth:`~weldfusion.fusion.msstan.model.MSSTAN.forward`): the box head (``detection/head.py``)
+and the motion-segmentation head (``motion_segmentation.py``), each optional. The model runs it on
+the batch rows where the modality is present and returns ``outputs["localisation"][<modality>]``::
+
+    rows (B_m,) long            batch rows the predictions belong to
+    valid (B_m,) bool           the modality is present in that row (all True unless the encoder
+                                ran on every row, ``skip_absent: false``)
+    frame_index (B_m, T') long  window frame of each kept frame
+    det_logits (B_m, T', Q, C + 1), det_boxes (B_m, T', Q, 4)   with the box head
+    motion_logits (B_m, T', H, W)                                with the motion head, in training
+                                                                 (or when ``motion_in_eval``)
+
+:func:`localisation_terms` turns these and the window targets (``<m>_boxes``, ``<m>_motion``,
+``datasets/localisation_truth.py``) into the loss terms ``det_class``, ``det_l1``, ``det_giou`` and
+``motion``; frames of recordings without truth are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from weldfusion.fusion.detection.head import DetectionHead
+from weldfusion.fusion.detection.loss import set_loss
+from weldfusion.fusion.motion_segmentation import MotionHead, motion_loss
+
+
+def select_frames(x: Tensor, rows: Tensor, frame_index: Tensor) -> Tensor:
+    """Targets of the kept frames: x (B, T, ...) at ``rows`` (B_m,) and ``frame_index`` (B_m, T') -> (B_m, T', ...)."""
+    picked = x.index_select(0, rows)  # (B_m, T, ...)
+    idx = frame_index.reshape(*frame_index.shape, *[1] * (picked.dim() - 2)).expand(-1, -1, *picked.shape[2:])
+    return torch.gather(picked, 1, idx)
+
+
+class LocalisationHeads(nn.Module):
+    """Box and / or motion head of one image modality.
+
+    Args:
+        in_dims: channels of MS-STAN's feature levels (patch embedding c0, conv maps d).
+        frame_hw: (H, W) of the window frames (the motion head's output size).
+        n_classes: box classes; detection, motion: which heads; the rest sizes the box head.
+    """
+
+    def __init__(self, in_dims: Sequence[int], frame_hw: tuple[int, int], n_classes: int, *, detection: bool,
+                 motion: bool, queries: int = 16, layers: int = 2, heads: int = 4, dim: int = 64,
+                 motion_at_inference: bool = False) -> None:
+        super().__init__()
+        self.detection = DetectionHead(in_dims, n_classes, queries, layers, heads, dim) if detection else None
+        self.motion = MotionHead(in_dims, frame_hw) if motion else None
+        self.motion_in_eval = motion_at_inference
+
+    def forward(self, maps: Sequence[Tensor], rows: Tensor, frame_index: Tensor, valid: Tensor) -> dict:
+        """maps: (B_m, T', h_i, w_i, c_i) per level; rows, valid (B_m,); frame_index (B_m, T') -> see the module docstring."""
+        out = {"rows": rows, "frame_index": frame_index, "valid": valid}
+        if self.detection is not None:
+            out["det_logits"], out["det_boxes"] = self.detection(maps)
+        if self.motion is not None and (self.training or self.motion_in_eval):
+            out["motion_logits"] = self.motion(maps)
+        return out
+
+
+def frame_targets(boxes: Tensor) -> list[dict]:
+    """(N, K, 5) ``[class, cx, cy, w, h]`` rows (class -1 = padding) -> per frame ``{"labels", "boxes"}``."""
+    out = []
+    for frame in boxes:
+        keep = frame[:, 0] >= 0
+        out.append({"labels": frame[keep, 0].long(), "boxes": frame[keep, 1:]})
+    return out
+
+
+def localisation_terms(pred: dict, batch: dict, modality: str, *, no_object_weight: float,
+                       match_weights: dict) -> dict[str, Tensor]:
+    """Loss terms of one modality's heads (unweighted): ``det_class``, ``det_l1``, ``det_giou``, ``motion``."""
+    rows, fi = pred["rows"], pred["frame_index"]
+    terms: dict[str, Tensor] = {}
+    if "det_logits" in pred:
+        logits, boxes = pred["det_logits"], pred["det_boxes"]
+        has = batch[f"{modality}_has_boxes"].to(rows.device).index_select(0, rows) & pred["valid"]  # (B_m,)
+        target = select_frames(batch[f"{modality}_boxes"].to(rows.device), rows, fi)  # (B_m, T', K, 5)
+        q, c1 = logits.shape[-2:]
+        logits, boxes, target = logits[has].reshape(-1, q, c1), boxes[has].reshape(-1, q, 4), target[has].flatten(0, 1)
+        if logits.shape[0]:
+            terms.update(set_loss(logits, boxes, frame_targets(target), no_object_weight=no_object_weight,
+                                  match_weights=match_weights))
+        else:
+            zero = pred["det_logits"].sum() * 0.0
+            terms.update(det_class=zero, det_l1=zero, det_giou=zero)
+    if "motion_logits" in pred:
+        logits = pred["motion_logits"]
+        has = batch[f"{modality}_has_motion"].to(rows.device).index_select(0, rows) & pred["valid"]
+        target = select_frames(batch[f"{modality}_motion"].to(rows.device), rows, fi)  # (B_m, T', H, W)
+        terms["motion"] = motion_loss(logits[has].flatten(0, 1), target[has].flatten(0, 1))
+    return terms
