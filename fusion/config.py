@@ -177,6 +177,9 @@ class LocalisationConfig:
         queries, decoder_layers, decoder_heads, head_dim: size of the box head.
         no_object_weight: weight of the "no object" class in the class cross-entropy.
         match_class, match_l1, match_giou: weights of the matching cost.
+        pixel_level: give both heads a fine feature level from the kept frames themselves (two
+            stride-2 convolutions, ``fusion/localisation.py``): MS-STAN's 8 px patches of the demo
+            recipe are coarser than a pore or a spatter particle.
     """
 
     detection: bool = False
@@ -191,6 +194,7 @@ class LocalisationConfig:
     match_l1: float = 5.0
     match_giou: float = 2.0
     motion_at_inference: bool = False
+    pixel_level: bool = True
 
     def __post_init__(self) -> None:
         if self.queries < 1 or self.decoder_layers < 1:

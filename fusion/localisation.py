@@ -5,7 +5,8 @@
 and the motion-segmentation head (``motion_segmentation.py``), each optional. The model runs it on
 the batch rows where the modality is present and returns ``outputs["localisation"][<modality>]``::
 
-    rows (B_m,) long            batch rows the predictions belong to
+    rows (B_m,) long            batch rows the predictions belong to (T' below: every kept frame in
+                                training, the strongest one in eval unless ``all_frames``)
     valid (B_m,) bool           the modality is present in that row (all True unless the encoder
                                 ran on every row, ``skip_absent: false``)
     frame_index (B_m, T') long  window frame of each kept frame
@@ -36,6 +37,23 @@ def select_frames(x: Tensor, rows: Tensor, frame_index: Tensor) -> Tensor:
     return torch.gather(picked, 1, idx)
 
 
+class PixelStem(nn.Module):
+    """A fine feature level from the kept frames themselves: two stride-2 3x3 convolutions,
+    (B, T', H, W) -> (B, T', H / 4, W / 4, c). MS-STAN's patch grid (8 px patches in the demo recipe)
+    is coarser than a pore or a spatter particle (2-3 px on 64 px frames)."""
+
+    def __init__(self, dim: int = 24) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(1, dim // 2, 3, stride=2, padding=1), nn.GELU(),
+                                 nn.Conv2d(dim // 2, dim, 3, stride=2, padding=1), nn.GELU())
+        self.dim = dim
+
+    def forward(self, frames: Tensor) -> Tensor:
+        b, t, h, w = frames.shape
+        y = self.net(frames.reshape(b * t, 1, h, w))  # (B T', c, H/4, W/4)
+        return y.permute(0, 2, 3, 1).reshape(b, t, *y.shape[2:], self.dim)
+
+
 class LocalisationHeads(nn.Module):
     """Box and / or motion head of one image modality.
 
@@ -43,18 +61,35 @@ class LocalisationHeads(nn.Module):
         in_dims: channels of MS-STAN's feature levels (patch embedding c0, conv maps d).
         frame_hw: (H, W) of the window frames (the motion head's output size).
         n_classes: box classes; detection, motion: which heads; the rest sizes the box head.
+        pixel_level: add a fine level from the kept frames (:class:`PixelStem`) to both heads.
+        all_frames: in eval mode, predict on every kept frame; False: on the kept frame of highest
+            temporal attention only (``T' = 1``; the window's strongest frame, what ``stream`` and
+            ``predict`` show, at an eighth of the decoder's cost). Training always uses every kept frame.
     """
 
     def __init__(self, in_dims: Sequence[int], frame_hw: tuple[int, int], n_classes: int, *, detection: bool,
                  motion: bool, queries: int = 16, layers: int = 2, heads: int = 4, dim: int = 64,
-                 motion_at_inference: bool = False) -> None:
+                 motion_at_inference: bool = False, pixel_level: bool = True, all_frames: bool = False) -> None:
         super().__init__()
-        self.detection = DetectionHead(in_dims, n_classes, queries, layers, heads, dim) if detection else None
-        self.motion = MotionHead(in_dims, frame_hw) if motion else None
+        self.stem = PixelStem() if pixel_level else None
+        dims = ((self.stem.dim,) if self.stem is not None else ()) + tuple(in_dims)
+        self.detection = DetectionHead(dims, n_classes, queries, layers, heads, dim) if detection else None
+        self.motion = MotionHead(dims, frame_hw) if motion else None
         self.motion_in_eval = motion_at_inference
+        self.all_frames = all_frames
 
-    def forward(self, maps: Sequence[Tensor], rows: Tensor, frame_index: Tensor, valid: Tensor) -> dict:
-        """maps: (B_m, T', h_i, w_i, c_i) per level; rows, valid (B_m,); frame_index (B_m, T') -> see the module docstring."""
+    def forward(self, maps: Sequence[Tensor], rows: Tensor, frame_index: Tensor, valid: Tensor,
+                frames: Tensor | None = None, temporal: Tensor | None = None) -> dict:
+        """maps: (B_m, T', h_i, w_i, c_i) per level; rows, valid (B_m,); frame_index (B_m, T');
+        frames: the encoder's input (B, T, H, W) (the pixel level reads the kept frames of ``rows``);
+        temporal: (B_m, T') temporal attention (picks the strongest frame) -> see the module docstring."""
+        if not self.training and not self.all_frames and temporal is not None:
+            pick = temporal.argmax(dim=1, keepdim=True)  # (B_m, 1)
+            maps = [torch.take_along_dim(m, pick.view(-1, 1, 1, 1, 1), dim=1) for m in maps]
+            frame_index = torch.take_along_dim(frame_index, pick, dim=1)
+        if self.stem is not None:
+            kept = torch.take_along_dim(frames.index_select(0, rows), frame_index[:, :, None, None], dim=1)
+            maps = (self.stem(kept), *maps)  # finest first
         out = {"rows": rows, "frame_index": frame_index, "valid": valid}
         if self.detection is not None:
             out["det_logits"], out["det_boxes"] = self.detection(maps)

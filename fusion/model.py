@@ -130,7 +130,8 @@ class WeldFusionModel(nn.Module):
                 # every row, flagged valid where the modality is present
                 valid = mask if rows is None else torch.ones_like(rows, dtype=torch.bool)
                 rows = torch.arange(b, device=x.device) if rows is None else rows
-                located[name] = self.localisation[name](out["maps"], rows, out["attention"]["frame_index"], valid)
+                located[name] = self.localisation[name](out["maps"], rows, out["attention"]["frame_index"], valid, x,
+                                                        out["attention"].get("temporal"))
 
         fused = self.fusion(tokens, pooled, present)
         emb = fused["embedding"]

@@ -1,10 +1,10 @@
-"""``weldfusion annotate CHECKPOINT RECORDING.h5 --out FILE.mp4 [--start S] [--end S] [--truth] [--fps 25] [--force]``:
+"""``weldfusion annotate CHECKPOINT RECORDING.h5 --out FILE.mp4 [--start S] [--end S] [--truth] [--box-score P] [--fps 25] [--force]``:
 the recording's video (and IR side by side) with the model's spatial attention as a heat overlay,
 the refined phase, the open alarms and the fusion's modality weights, frame by frame.
 
 ``--truth`` draws the simulator's ground-truth boxes too (simulated recordings). Every stored frame
-is drawn and the mp4 plays at ``--fps`` (a 250 fps camera at 25 fps is 10x slow motion). Predicted
-boxes are not drawn yet: the localisation head of issue 15 is not built.
+is drawn and the mp4 plays at ``--fps`` (a 250 fps camera at 25 fps is 10x slow motion). A model
+with a box head (recipe ``fusion_localisation``) also has its predicted boxes drawn (score >= ``--box-score``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hop-s", type=float, default=HOP_S, help=f"seconds between windows (default {HOP_S}, as stream)")
     p.add_argument("--fps", type=float, default=25.0, help="playback frames per second of the mp4 (default 25)")
     p.add_argument("--truth", action="store_true", help="draw the simulator's ground-truth boxes (/truth/*_boxes)")
+    p.add_argument("--box-score", type=float, default=0.5,
+                   help="least score of a predicted box drawn (models with a box head; default 0.5)")
     p.add_argument("--force", action="store_true", help="overwrite --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -35,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not 0.0 <= args.box_score <= 1.0:
+        from weldfusion.recipes.errors import InvalidInput  # lazy: the error path only
+
+        raise InvalidInput(f"--box-score must be in [0, 1], got {args.box_score}")
     if not args.hop_s > 0:
         from weldfusion.recipes.errors import InvalidInput  # lazy: the error path only
 
@@ -43,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     from weldfusion.tools.analysis.annotate import annotate
 
     s = annotate(args.checkpoint, args.recording, args.out, start_s=args.start, end_s=args.end, hop_s=args.hop_s,
-                 fps=args.fps, truth=args.truth, force=args.force, progress=not args.quiet)
+                 fps=args.fps, truth=args.truth, force=args.force, progress=not args.quiet, box_score=args.box_score)
     print(f"wrote {args.out}: {s['frames']} frames ({s['start_s']:.2f}-{s['end_s']:.2f} s) at {s['fps']:g} fps; "
           f"attention of {', '.join(s['attention']) or 'no MS-STAN encoder'}"
-          + (f"; truth boxes of {', '.join(s['truth'])}" if s["truth"] else ""))
+          + (f"; truth boxes of {', '.join(s['truth'])}" if s["truth"] else "")
+          + (f"; predicted boxes of {', '.join(s['predicted_boxes'])}" if s["predicted_boxes"] else ""))
     return 0
 
 

@@ -42,8 +42,19 @@ def test_heads_predict_per_kept_frame_for_the_present_rows_only():
     assert ((out["det_boxes"] >= 0) & (out["det_boxes"] <= 1)).all()
     assert out["motion_logits"].shape == (3, kept, *info.modality("video").shape[1:])
     model.eval()
-    evaluated = model(random_batch(info, 2))["localisation"]["video"]
-    assert "det_logits" in evaluated and "motion_logits" not in evaluated  # the motion head is auxiliary
+    with torch.no_grad():
+        res = model(random_batch(info, 2))
+    evaluated = res["localisation"]["video"]
+    assert "motion_logits" not in evaluated  # the motion head is auxiliary
+    strongest = res["attention"]["video"]["temporal"].argmax(1)  # eval: the strongest kept frame only
+    want = torch.take_along_dim(res["attention"]["video"]["frame_index"], strongest[:, None], 1)
+    assert evaluated["det_logits"].shape[1] == 1 and torch.equal(evaluated["frame_index"], want)
+    from weldfusion.tools.training.localisation import every_frame
+
+    with every_frame(model, "video", motion=True), torch.no_grad():
+        evaluated = model(random_batch(info, 2))["localisation"]["video"]
+    assert evaluated["det_logits"].shape[1] == kept and "motion_logits" in evaluated
+    assert not model.localisation["video"].all_frames  # restored
 
 
 def test_loss_terms_named_weighted_and_absent_without_the_heads():
@@ -71,7 +82,7 @@ def test_the_heads_learn_boxes_and_motion():
     first = None
     for _ in range(120):
         terms = loss(model(batch), batch)
-        first = first or {k: float(terms[k]) for k in ("det_l1", "det_giou", "motion")}
+        first = first or {k: float(terms[k].detach()) for k in ("det_l1", "det_giou", "motion")}
         opt.zero_grad()
         (terms["det_class"] + 5 * terms["det_l1"] + 2 * terms["det_giou"] + terms["motion"]).backward()
         opt.step()

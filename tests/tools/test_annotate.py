@@ -79,3 +79,39 @@ def test_annotate_errors_are_one_line(tiny, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert needle in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_predicted_boxes_of_a_box_head_are_drawn_where_it_puts_them(tiny, tmp_path, capsys):
+    """A box head fixed to say "pool at (cx, cy, w, h) = (0.5, 0.5, 0.5, 0.5)" with every query: the
+    orange box is drawn there, on the frames a kept window frame shows."""
+    import torch
+    from _stream_helpers import tiny_recipe, write_checkpoint
+    from weldfusion.tools.analysis.annotate import PRED_BGR
+    from weldfusion.tools.training.checkpoint import save_checkpoint
+
+    rec, _ = tiny
+    recipe = tiny_recipe(rec.parent, localisation=["video"])
+    recipe["model"]["localisation"] = {"detection": True, "queries": 2, "decoder_layers": 1, "head_dim": 16,
+                                       "decoder_heads": 2}
+    ck = write_checkpoint(tmp_path / "boxes.pt", recipe)
+    state = torch.load(ck, map_location="cpu", weights_only=True)
+    prefix = "localisation.video.detection."
+    for key in (f"{prefix}box.2.weight", f"{prefix}cls.weight"):
+        state["model"][key].zero_()
+    state["model"][f"{prefix}box.2.bias"].zero_()  # sigmoid(0) = 0.5: a box of half the frame, centred
+    bias = state["model"][f"{prefix}cls.bias"]
+    bias.fill_(-10.0)
+    bias[CLASSES.index("pool")] = 10.0
+    save_checkpoint(state, ck)
+    with h5py.File(rec, "r") as h5:
+        n, h, w = h5["streams/video/data"].shape
+    out = tmp_path / "pred.mp4"
+    assert annotate_verb.cli([str(ck), str(rec), "--out", str(out), "--start", "0.5", "--end", "1.5", "--quiet"]) == 0
+    assert "predicted boxes of video" in capsys.readouterr().out
+    frames = _frames(out).astype(int)
+    scale = PANEL_H / h
+    y, x0, x1 = HEADER_H + round(h / 4 * scale), round(w / 4 * scale) + 2, round(3 * w / 4 * scale) - 2  # top edge
+    edge = frames[:, y, x0:x1]  # (frames, pixels, BGR)
+    orange = (np.abs(edge - np.array(PRED_BGR)) < 60).all(-1).mean(-1) > 0.5  # per frame
+    assert 0.2 < orange.mean() <= 1.0, orange  # on the frames with a kept window frame, not on every other
+    assert annotate_verb.cli([str(ck), str(rec), "--out", str(tmp_path / "b.mp4"), "--box-score", "2"]) == 2

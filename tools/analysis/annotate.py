@@ -9,8 +9,12 @@ same refinement and debounced alarms as ``weldfusion stream``):
   (Eq. 13–14) weighted by the temporal attention over the window (Eq. 15), so where in the frames
   the window's evidence came from; the same for the IR camera on its frame;
 * the refined phase and its probability, the open alarms, the modality weights of the fusion;
+* with a box head in the model (``model.localisation.detection``) its predicted boxes (orange,
+  labelled with class and score >= ``box_score``) from the kept window frame nearest the drawn frame
+  (of the window centred nearest it; none when the frame sampler kept no frame within half a
+  window-frame period);
 * with ``truth=True`` the simulator's ground-truth boxes of that frame (``/truth/video_boxes``,
-  ``/truth/thermal_boxes``: green, labelled) — the boxes the localisation head will predict.
+  ``/truth/thermal_boxes``: green, labelled) — the boxes the localisation head predicts.
 
 The mp4 plays at ``fps`` frames per second (every stored frame is drawn: a 250 fps camera at 25
 fps is 10x slow motion). Written to a temporary file and renamed when complete.
@@ -18,6 +22,7 @@ fps is 10x slow motion). Written to a temporary file and renamed when complete.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -29,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 from weldfusion.datasets.reader import Recording
+from weldfusion.datasets.resample import window_grid
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.msstan.model import msstan_cores
 from weldfusion.recipes.errors import InvalidInput
@@ -38,12 +44,14 @@ from weldfusion.tools.analysis.attribution import msstan_geometry
 from weldfusion.tools.outputs import output_file
 from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.training.loading import load_trained
+from weldfusion.tools.training.localisation import every_frame
 from weldfusion.tools.welds.timeline import check_scorable, score_recording
 
 #: Panel height (px) each camera is drawn at; the header bar above them.
 PANEL_H = 256
 HEADER_H = 44
 TRUTH_BGR = (60, 220, 60)
+PRED_BGR = (40, 160, 255)
 
 
 def upsample_attention(alpha: np.ndarray, frame_hw: tuple[int, int], patch: int, strides) -> np.ndarray:
@@ -56,16 +64,20 @@ def upsample_attention(alpha: np.ndarray, frame_hw: tuple[int, int], patch: int,
     return np.stack([np.interp(np.arange(frame_hw[0]), centres_y, c) for c in rows.T], axis=1)  # (H, W)
 
 
-def window_attention(model, ds, names: tuple[str, ...], batch_size: int = 32) -> dict:
+def window_attention(model, ds, names: tuple[str, ...], batch_size: int = 32, detections: dict | None = None) -> dict:
     """Per window of ``ds`` (a WindowDataset or a Subset of one; keyed by t0 rounded to 1 µs) and
     image modality with an MS-STAN encoder: the temporally weighted spatial attention (h, w),
-    summing to 1, on that modality's window frame."""
+    summing to 1, on that modality's window frame. With a box head and a ``detections`` dict, that
+    dict gets per window ``(frame_index (T',), boxes (T', Q, 6) [class, score, x0, y0, x1, y1] in
+    window-frame px)``."""
     nets = msstan_cores(model)
     out: dict[float, dict[str, np.ndarray]] = {}
     model.eval()
     with torch.inference_mode():
         for batch in DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0):
             res = model(batch)
+            if detections is not None:
+                _collect_boxes(res, batch, detections)
             present = batch["present"].bool().numpy()
             for b, t0 in enumerate(batch["t0"].numpy()):
                 maps = {}
@@ -80,6 +92,41 @@ def window_attention(model, ds, names: tuple[str, ...], batch_size: int = 32) ->
     return out
 
 
+def _collect_boxes(res: dict, batch: dict, detections: dict) -> None:
+    for modality, pred in res.get("localisation", {}).items():
+        if "det_logits" not in pred:
+            continue
+        h, w = batch[modality].shape[-2:]
+        score, cls = pred["det_logits"].float().softmax(-1)[..., :-1].max(-1)  # (B_m, T', Q)
+        cx, cy, bw, bh = pred["det_boxes"].float().unbind(-1)
+        boxes = torch.stack([cls.float(), score, (cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w,
+                             (cy + bh / 2) * h], -1).numpy()
+        for i, row in enumerate(pred["rows"].tolist()):
+            if bool(pred["valid"][i]):
+                key = round(float(batch["t0"][row]), 6)
+                detections.setdefault(modality, {})[key] = (pred["frame_index"][i].numpy(), boxes[i])
+
+
+def _predicted_boxes(detections: dict | None, t0s: np.ndarray, window_s: float, frames: int, t: float,
+                     min_score: float) -> np.ndarray | None:
+    """Boxes (K, 6) ``[frame, class, x0, y0, x1, y1]`` in window-frame px predicted for the frame at ``t``
+    s, or None: the kept frame nearest ``t`` of the window centred nearest it, if within half a frame period."""
+    if not detections:
+        return None
+    j = int(np.argmin(np.abs(t0s + window_s / 2 - t)))
+    found = detections.get(round(float(t0s[j]), 6))
+    if found is None:
+        return None
+    index, boxes = found
+    period = window_s / frames
+    times = window_grid(float(t0s[j]), window_s, frames)[index]  # the moments the kept frames show
+    k = int(np.argmin(np.abs(times - t)))
+    if abs(times[k] - t) > period / 2 + 1e-9:
+        return None
+    keep = boxes[k][boxes[k][:, 1] >= min_score]
+    return np.concatenate([np.zeros((len(keep), 1), np.float32), keep[:, [0, 2, 3, 4, 5]], keep[:, 1:2]], 1)
+
+
 def _heat(img_bgr: np.ndarray, amap: np.ndarray | None) -> np.ndarray:
     if amap is None or not np.isfinite(amap).all() or amap.max() <= 0:
         return img_bgr
@@ -89,16 +136,19 @@ def _heat(img_bgr: np.ndarray, amap: np.ndarray | None) -> np.ndarray:
     return (img_bgr * (1 - a) + colour * a).astype(np.uint8)
 
 
-def _boxes(img: np.ndarray, boxes: np.ndarray, scale: float) -> None:
-    for _, cls, x0, y0, x1, y1 in boxes:
+def _boxes(img: np.ndarray, boxes: np.ndarray, scale: float, colour=TRUTH_BGR) -> None:
+    """Draw (K, 6) ``[frame, class, x0, y0, x1, y1]`` px boxes, a 7th column being a score shown in the label."""
+    for row in boxes:
+        cls, x0, y0, x1, y1 = row[1:6]
         p0 = (int(round(x0 * scale)), int(round(y0 * scale)))
         p1 = (int(round(x1 * scale)) - 1, int(round(y1 * scale)) - 1)
-        cv2.rectangle(img, p0, p1, TRUTH_BGR, 1)
-        cv2.putText(img, CLASSES[int(cls)], (p0[0], max(p0[1] - 2, 8)), cv2.FONT_HERSHEY_PLAIN, 0.8, TRUTH_BGR, 1)
+        label = CLASSES[int(cls)] + (f" {row[6]:.2f}" if len(row) > 6 else "")
+        cv2.rectangle(img, p0, p1, colour, 1)
+        cv2.putText(img, label, (p0[0], max(p0[1] - 2, 8)), cv2.FONT_HERSHEY_PLAIN, 0.8, colour, 1)
 
 
 def _panel(frame: np.ndarray, amap: np.ndarray | None, boxes: np.ndarray | None, lo: float, hi: float,
-           colormap: int | None) -> np.ndarray:
+           colormap: int | None, predicted: np.ndarray | None = None) -> np.ndarray:
     """One camera frame (H, W) -> (PANEL_H, W * PANEL_H / H, 3) BGR with its overlays."""
     h, w = frame.shape[:2]
     scale = PANEL_H / h
@@ -113,12 +163,14 @@ def _panel(frame: np.ndarray, amap: np.ndarray | None, boxes: np.ndarray | None,
         img = _heat(img, cv2.resize(amap.astype(np.float32), size, interpolation=cv2.INTER_LINEAR))
     if boxes is not None and len(boxes):
         _boxes(img, boxes, scale)
+    if predicted is not None and len(predicted):
+        _boxes(img, predicted, scale, PRED_BGR)
     return img
 
 
 def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s: float | None = None,
              hop_s: float = HOP_S, fps: float = 25.0, truth: bool = False, force: bool = False,
-             progress: bool = True) -> dict:
+             progress: bool = True, box_score: float = 0.5) -> dict:
     """Write the annotated mp4 ``out`` (see the module docstring); returns a summary dict
     (``frames``, ``windows``, ``start_s``, ``end_s``, ``fps``, ``attention`` modalities drawn)."""
     recording, checkpoint = Path(recording), Path(checkpoint)
@@ -157,7 +209,10 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
     check_scorable(trained, ds, str(recording))
     # attention only of the windows a drawn frame shows: those ending from one hop before the clip to its end
     clip = [i for i, (_, t0) in enumerate(ds.window_index) if t_a - hop_s - 1e-9 <= t0 + tl.window_s <= t_b + 1e-9]
-    attention = window_attention(trained.model, Subset(ds, clip), info.names)
+    detections: dict = {}
+    heads = getattr(trained.model, "localisation", None)
+    with every_frame(trained.model, next(iter(heads))) if heads else contextlib.nullcontext():  # boxes on every kept frame
+        attention = window_attention(trained.model, Subset(ds, clip), info.names, detections=detections)
     ds.close()
     nets = msstan_cores(trained.model)
     shapes = {m.name: m.shape for m in info.modalities}
@@ -173,8 +228,14 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
                                             leave=False)):
             j = int(np.searchsorted(ends, t + 1e-9, side="right")) - 1  # newest window ended by this frame
             maps = attention.get(round(float(tl.t0[j]), 6), {}) if j >= 0 else {}
+            predicted = None
+            if "video" in detections:
+                predicted = _predicted_boxes(detections["video"], tl.t0, tl.window_s, shapes["video"][0], t, box_score)
+                if predicted is not None:  # window-frame px -> stored-frame px
+                    predicted[:, [2, 4]] *= frame.shape[1] / shapes["video"][2]
+                    predicted[:, [3, 5]] *= frame.shape[0] / shapes["video"][1]
             panels = [_panel(frame, _frame_map(maps.get("video"), nets.get("video"), shapes.get("video"), frame.shape),
-                             _frame_boxes(truth_boxes.get("video"), video_i0 + k), 0, 255, None)]
+                             _frame_boxes(truth_boxes.get("video"), video_i0 + k), 0, 255, None, predicted)]
             if ir is not None and len(ir[0]):
                 i = int(np.clip(np.searchsorted(ir[1], t, side="right") - 1, 0, len(ir[0]) - 1))
                 irf = ir[0][i]
@@ -198,7 +259,8 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
             writer.release()
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return {"frames": len(frames), "windows": len(tl.t0), "start_s": float(times[0]), "end_s": float(times[-1]),
-            "fps": float(fps), "attention": sorted(nets), "truth": sorted(truth_boxes)}
+            "fps": float(fps), "attention": sorted(nets), "truth": sorted(truth_boxes),
+            "predicted_boxes": sorted(detections)}
 
 
 def _frame_map(alpha: np.ndarray | None, net, window_shape, frame_hw) -> np.ndarray | None:

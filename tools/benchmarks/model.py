@@ -3,8 +3,10 @@
 Builds the default :class:`~weldfusion.fusion.config.ModelConfig` for the demo window layout
 (:func:`demo_info`), puts it in eval mode and times, under ``torch.inference_mode`` with
 ``torch.set_num_threads(--model-threads)``, the median of repeated forwards after a warm-up:
-the whole model at batch 1 and 32, and each encoder alone at batch 1 (video with and without
-adaptive frame sampling). Inputs are random tensors of the demo shapes with all modalities present.
+the whole model at batch 1 and 32, the model with the box head of ``model.localisation`` at batch
+1 (``model.localisation.latency_ratio``: its time over the model's, both timed in the same loop),
+and each encoder alone at batch 1 (video with and without adaptive frame sampling). Inputs are
+random tensors of the demo shapes with all modalities present.
 """
 
 from __future__ import annotations
@@ -38,12 +40,15 @@ def run(args) -> list[dict]:
         torch.manual_seed(0)
         no_sampling_cfg = dataclasses.replace(cfg, video=dataclasses.replace(cfg.video, adaptive_sampling=False))
         video_full = build_model(no_sampling_cfg, info).encoders["video"].to(device).eval()
+        torch.manual_seed(0)
+        located = build_model(dataclasses.replace(cfg, localisation=dataclasses.replace(cfg.localisation, detection=True)),
+                              info).to(device).eval()
         b1 = random_batch(info, 1, device)
         b32 = random_batch(info, 32, device)
         rows = [{"name": "model.params.fusion", "value": float(n_params(model)), "unit": "count"}]
         rows += [{"name": f"model.params.{name}_encoder", "value": float(n_params(enc)), "unit": "count"}
                  for name, enc in model.encoders.items()]
-        calls: dict[str, Callable[[], object]] = {"fusion": lambda: model(b1)}
+        calls: dict[str, Callable[[], object]] = {"fusion": lambda: model(b1), "fusion_localisation": lambda: located(b1)}
         for name, enc in model.encoders.items():
             calls[f"{name}_encoder"] = partial(enc, b1[name], b1["params"], b1["pair"])
         calls["video_encoder_no_sampling"] = partial(video_full, b1["video"], b1["params"], b1["pair"])
@@ -54,4 +59,6 @@ def run(args) -> list[dict]:
         rows.append({"name": "model.video_sampling.time_saved", "unit": "%",
                      "value": 100.0 * (1.0 - ms["video_encoder"] / ms["video_encoder_no_sampling"])})
         rows.append({"name": "model.windows_per_s.fusion.b32", "value": 32.0 / s32, "unit": "windows/s"})
+        rows.append({"name": "model.localisation.latency_ratio", "unit": "x",
+                     "value": ms["fusion_localisation"] / ms["fusion"]})
     return rows

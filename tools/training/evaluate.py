@@ -81,7 +81,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str, out: str | os.
     loader = DataLoader(dataset, batch_size=bsz, shuffle=False, num_workers=0, pin_memory=dev.type == "cuda")
     amp = bool(recipe.train.amp and dev.type == "cuda")
     scorer = localisation_scorer(trained)
-    with scorer.motion_on(trained.model) if scorer is not None else contextlib.nullcontext():
+    with scorer.all_heads_on(trained.model) if scorer is not None else contextlib.nullcontext():
         pred = predict(trained.model, loader, dev, amp=amp, progress="evaluate" if progress else None, on_batch=scorer)
     metrics = evaluate_predictions(pred, info.phases, info.defects, trained.thresholds, ecfg.ece_bins, info.names)
     if scorer is not None:

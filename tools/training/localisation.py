@@ -67,6 +67,18 @@ def coco_ap(images: Sequence[tuple[np.ndarray, np.ndarray]], classes: Sequence[s
     return out
 
 
+@contextlib.contextmanager
+def every_frame(model, modality: str, motion: bool = False):
+    """Within: the localisation heads of ``modality`` predict on every kept frame (and run the motion head)."""
+    heads = model.localisation[modality]
+    before = heads.all_frames, heads.motion_in_eval
+    heads.all_frames, heads.motion_in_eval = True, motion or heads.motion_in_eval
+    try:
+        yield heads
+    finally:
+        heads.all_frames, heads.motion_in_eval = before
+
+
 def nested(flat: dict) -> dict:
     """``{"localisation.ap50.arc": v, ...}`` -> ``{"localisation": {"ap50": {"arc": v}, ...}}`` (metrics.json layout)."""
     out: dict = {}
@@ -85,7 +97,8 @@ class LocalisationScorer:
     (:func:`coco_ap`, window-frame pixels) and the pixel IoU of the motion masks
     (``motion_segmentation.iou``: intersection over union summed over every scored frame).
 
-    Use ``with scorer.motion_on(model):`` around the pass so that the auxiliary motion head runs.
+    Use ``with scorer.all_heads_on(model):`` around the pass so that the auxiliary motion head runs
+    and the box head predicts on every kept frame (not only the strongest).
     """
 
     def __init__(self, modality: str, classes: Sequence[str]) -> None:
@@ -95,14 +108,9 @@ class LocalisationScorer:
         self.frame_hw: tuple[int, int] | None = None
 
     @contextlib.contextmanager
-    def motion_on(self, model):
-        heads = model.localisation[self.modality]
-        before = heads.motion_in_eval
-        heads.motion_in_eval = True
-        try:
+    def all_heads_on(self, model):
+        with every_frame(model, self.modality, motion=True):
             yield self
-        finally:
-            heads.motion_in_eval = before
 
     def __call__(self, batch: dict, outputs: dict) -> None:
         pred = outputs.get("localisation", {}).get(self.modality)
