@@ -97,10 +97,9 @@ class WeldFusionModel(nn.Module):
         for i, name in enumerate(self.names):
             mask = present[:, i]
             x = batch[name]
-            rows = None  # batch rows of the encoder's outputs, for the localisation heads
+            rows = None  # batch rows of the encoder's outputs (None: every row), for the localisation heads
             if self.skip_absent and bool(mask.all()):  # present in every sample (a live monitor's usual hop): no gather/scatter
                 out = self.encoders[name](x, params, pair)
-                rows = torch.arange(b, device=x.device)
                 tokens[name], pooled[name], attention[name] = out["tokens"], out["pooled"], out["attention"]
                 terms = {k: v.mean() if v.dim() else v for k, v in out["aux"].items()}
             elif self.skip_absent:
@@ -126,8 +125,8 @@ class WeldFusionModel(nn.Module):
             for k, v in terms.items():
                 aux[k] = aux[k] + v if k in aux else v
             if self.localisation is not None and name in self.localisation:
-                # the encoder ran on every row when rows is None (static shapes, export): predictions for
-                # every row, flagged valid where the modality is present
+                # the encoder ran on every row when rows is None (all present, or static shapes for export):
+                # predictions for every row, flagged valid where the modality is present
                 valid = mask if rows is None else torch.ones_like(rows, dtype=torch.bool)
                 rows = torch.arange(b, device=x.device) if rows is None else rows
                 located[name] = self.localisation[name](out["maps"], rows, out["attention"]["frame_index"], valid, x,
