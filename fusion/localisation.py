@@ -84,11 +84,14 @@ class LocalisationHeads(nn.Module):
         frames: the encoder's input (B, T, H, W) (the pixel level reads the kept frames of ``rows``);
         temporal: (B_m, T') temporal attention (picks the strongest frame) -> see the module docstring."""
         if not self.training and not self.all_frames and temporal is not None:
-            pick = temporal.argmax(dim=1, keepdim=True)  # (B_m, 1)
-            maps = [torch.take_along_dim(m, pick.view(-1, 1, 1, 1, 1), dim=1) for m in maps]
-            frame_index = torch.take_along_dim(frame_index, pick, dim=1)
+            pick = temporal.argmax(dim=1)  # (B_m,)
+            batch_rows = torch.arange(pick.shape[0], device=pick.device)
+            maps = [m[batch_rows, pick][:, None] for m in maps]  # (B_m, 1, h_i, w_i, c_i); exports as Gather
+            frame_index = frame_index[batch_rows, pick][:, None]
         if self.stem is not None:
-            kept = torch.take_along_dim(frames.index_select(0, rows), frame_index[:, :, None, None], dim=1)
+            picked = frames.index_select(0, rows)  # (B_m, T, H, W)
+            index = frame_index[:, :, None, None].expand(-1, -1, *picked.shape[2:])  # a full index: ONNX gathers do not broadcast
+            kept = torch.gather(picked, 1, index)  # (B_m, T', H, W)
             maps = (self.stem(kept), *maps)  # finest first
         out = {"rows": rows, "frame_index": frame_index, "valid": valid}
         if self.detection is not None:

@@ -78,15 +78,15 @@ def test_the_heads_learn_boxes_and_motion():
     model = build_model(cfg, info).train()
     loss = build_loss(tiny_loss(contrastive=False, semantic_similarity=False), info, cfg.localisation)
     batch = _targets(random_batch(info, 8), info)
-    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
     first = None
-    for _ in range(120):
+    for _ in range(40):
         terms = loss(model(batch), batch)
         first = first or {k: float(terms[k].detach()) for k in ("det_l1", "det_giou", "motion")}
         opt.zero_grad()
         (terms["det_class"] + 5 * terms["det_l1"] + 2 * terms["det_giou"] + terms["motion"]).backward()
         opt.step()
-    assert float(terms["det_l1"]) < 0.3 * first["det_l1"] and float(terms["motion"]) < 0.5 * first["motion"]
+    assert float(terms["det_l1"].detach()) < 0.3 * first["det_l1"] and float(terms["motion"].detach()) < 0.5 * first["motion"]
 
 
 def test_scorer_gives_ap_one_for_perfect_boxes_and_iou_one_for_perfect_masks():

@@ -123,3 +123,39 @@ def test_export_tool_writes_verified_file_and_refuses_overwrite(tiny, tmp_path, 
     assert err.count("\n") == 0 and "nope.pt" in err and not (tmp_path / "x.onnx").exists()
     assert export_tool.cli([str(ck), "--onnx", str(tmp_path / "x.txt")]) == 2
     assert "must end in .onnx" in capsys.readouterr().err
+
+
+def test_a_box_head_is_exported_and_onnx_runtime_gives_its_boxes(tmp_path):
+    """With a box head the export has three more outputs (the strongest frame's class logits, boxes
+    and frame index) equal to the eager model's for every presence mask; the backend still serves
+    the main three."""
+    import onnxruntime as ort
+    from model_fixtures import tiny_config, tiny_info
+    from weldfusion.fusion.build import build_model
+    from weldfusion.fusion.config import LocalisationConfig
+    from weldfusion.tools.streaming.onnx_export import BOX_OUTPUTS, INPUT_EXTRA
+
+    info = tiny_info()
+    torch.manual_seed(0)
+    loc = LocalisationConfig(detection=True, queries=4, decoder_layers=1, decoder_heads=2, head_dim=16)
+    model = build_model(tiny_config(localisation=loc), info).eval()
+    path = export_onnx(model, info, tmp_path / "boxes.onnx", batch=2)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    assert names[3:] == list(BOX_OUTPUTS)
+    example = example_inputs(info, batch=2)
+    for mask in presence_masks(len(info.names))[:6]:
+        feeds = {k: example[k] for k in (*info.names, *INPUT_EXTRA)}
+        feeds["present"] = np.repeat(mask[None], 2, axis=0)
+        got = dict(zip(names, session.run(None, feeds), strict=True))
+        with torch.inference_mode():
+            want = model({k: torch.from_numpy(v) for k, v in feeds.items()})
+        pred = want.get("localisation", {}).get("video")
+        if pred is None:  # no row with video: the eager model has no box output
+            continue
+        np.testing.assert_allclose(got["det_logits"][pred["rows"].numpy()], pred["det_logits"].numpy(), atol=1e-4)
+        np.testing.assert_allclose(got["det_boxes"][pred["rows"].numpy()], pred["det_boxes"].numpy(), atol=1e-5)
+        np.testing.assert_array_equal(got["det_frame_index"][pred["rows"].numpy()], pred["frame_index"].numpy())
+    backend = OnnxBackend(path)
+    assert set(backend.predict({k: example[k] for k in (*info.names, *INPUT_EXTRA)})) == {
+        "phase_probs", "defect_probs", "modality_weights"}

@@ -50,6 +50,18 @@ from weldfusion.recipes.files import temporary_name
 
 INPUT_EXTRA = ("present", "params", "pair")
 OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
+#: Extra outputs of a model with a box head (``model.localisation.detection``): the strongest kept
+#: frame's class logits (B, 1, Q, C + 1), boxes (B, 1, Q, 4) (cx, cy, w, h in [0, 1]) and window
+#: frame index (B, 1); rows where the modality is absent carry values to ignore.
+BOX_OUTPUTS = ("det_logits", "det_boxes", "det_frame_index")
+
+
+def output_names(model: nn.Module) -> tuple[str, ...]:
+    """The ONNX outputs of ``model``: :data:`OUTPUTS`, plus :data:`BOX_OUTPUTS` with a box head."""
+    heads = getattr(model, "localisation", None)
+    if heads and any(h.detection is not None for h in heads.values()):
+        return OUTPUTS + BOX_OUTPUTS
+    return OUTPUTS
 OPSET = 17
 
 
@@ -114,17 +126,22 @@ class AvgPoolMatrix1d(nn.Module):
 
 
 class ExportWrapper(nn.Module):
-    """Positional tensors in, the three output tensors out (what ONNX sees)."""
+    """Positional tensors in, the output tensors of :func:`output_names` out (what ONNX sees)."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
         self.names = tuple(model.names)
+        self.outputs = output_names(model)
 
-    def forward(self, *inputs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
         batch = dict(zip((*self.names, *INPUT_EXTRA), inputs))
         out = self.model(batch)
-        return tuple(out[k] for k in OUTPUTS)
+        main = tuple(out[k] for k in OUTPUTS)
+        if self.outputs == OUTPUTS:
+            return main
+        pred = next(iter(out["localisation"].values()))
+        return (*main, pred["det_logits"], pred["det_boxes"], pred["frame_index"])
 
 
 def exportable_copy(model: nn.Module) -> nn.Module:
@@ -199,10 +216,11 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
             warnings.simplefilter("ignore", DeprecationWarning)  # dynamo=False is the supported path here
             warnings.simplefilter("ignore", FutureWarning)
             warnings.filterwarnings("ignore", message="Constant folding")  # slices with steps: kept as ops
+            warnings.filterwarnings("ignore", message="Exporting aten::index")  # the box head's row/frame picks: indices >= 0
             try:
                 torch.onnx.export(
                     wrapper, args, str(tmp), dynamo=False, opset_version=opset, input_names=names,
-                    output_names=list(OUTPUTS), do_constant_folding=True)
+                    output_names=list(wrapper.outputs), do_constant_folding=True)
             except torch.onnx.errors.OnnxExporterError as err:  # the message holds the whole graph
                 first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
                 raise InvalidInput(f"{path}: the model cannot be exported to ONNX ({first})") from None
