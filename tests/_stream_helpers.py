@@ -58,3 +58,21 @@ def tiny_run(tmp_path_factory, name: str):
     d = tmp_path_factory.mktemp(f"{name}_data")
     rec = write_recording(d / "a.h5", "a", "Al-steel", "GMAW", seed=0)
     return rec, write_checkpoint(tmp_path_factory.mktemp(f"{name}_ck") / "tiny.pt", tiny_recipe(d))
+
+
+def fixed_box_checkpoint(path: Path, recipe_data: dict, cls: int, threshold: float = 0.5) -> Path:
+    """An untrained checkpoint of ``recipe_data`` with a video box head whose every query says "class
+    ``cls`` at (cx, cy, w, h) = (0.5, 0.5, 0.5, 0.5)" (score ~1): the boxes the tools must show."""
+    recipe = copy.deepcopy(recipe_data)
+    recipe["data"]["localisation"] = ["video"]
+    recipe["model"]["localisation"] = {"detection": True, "queries": 2, "decoder_layers": 1, "head_dim": 16,
+                                       "decoder_heads": 2}
+    ck = write_checkpoint(path, recipe, threshold=threshold)
+    state = torch.load(ck, map_location="cpu", weights_only=True)
+    prefix = "localisation.video.detection."
+    for key in (f"{prefix}box.2.weight", f"{prefix}cls.weight", f"{prefix}box.2.bias"):
+        state["model"][key].zero_()  # sigmoid(0) = 0.5: a box of half the frame, centred
+    bias = state["model"][f"{prefix}cls.bias"]
+    bias.fill_(-10.0)
+    bias[cls] = 10.0
+    return save_checkpoint(state, ck)

@@ -84,25 +84,11 @@ def test_annotate_errors_are_one_line(tiny, tmp_path, capsys):
 def test_predicted_boxes_of_a_box_head_are_drawn_where_it_puts_them(tiny, tmp_path, capsys):
     """A box head fixed to say "pool at (cx, cy, w, h) = (0.5, 0.5, 0.5, 0.5)" with every query: the
     orange box is drawn there, on the frames a kept window frame shows."""
-    import torch
-    from _stream_helpers import tiny_recipe, write_checkpoint
+    from _stream_helpers import fixed_box_checkpoint, tiny_recipe
     from weldfusion.tools.analysis.annotate import PRED_BGR
-    from weldfusion.tools.training.checkpoint import save_checkpoint
 
     rec, _ = tiny
-    recipe = tiny_recipe(rec.parent, localisation=["video"])
-    recipe["model"]["localisation"] = {"detection": True, "queries": 2, "decoder_layers": 1, "head_dim": 16,
-                                       "decoder_heads": 2}
-    ck = write_checkpoint(tmp_path / "boxes.pt", recipe)
-    state = torch.load(ck, map_location="cpu", weights_only=True)
-    prefix = "localisation.video.detection."
-    for key in (f"{prefix}box.2.weight", f"{prefix}cls.weight"):
-        state["model"][key].zero_()
-    state["model"][f"{prefix}box.2.bias"].zero_()  # sigmoid(0) = 0.5: a box of half the frame, centred
-    bias = state["model"][f"{prefix}cls.bias"]
-    bias.fill_(-10.0)
-    bias[CLASSES.index("pool")] = 10.0
-    save_checkpoint(state, ck)
+    ck = fixed_box_checkpoint(tmp_path / "boxes.pt", tiny_recipe(rec.parent), CLASSES.index("pool"))
     with h5py.File(rec, "r") as h5:
         n, h, w = h5["streams/video/data"].shape
     out = tmp_path / "pred.mp4"

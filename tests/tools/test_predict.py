@@ -51,7 +51,9 @@ def test_predict_writes_every_output_and_lists_what_it_cannot_score(sim, tmp_pat
     assert (welds["position_source"] == "travel_speed channel").all()
     events = pd.read_csv(out / "events.csv")
     assert list(events.columns) == ["recording_id", "source", "label", "start_s", "end_s", "start_mm", "end_mm",
-                                    "peak_prob", "mean_prob", "modalities", "sensors_present", "evidence"]
+                                    "peak_prob", "mean_prob", "modalities", "sensors_present", "evidence",
+                                    "box_frame_s", "boxes"]
+    assert events["boxes"].isna().all()  # no box head
     assert set(events["source"]) <= {"model", "limits"} and (events["end_s"] >= events["start_s"]).all()
     segments = pd.read_csv(out / "segments.csv")
     assert set(segments["recording_id"]) == set(welds["recording_id"])
@@ -196,3 +198,23 @@ def test_worker_processes_give_the_same_welds(sim):
     for a, b in zip(one, two, strict=True):
         assert [(e.label, e.source) for e in a["events"]] == [(e.label, e.source) for e in b["events"]]
         np.testing.assert_allclose(a["timeline"].defect_probs, b["timeline"].defect_probs, atol=1e-5)
+
+
+def test_events_carry_the_boxes_of_their_strongest_frame(sim, tmp_path):
+    """A box head fixed to "pore in the middle of the frame": every model event of predict carries
+    that box and the time of its strongest frame, inside the event's windows."""
+    from _stream_helpers import fixed_box_checkpoint
+    from weldfusion.sensors.boxes import CLASSES
+
+    data, _ = sim
+    ck = fixed_box_checkpoint(tmp_path / "boxes.pt", tiny_recipe(data), CLASSES.index("pore"), threshold=0.3)
+    out = tmp_path / "out"
+    assert cli([str(ck), "--data", str(data), "--out", str(out), "--quiet"]) == 0
+    events = pd.read_csv(out / "events.csv")
+    model = events[events["source"] == "model"]
+    assert len(model) > 0
+    for _, e in model.iterrows():
+        boxes = json.loads(e["boxes"])
+        assert len(boxes) == 2 and {b["class"] for b in boxes} == {"pore"} and min(b["score"] for b in boxes) > 0.9
+        np.testing.assert_allclose(boxes[0]["xyxy"], [0.25, 0.25, 0.75, 0.75], atol=1e-3)
+        assert e["start_s"] - 0.4 <= e["box_frame_s"] <= e["end_s"] + 0.4  # a frame of one of its windows

@@ -34,7 +34,6 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 from weldfusion.datasets.reader import Recording
-from weldfusion.datasets.resample import window_grid
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.fusion.msstan.model import msstan_cores
 from weldfusion.recipes.errors import InvalidInput
@@ -44,7 +43,7 @@ from weldfusion.tools.analysis.attribution import msstan_geometry
 from weldfusion.tools.outputs import output_file
 from weldfusion.tools.streaming.defaults import HOP_S
 from weldfusion.tools.training.loading import load_trained
-from weldfusion.tools.training.localisation import every_frame
+from weldfusion.tools.training.localisation import every_frame, window_boxes
 from weldfusion.tools.welds.timeline import check_scorable, score_recording
 
 #: Panel height (px) each camera is drawn at; the header bar above them.
@@ -68,16 +67,16 @@ def window_attention(model, ds, names: tuple[str, ...], batch_size: int = 32, de
     """Per window of ``ds`` (a WindowDataset or a Subset of one; keyed by t0 rounded to 1 µs) and
     image modality with an MS-STAN encoder: the temporally weighted spatial attention (h, w),
     summing to 1, on that modality's window frame. With a box head and a ``detections`` dict, that
-    dict gets per window ``(frame_index (T',), boxes (T', Q, 6) [class, score, x0, y0, x1, y1] in
-    window-frame px)``."""
+    dict gets :func:`~weldfusion.tools.training.localisation.window_boxes` of every window."""
     nets = msstan_cores(model)
     out: dict[float, dict[str, np.ndarray]] = {}
+    ds_window_s = (ds.dataset if isinstance(ds, Subset) else ds).window_s
     model.eval()
     with torch.inference_mode():
         for batch in DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0):
             res = model(batch)
             if detections is not None:
-                _collect_boxes(res, batch, detections)
+                detections.update(window_boxes(res, batch, ds_window_s))
             present = batch["present"].bool().numpy()
             for b, t0 in enumerate(batch["t0"].numpy()):
                 maps = {}
@@ -92,35 +91,20 @@ def window_attention(model, ds, names: tuple[str, ...], batch_size: int = 32, de
     return out
 
 
-def _collect_boxes(res: dict, batch: dict, detections: dict) -> None:
-    for modality, pred in res.get("localisation", {}).items():
-        if "det_logits" not in pred:
-            continue
-        h, w = batch[modality].shape[-2:]
-        score, cls = pred["det_logits"].float().softmax(-1)[..., :-1].max(-1)  # (B_m, T', Q)
-        cx, cy, bw, bh = pred["det_boxes"].float().unbind(-1)
-        boxes = torch.stack([cls.float(), score, (cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w,
-                             (cy + bh / 2) * h], -1).numpy()
-        for i, row in enumerate(pred["rows"].tolist()):
-            if bool(pred["valid"][i]):
-                key = round(float(batch["t0"][row]), 6)
-                detections.setdefault(modality, {})[key] = (pred["frame_index"][i].numpy(), boxes[i])
-
-
-def _predicted_boxes(detections: dict | None, t0s: np.ndarray, window_s: float, frames: int, t: float,
+def _predicted_boxes(detections: dict | None, t0s: np.ndarray, window_s: float, t: float,
                      min_score: float) -> np.ndarray | None:
-    """Boxes (K, 6) ``[frame, class, x0, y0, x1, y1]`` in window-frame px predicted for the frame at ``t``
-    s, or None: the kept frame nearest ``t`` of the window centred nearest it, if within half a frame period."""
+    """Boxes (K, 7) ``[frame, class, x0, y0, x1, y1, score]`` (box in [0, 1] of the frame) predicted
+    for the frame at ``t`` s, or None: the kept frame nearest ``t`` of the window centred nearest it,
+    if within half a window-frame period."""
     if not detections:
         return None
     j = int(np.argmin(np.abs(t0s + window_s / 2 - t)))
     found = detections.get(round(float(t0s[j]), 6))
     if found is None:
         return None
-    index, boxes = found
-    period = window_s / frames
-    times = window_grid(float(t0s[j]), window_s, frames)[index]  # the moments the kept frames show
+    times, boxes = found
     k = int(np.argmin(np.abs(times - t)))
+    period = float(np.median(np.diff(times))) if len(times) > 1 else window_s
     if abs(times[k] - t) > period / 2 + 1e-9:
         return None
     keep = boxes[k][boxes[k][:, 1] >= min_score]
@@ -209,9 +193,10 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
     check_scorable(trained, ds, str(recording))
     # attention only of the windows a drawn frame shows: those ending from one hop before the clip to its end
     clip = [i for i, (_, t0) in enumerate(ds.window_index) if t_a - hop_s - 1e-9 <= t0 + tl.window_s <= t_b + 1e-9]
-    detections: dict = {}
     heads = getattr(trained.model, "localisation", None)
-    with every_frame(trained.model, next(iter(heads))) if heads else contextlib.nullcontext():  # boxes on every kept frame
+    boxed = heads is not None and "video" in heads and heads["video"].detection is not None
+    detections: dict | None = {} if boxed else None  # boxes of every kept frame of the video's box head
+    with every_frame(trained.model, "video") if boxed else contextlib.nullcontext():
         attention = window_attention(trained.model, Subset(ds, clip), info.names, detections=detections)
     ds.close()
     nets = msstan_cores(trained.model)
@@ -228,12 +213,10 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
                                             leave=False)):
             j = int(np.searchsorted(ends, t + 1e-9, side="right")) - 1  # newest window ended by this frame
             maps = attention.get(round(float(tl.t0[j]), 6), {}) if j >= 0 else {}
-            predicted = None
-            if "video" in detections:
-                predicted = _predicted_boxes(detections["video"], tl.t0, tl.window_s, shapes["video"][0], t, box_score)
-                if predicted is not None:  # window-frame px -> stored-frame px
-                    predicted[:, [2, 4]] *= frame.shape[1] / shapes["video"][2]
-                    predicted[:, [3, 5]] *= frame.shape[0] / shapes["video"][1]
+            predicted = _predicted_boxes(detections, tl.t0, tl.window_s, t, box_score)
+            if predicted is not None:  # [0, 1] of the frame -> stored-frame px
+                predicted[:, [2, 4]] *= frame.shape[1]
+                predicted[:, [3, 5]] *= frame.shape[0]
             panels = [_panel(frame, _frame_map(maps.get("video"), nets.get("video"), shapes.get("video"), frame.shape),
                              _frame_boxes(truth_boxes.get("video"), video_i0 + k), 0, 255, None, predicted)]
             if ir is not None and len(ir[0]):
@@ -260,7 +243,7 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return {"frames": len(frames), "windows": len(tl.t0), "start_s": float(times[0]), "end_s": float(times[-1]),
             "fps": float(fps), "attention": sorted(nets), "truth": sorted(truth_boxes),
-            "predicted_boxes": sorted(detections)}
+            "predicted_boxes": ["video"] if detections else []}
 
 
 def _frame_map(alpha: np.ndarray | None, net, window_shape, frame_hw) -> np.ndarray | None:

@@ -107,7 +107,9 @@ def event_rows(r: dict) -> list[dict]:
              "peak_prob": None if np.isnan(e.peak_prob) else round(e.peak_prob, 4),
              "mean_prob": None if np.isnan(e.mean_prob) else round(e.mean_prob, 4),
              "modalities": _fmt_weights(e.modalities), "sensors_present": "+".join(e.sensors_present),
-             "evidence": e.evidence}
+             "evidence": e.evidence,
+             "box_frame_s": None if np.isnan(e.box_frame_s) else round(e.box_frame_s, 4),
+             "boxes": json.dumps(list(e.boxes)) if e.boxes else ""}
             for e in r["events"]]
 
 
@@ -224,7 +226,7 @@ def run_predict(checkpoint: str | os.PathLike, data, out: str | os.PathLike, *, 
     with staged_output(out, force=force) as tmp:
         (tmp / "welds").mkdir()
         event_cols = ["recording_id", "source", "label", "start_s", "end_s", "start_mm", "end_mm", "peak_prob",
-                      "mean_prob", "modalities", "sensors_present", "evidence"]
+                      "mean_prob", "modalities", "sensors_present", "evidence", "box_frame_s", "boxes"]
         seg_cols = ["recording_id", "phase", "start_s", "end_s", "start_mm", "end_mm", "mean_prob", "heat_input_kj_mm"]
         pd.DataFrame(welds).to_csv(tmp / "welds.csv", index=False)
         pd.DataFrame(events, columns=event_cols).to_csv(tmp / "events.csv", index=False)

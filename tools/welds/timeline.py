@@ -25,9 +25,14 @@ from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
 from weldfusion.tools.streaming.decisions import HopDecisions, alarms_for
 from weldfusion.tools.streaming.defaults import HOP_S
+from weldfusion.tools.training.localisation import window_boxes
 from weldfusion.tools.training.predict import predict
+
+#: Least score of a predicted box that weld results carry (``predict``'s events).
+BOX_SCORE = 0.5
 
 
 @dataclass
@@ -36,7 +41,9 @@ class Timeline:
 
     ``t0`` (N,) window starts (s); ``phase_probs`` (N, P) and ``defect_probs`` (N, D) refined,
     ``raw_defect_probs`` (N, D) this window alone; ``weights`` (N, M) modality weights;
-    ``present`` (N, M) bool; ``alarms``: the alarm intervals (window-end times, as live).
+    ``present`` (N, M) bool; ``alarms``: the alarm intervals (window-end times, as live);
+    ``boxes``: with a box head, per window the strongest frame's time (s) and its boxes (K, 6)
+    ``[class, score, x0, y0, x1, y1]`` (box in [0, 1] of the frame, score >= :data:`BOX_SCORE`), else None.
     """
 
     recording_id: str
@@ -55,6 +62,7 @@ class Timeline:
     present: np.ndarray
     alarms: list[dict] = field(default_factory=list)
     labels: dict = field(default_factory=dict)  # "phases"/"defects": LabelInterval lists when labelled
+    boxes: list | None = None
 
     @property
     def centres(self) -> np.ndarray:
@@ -82,7 +90,10 @@ def score_recording(trained, path: str | Path, *, hop_s: float = HOP_S, batch_si
     check_scorable(trained, ds, str(path))
     info = trained.info
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0)
-    pred = predict(trained.model, loader, torch.device(device))
+    found: dict = {}
+    collect = (lambda batch, out: found.update(window_boxes(out, batch, info.window_s))) \
+        if getattr(trained.model, "localisation", None) else None
+    pred = predict(trained.model, loader, torch.device(device), on_batch=collect)
     order = np.argsort(pred["t0"], kind="stable")
     keep = order[pred["present"][order].any(axis=1)]  # the live engine skips windows without any sensor
     decisions = HopDecisions(alarms_for(info.defects, trained.thresholds, **(alarm_kw or {})))
@@ -98,10 +109,16 @@ def score_recording(trained, path: str | Path, *, hop_s: float = HOP_S, batch_si
     with Recording(path) as rec:
         labels = {"phases": rec.phases, "defects": rec.defects}
         meta = dict(rec.meta)
+    boxes = None
+    if collect is not None:
+        boxes = []
+        for t0 in pred["t0"][keep]:
+            got = found.get(round(float(t0), 6))
+            boxes.append(None if got is None else (float(got[0][0]), got[1][0][got[1][0][:, 1] >= BOX_SCORE]))
     return Timeline(
         str(meta.get("recording_id", path.stem)), path, meta, info.window_s, hop_s, info.names, info.phases,
         info.defects, pred["t0"][keep], ref_p, ref_d, pred["defect_probs"][keep], weights[keep],
-        pred["present"][keep].astype(bool), decisions.intervals(), labels)
+        pred["present"][keep].astype(bool), decisions.intervals(), labels, boxes)
 
 
 @dataclass
@@ -119,6 +136,8 @@ class Event:
     start_mm: float = float("nan")
     end_mm: float = float("nan")
     evidence: str = ""  # "" = backed by its sensors to the end; else why it was held
+    box_frame_s: float = float("nan")  # with a box head: the event's strongest frame (s) ...
+    boxes: tuple = ()  # ... and its boxes: ({"class", "score", "xyxy" (in [0, 1] of the frame)}, ...)
 
     @property
     def length_mm(self) -> float:
@@ -138,13 +157,27 @@ def model_events(tl: Timeline) -> list[Event]:
             sel = np.arange(len(ends)) == np.argmin(np.abs(ends - a["start_s"]))
         w = tl.weights[sel].mean(axis=0)
         share = tl.present[sel].mean(axis=0)
+        frame_s, boxes = _event_boxes(tl, sel, k)
         out.append(Event(
             a["defect"], "model", a["start_s"] - tl.window_s / 2, end - tl.window_s / 2, float(a["peak"]),
             float(tl.defect_probs[sel, k].mean()), {n: round(float(v), 3) for n, v in zip(tl.names, w, strict=True)},
             tuple(n for n, s in zip(tl.names, share, strict=True) if s >= 0.5),
             evidence=(f"held: {'+'.join(a.get('support', []))} lost at {a['held_from_s'] - tl.window_s / 2:.2f} s; "
-                      "ends there" if a.get("held_from_s") is not None else "")))
+                      "ends there" if a.get("held_from_s") is not None else ""), box_frame_s=frame_s, boxes=boxes))
     return sorted(out, key=lambda e: (e.start_s, e.label))
+
+
+def _event_boxes(tl: Timeline, sel: np.ndarray, k: int) -> tuple[float, tuple]:
+    """The boxes of an event's strongest frame: that of its window with the highest probability of defect ``k``."""
+    if tl.boxes is None:
+        return float("nan"), ()
+    idx = np.flatnonzero(sel)
+    idx = idx[[tl.boxes[i] is not None for i in idx]]
+    if not len(idx):
+        return float("nan"), ()
+    frame_s, boxes = tl.boxes[int(idx[np.argmax(tl.defect_probs[idx, k])])]
+    return frame_s, tuple({"class": BOX_CLASSES[int(b[0])], "score": round(float(b[1]), 3),
+                           "xyxy": [round(float(v), 4) for v in b[2:6]]} for b in boxes)
 
 
 @dataclass
