@@ -156,6 +156,11 @@ def test_a_box_head_is_exported_and_onnx_runtime_gives_its_boxes(tmp_path):
         np.testing.assert_allclose(got["det_logits"][pred["rows"].numpy()], pred["det_logits"].numpy(), atol=1e-4)
         np.testing.assert_allclose(got["det_boxes"][pred["rows"].numpy()], pred["det_boxes"].numpy(), atol=1e-5)
         np.testing.assert_array_equal(got["det_frame_index"][pred["rows"].numpy()], pred["frame_index"].numpy())
-    backend = OnnxBackend(path)
-    assert set(backend.predict({k: example[k] for k in (*info.names, *INPUT_EXTRA)})) == {
-        "phase_probs", "defect_probs", "modality_weights"}
+    backend, eager = OnnxBackend(path), EagerBackend(model)
+    feeds = {k: example[k] for k in (*info.names, *INPUT_EXTRA)}
+    feeds["present"][1, info.names.index("video")] = False  # row 1 without video: no boxes
+    got, want = backend.predict(feeds), eager.predict(feeds)
+    assert set(got) == {"phase_probs", "defect_probs", "modality_weights", "boxes"} == set(want)
+    assert got["boxes"][1] is None and want["boxes"][1] is None
+    assert got["boxes"][0][0] == want["boxes"][0][0]  # the strongest frame
+    np.testing.assert_allclose(got["boxes"][0][1], want["boxes"][0][1], atol=1e-4)

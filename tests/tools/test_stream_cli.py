@@ -125,3 +125,29 @@ def test_bench_stream_reports_the_stable_names(tmp_path, capsys):
                  "stream.realtime_factor.default.torchscript"):
         assert values[name] > 0, name
     assert 0 < values["stream.on_time_share.default"] <= 1
+
+
+def test_stream_rows_carry_the_box_heads_boxes(tiny, tmp_path):
+    """A box head fixed to "arc in the middle of the frame": every CSV / JSONL row with video carries
+    that box and its strongest frame's time inside the window; a model without a head has no such column."""
+    from _stream_helpers import fixed_box_checkpoint
+    from weldfusion.sensors.boxes import CLASSES
+
+    ck, rec = tiny
+    boxed = fixed_box_checkpoint(tmp_path / "boxes.pt", tiny_recipe(rec.parent), CLASSES.index("arc"))
+    out = tmp_path / "live.csv"
+    assert stream_tool.cli([str(boxed), str(rec), "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.DictReader(out.open()))
+    with_video = [r for r in rows if r["present_video"] == "1"]
+    assert with_video and all(r["boxes"] == "" or r["present_video"] == "1" for r in rows)
+    for r in with_video:
+        boxes = json.loads(r["boxes"])
+        assert [b["class"] for b in boxes] == ["arc", "arc"] and boxes[0]["xyxy"] == [0.25, 0.25, 0.75, 0.75]
+        assert float(r["t0_s"]) - 1e-6 <= float(r["box_frame_s"]) <= float(r["t_s"]) + 1e-6
+    lines = tmp_path / "live.jsonl"
+    assert stream_tool.cli([str(boxed), str(rec), "--out", str(lines), "--quiet"]) == 0
+    first = next(row for row in map(json.loads, lines.read_text().splitlines()) if row["present"]["video"])
+    assert first["boxes"][0]["class"] == "arc" and first["t0_s"] <= first["box_frame_s"] <= first["t_s"]
+    plain = tmp_path / "plain.csv"
+    assert stream_tool.cli([str(ck), str(rec), "--out", str(plain), "--quiet"]) == 0
+    assert "boxes" not in plain.read_text().splitlines()[0].split(",")

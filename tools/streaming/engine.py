@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from weldfusion.datasets.resample import window_grid
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
@@ -44,6 +45,7 @@ from weldfusion.tools.streaming.decisions import HopDecisions
 from weldfusion.tools.streaming.presence import PresenceMonitor, SensorEvent
 from weldfusion.tools.streaming.replay import Packet
 from weldfusion.tools.streaming.window_assembler import WindowAssembler
+from weldfusion.tools.training.localisation import BOX_SCORE, box_rows
 
 OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
 
@@ -57,13 +59,28 @@ class EagerBackend:
     def __init__(self, model: torch.nn.Module) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
+        heads = getattr(model, "localisation", None)
+        #: the image modality of a box head, or None: with one, ``predict`` adds ``boxes``
+        self.boxed = next((m for m, h in heads.items() if h.detection is not None), None) if heads else None
 
     def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays."""
+        """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays;
+        with a box head also ``boxes``: per row None (its modality absent) or ``(frame_index, (Q, 6)
+        [class, score, x0, y0, x1, y1])`` of the strongest kept frame (box in [0, 1] of the frame)."""
         batch = {k: torch.from_numpy(v).to(self.device) for k, v in inputs.items()}
         with torch.inference_mode():
             out = self.model(batch)
-        return {k: out[k].float().cpu().numpy() for k in OUTPUTS}
+        result = {k: out[k].float().cpu().numpy() for k in OUTPUTS}
+        if self.boxed is not None:
+            rows: list = [None] * len(inputs["present"])
+            pred = out.get("localisation", {}).get(self.boxed)
+            if pred is not None:
+                boxes = box_rows(pred["det_logits"][:, 0], pred["det_boxes"][:, 0])  # (B_m, Q, 6)
+                for i, row in enumerate(pred["rows"].tolist()):
+                    if bool(pred["valid"][i]):
+                        rows[row] = (int(pred["frame_index"][i, 0]), boxes[i])
+            result["boxes"] = rows
+        return result
 
 
 @dataclass
@@ -88,6 +105,10 @@ class HopResult:
     latency_ms: float = 0.0
     on_time: bool | None = None
     skipped: int = 0  # complete windows skipped just before this one (paced replay falling behind)
+    #: with a box head (eager backend): the strongest frame's time (s) and its boxes with score >=
+    #: BOX_SCORE, (K, 6) [class, score, x0, y0, x1, y1] in [0, 1] of the frame; None without a head
+    box_frame_s: float | None = None
+    boxes: np.ndarray | None = None
 
 
 @dataclass
@@ -182,6 +203,18 @@ class StreamEngine:
         self.refine_window, self.refine_decay = refine_window, refine_decay
         self.alarms = alarms
 
+    def _boxes(self, out: dict, t0: float, inputs: dict) -> tuple[float | None, np.ndarray | None]:
+        """``(box_frame_s, boxes)`` of a hop (see :class:`HopResult`); Nones without a box head."""
+        rows = out.get("boxes")
+        if rows is None:
+            return None, None
+        modality = getattr(self.backend, "boxed", None)
+        if rows[0] is None or modality is None:
+            return None, np.zeros((0, 6), np.float32)
+        k, boxes = rows[0]
+        frame_s = float(window_grid(t0, self.window_s, inputs[modality].shape[1])[k])
+        return frame_s, boxes[boxes[:, 1] >= BOX_SCORE]
+
     def window_start(self, k: int) -> float:
         """Start of window ``k`` (as ``datasets.windows.window_starts``)."""
         return round(self.origin_s + k * self.hop_s, 9)
@@ -253,7 +286,7 @@ class StreamEngine:
                 out["modality_weights"][0], inputs["present"][0].copy(),
                 {n: presence.status(n) if n in asm.buffers else "absent" for n in asm.names},
                 self.alarms.open_alarms if self.alarms is not None else (), events,
-                compute * 1000.0, latency, on_time, skipped)
+                compute * 1000.0, latency, on_time, skipped, *self._boxes(out, t0, inputs))
             summary.hops += 1
             summary.skipped += skipped
             summary.on_time += bool(on_time)

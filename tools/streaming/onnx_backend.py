@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from weldfusion.recipes.errors import MissingInput
-from weldfusion.tools.streaming.onnx_export import INPUT_EXTRA, OUTPUTS
+from weldfusion.tools.streaming.onnx_export import BOX_OUTPUTS, INPUT_EXTRA, OUTPUTS
+from weldfusion.tools.training.localisation import box_rows
 
 
 class OnnxBackend:
@@ -49,6 +50,8 @@ class OnnxBackend:
         if missing or not set(INPUT_EXTRA) <= set(self.input_names):
             raise ValueError(f"{self.path}: not a weldfusion export (inputs {self.input_names}, outputs {outputs})")
         self.batch = self.session.get_inputs()[0].shape[0]  # fixed at export
+        #: the image modality of an exported box head, or None (see :meth:`predict`)
+        self.boxed = self.metadata.get("weldfusion.box_modality") if set(BOX_OUTPUTS) <= set(outputs) else None
 
     def check(self, info, fingerprint: str, batch: int = 1) -> None:
         """``ValueError`` unless this file was exported for ``info`` (DataInfo) with weights ``fingerprint``
@@ -65,6 +68,15 @@ class OnnxBackend:
                              "(re-run weldfusion export)")
 
     def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays."""
+        """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays
+        (and ``boxes`` as :meth:`~.engine.EagerBackend.predict` gives them, with an exported box head)."""
         feeds = {name: inputs[name] for name in self.input_names}
-        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), feeds)))
+        if self.boxed is None:
+            return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), feeds)))
+        got = dict(zip(OUTPUTS + BOX_OUTPUTS, self.session.run(list(OUTPUTS + BOX_OUTPUTS), feeds)))
+        column = json.loads(self.metadata["weldfusion.modalities"]).index(self.boxed)
+        boxes = box_rows(got.pop("det_logits")[:, 0], got.pop("det_boxes")[:, 0])  # (B, Q, 6)
+        index = got.pop("det_frame_index")
+        got["boxes"] = [(int(index[i, 0]), boxes[i]) if inputs["present"][i, column] else None
+                        for i in range(len(boxes))]
+        return got

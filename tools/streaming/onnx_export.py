@@ -229,6 +229,8 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
                 "weldfusion.defects": json.dumps(list(info.defects)), "weldfusion.window_s": str(info.window_s),
                 "weldfusion.batch": str(batch),
                 "weldfusion.weights_sha256": weights_fingerprint(model), "weldfusion.source": source}
+        if wrapper.outputs != OUTPUTS:  # the modality of the box head, for the backend's boxes
+            meta["weldfusion.box_modality"] = next(m for m, h in model.localisation.items() if h.detection is not None)
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value

@@ -3,8 +3,10 @@
 CSV columns: ``t_s`` (window end), ``t0_s``, ``phase``, ``phase_prob``, ``defect_<d>`` (refined
 probabilities), ``weight_<m>`` (modality weights), ``present_<m>`` (0/1), ``sensor_<m>`` (ok /
 missing / ended / absent), ``alarms`` (open alarms, ``;``-separated), ``latency_ms``,
-``compute_ms``, ``on_time`` (1/0, empty without ``--realtime``), ``skipped``. JSONL rows hold the
-same as nested objects plus the raw (unrefined) probabilities and the hop's alarm/sensor events.
+``compute_ms``, ``on_time`` (1/0, empty without ``--realtime``), ``skipped``; with a box head (eager
+backend) also ``box_frame_s`` and ``boxes`` (JSON: class, score, ``xyxy`` in [0, 1] of the frame, of
+the window's strongest frame; score >= 0.5). JSONL rows hold the same as nested objects plus the
+raw (unrefined) probabilities and the hop's alarm/sensor events.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TextIO
 
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.files import temporary_name
+from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
 from weldfusion.tools.streaming.alarms import AlarmEvent
 from weldfusion.tools.streaming.engine import HopResult
 from weldfusion.tools.streaming.presence import SensorEvent
@@ -47,7 +50,15 @@ def csv_row(r: HopResult, defects: tuple[str, ...], names: tuple[str, ...]) -> d
     row.update({f"sensor_{m}": r.sensors[m] for m in names})
     row.update({"alarms": ";".join(r.alarms), "latency_ms": _r(r.latency_ms, 3), "compute_ms": _r(r.compute_ms, 3),
                 "on_time": "" if r.on_time is None else int(r.on_time), "skipped": r.skipped})
+    if r.boxes is not None:
+        row.update(box_frame_s="" if r.box_frame_s is None else _r(r.box_frame_s), boxes=json.dumps(box_dicts(r.boxes)))
     return row
+
+
+def box_dicts(boxes) -> list[dict]:
+    """(K, 6) ``[class, score, x0, y0, x1, y1]`` -> ``[{"class", "score", "xyxy"}, ...]`` (the JSON of the outputs)."""
+    return [{"class": BOX_CLASSES[int(b[0])], "score": round(float(b[1]), 3), "xyxy": [round(float(v), 4) for v in b[2:6]]}
+            for b in boxes]
 
 
 def json_row(r: HopResult, phases: tuple[str, ...], defects: tuple[str, ...], names: tuple[str, ...]) -> dict:
@@ -62,6 +73,7 @@ def json_row(r: HopResult, phases: tuple[str, ...], defects: tuple[str, ...], na
         "sensors": dict(r.sensors), "alarms": list(r.alarms), "events": [event_dict(e) for e in r.events],
         "latency_ms": _r(r.latency_ms, 3), "compute_ms": _r(r.compute_ms, 3), "on_time": r.on_time,
         "skipped": r.skipped,
+        **({} if r.boxes is None else {"box_frame_s": r.box_frame_s, "boxes": box_dicts(r.boxes)}),
     }
 
 

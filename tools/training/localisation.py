@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch import Tensor
 from weldfusion.datasets.resample import window_grid
 from weldfusion.fusion.localisation import select_frames
 from weldfusion.fusion.motion_segmentation import motion_iou
@@ -163,19 +164,29 @@ def localisation_scorer(trained) -> LocalisationScorer | None:
     return LocalisationScorer(next(iter(heads.keys())), BOX_CLASSES)
 
 
+#: Least score of a predicted box that the weld results (predict's events) and stream's rows carry.
+BOX_SCORE = 0.5
+
+
+def box_rows(det_logits: Tensor, det_boxes: Tensor) -> np.ndarray:
+    """(..., Q, C + 1) class logits and (..., Q, 4) boxes (cx, cy, w, h) -> (..., Q, 6) ``[class, score,
+    x0, y0, x1, y1]`` (box in [0, 1] of the frame; score: the query's highest class probability,
+    "no object" left out)."""
+    score, cls = torch.as_tensor(det_logits).float().softmax(-1)[..., :-1].max(-1)
+    cx, cy, bw, bh = torch.as_tensor(det_boxes).float().unbind(-1)
+    return torch.stack([cls.float(), score, cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], -1).cpu().numpy()
+
+
 def window_boxes(outputs: dict, batch: dict, window_s: float) -> dict[float, tuple[np.ndarray, np.ndarray]]:
     """The box head's predictions per window of a batch: ``{t0 (rounded to 1 µs): (frame_times (T',) s,
-    boxes (T', Q, 6) [class, score, x0, y0, x1, y1] with the box in [0, 1] of the frame)}`` for the
-    rows where its modality is present (T' = 1, the strongest frame, in eval mode unless :func:`every_frame`).
-    Score: the query's highest class probability ("no object" left out)."""
+    boxes (T', Q, 6) of :func:`box_rows`)}`` for the rows where its modality is present (T' = 1, the
+    strongest frame, in eval mode unless :func:`every_frame`)."""
     out: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     for modality, pred in outputs.get("localisation", {}).items():
         if "det_logits" not in pred:
             continue
         frames = batch[modality].shape[1]
-        score, cls = pred["det_logits"].float().softmax(-1)[..., :-1].max(-1)  # (B_m, T', Q)
-        cx, cy, bw, bh = pred["det_boxes"].float().unbind(-1)
-        boxes = torch.stack([cls.float(), score, cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], -1).cpu().numpy()
+        boxes = box_rows(pred["det_logits"], pred["det_boxes"])  # (B_m, T', Q, 6)
         index = pred["frame_index"].cpu().numpy()
         for i, row in enumerate(pred["rows"].tolist()):
             if bool(pred["valid"][i]):

@@ -25,14 +25,11 @@ from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.datasets.windows import WindowDataset
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
 from weldfusion.tools.streaming.decisions import HopDecisions, alarms_for
 from weldfusion.tools.streaming.defaults import HOP_S
-from weldfusion.tools.training.localisation import window_boxes
+from weldfusion.tools.streaming.output import box_dicts
+from weldfusion.tools.training.localisation import BOX_SCORE, window_boxes
 from weldfusion.tools.training.predict import predict
-
-#: Least score of a predicted box that weld results carry (``predict``'s events).
-BOX_SCORE = 0.5
 
 
 @dataclass
@@ -176,8 +173,7 @@ def _event_boxes(tl: Timeline, sel: np.ndarray, k: int) -> tuple[float, tuple]:
     if not len(idx):
         return float("nan"), ()
     frame_s, boxes = tl.boxes[int(idx[np.argmax(tl.defect_probs[idx, k])])]
-    return frame_s, tuple({"class": BOX_CLASSES[int(b[0])], "score": round(float(b[1]), 3),
-                           "xyxy": [round(float(v), 4) for v in b[2:6]]} for b in boxes)
+    return frame_s, tuple(box_dicts(boxes))
 
 
 @dataclass
