@@ -218,3 +218,21 @@ def test_events_carry_the_boxes_of_their_strongest_frame(sim, tmp_path):
         assert len(boxes) == 2 and {b["class"] for b in boxes} == {"pore"} and min(b["score"] for b in boxes) > 0.9
         np.testing.assert_allclose(boxes[0]["xyxy"], [0.25, 0.25, 0.75, 0.75], atol=1e-3)
         assert e["start_s"] - 0.4 <= e["box_frame_s"] <= e["end_s"] + 0.4  # a frame of one of its windows
+
+
+def test_predict_through_onnx_of_a_box_head_model(sim, tmp_path):
+    """``predict --onnx`` with the export of a box-head model: the same welds as eager, events without
+    boxes (the ONNX path carries the three main outputs)."""
+    from _stream_helpers import fixed_box_checkpoint
+    from weldfusion.sensors.boxes import CLASSES
+    from weldfusion.tools.streaming.onnx_export import export_onnx
+
+    data, _ = sim
+    ck = fixed_box_checkpoint(tmp_path / "boxes.pt", tiny_recipe(data), CLASSES.index("pore"), threshold=0.3)
+    trained = load_trained(ck)
+    onnx = export_onnx(trained.model, trained.info, tmp_path / "boxes.onnx")
+    assert cli([str(ck), "--data", str(data), "--out", str(tmp_path / "eager"), "--quiet"]) == 0
+    assert cli([str(ck), "--data", str(data), "--out", str(tmp_path / "onnx"), "--onnx", str(onnx), "--quiet"]) == 0
+    eager, via_onnx = (pd.read_csv(tmp_path / d / "welds.csv") for d in ("eager", "onnx"))
+    assert eager["verdict"].tolist() == via_onnx["verdict"].tolist()
+    assert pd.read_csv(tmp_path / "onnx" / "events.csv")["boxes"].isna().all()

@@ -281,6 +281,8 @@ class OpcUaSource:
             return
         from asyncua.client.ua_client import UaClientState  # lazy: asyncua only for the OPC UA paths
 
+        down = [False]  # the client's state was seen away from CONNECTED since the loss
+
         async def lost(_err) -> None:
             self._lost_since = time.monotonic()
 
@@ -293,8 +295,15 @@ class OpcUaSource:
             await sub._subscribe(nodes, ua.AttributeIds.Value, mfilter=trigger, queuesize=10_000, sampling_interval=0)
             while not self._stop.is_set():
                 await asyncio.sleep(0.02)
-                if self._lost_since is not None and client.uaclient.state is UaClientState.CONNECTED:
-                    self._lost_since, self.reconnects = None, self.reconnects + 1  # back: asyncua resubscribed
+                # asyncua may report the loss while its state still reads CONNECTED (a failed health
+                # probe): "back" is CONNECTED again after the state was seen down, not before
+                up = client.uaclient.state is UaClientState.CONNECTED
+                if not up:
+                    down[0] = True
+                    if self._lost_since is None:  # a loss the callback did not report
+                        self._lost_since = time.monotonic()
+                elif self._lost_since is not None and down[0]:
+                    self._lost_since, self.reconnects, down[0] = None, self.reconnects + 1, False  # back: resubscribed
                 for name in self.names:  # hand over what a slow source has sent so far
                     flush(name, time.time())
         finally:

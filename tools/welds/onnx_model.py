@@ -27,5 +27,6 @@ class OnnxModel(nn.Module):
         for i in range(n):
             inputs = {k: batch[k][i : i + 1].cpu().numpy() for k in keys}
             for k, v in self.backend.predict(inputs).items():
-                outs.setdefault(k, []).append(v)
+                if isinstance(v, np.ndarray):  # an exported box head's ``boxes`` (a list) stay out: predict --onnx
+                    outs.setdefault(k, []).append(v)  # writes no event boxes (the eager path does)
         return {k: torch.from_numpy(np.concatenate(v, axis=0)) for k, v in outs.items()}
