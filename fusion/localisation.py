@@ -101,6 +101,12 @@ class LocalisationHeads(nn.Module):
         return out
 
 
+def box_modality(model: nn.Module) -> str | None:
+    """The image modality whose localisation heads include the box head, or None (no box head)."""
+    heads = getattr(model, "localisation", None)
+    return next((m for m, h in heads.items() if h.detection is not None), None) if heads else None
+
+
 def frame_targets(boxes: Tensor) -> list[dict]:
     """(N, K, 5) ``[class, cx, cy, w, h]`` rows (class -1 = padding) -> per frame ``{"labels", "boxes"}``."""
     out = []

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
-from torchvision.ops import box_convert, generalized_box_iou
+from torchvision.ops import box_convert
 
 
 def cxcywh_to_xyxy(boxes: Tensor) -> Tensor:
@@ -35,20 +35,14 @@ def hungarian_match(logits: Tensor, boxes: Tensor, target_labels: Tensor, target
     Returns:
         two int arrays of length min(Q, K): query q_i is matched to target k_i.
     """
-    if target_labels.numel() == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    prob = logits.float().softmax(-1)  # (Q, C + 1)
-    cost_class = -prob[:, target_labels]  # (Q, K)
-    cost_l1 = torch.cdist(boxes.float(), target_boxes.float(), p=1)  # (Q, K)
-    cost_giou = -generalized_box_iou(cxcywh_to_xyxy(boxes.float()), cxcywh_to_xyxy(target_boxes.float()))
-    cost = w_class * cost_class + w_l1 * cost_l1 + w_giou * cost_giou
-    q, k = linear_sum_assignment(cost.cpu().numpy())
-    return q.astype(np.int64), k.astype(np.int64)
+    return batch_match(logits[None], boxes[None], [{"labels": target_labels, "boxes": target_boxes}],
+                       w_class=w_class, w_l1=w_l1, w_giou=w_giou)[0]
 
 
 def _pairwise_giou(a: Tensor, b: Tensor) -> Tensor:
     """GIoU of every box pair per frame: a (F, Q, 4), b (F, K, 4) (x0, y0, x1, y1) -> (F, Q, K)
-    (torchvision's ``generalized_box_iou`` for one frame, batched over frames)."""
+    (torchvision's ``generalized_box_iou``, which takes one frame, batched over frames; the tests
+    hold it to torchvision's)."""
     a, b = a[:, :, None], b[:, None]
     area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
     area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
@@ -63,8 +57,9 @@ def _pairwise_giou(a: Tensor, b: Tensor) -> Tensor:
 @torch.no_grad()
 def batch_match(logits: Tensor, boxes: Tensor, targets: list[dict], *, w_class: float = 1.0, w_l1: float = 5.0,
                 w_giou: float = 2.0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`hungarian_match` of every frame of a batch, the costs of all frames computed at once
-    on targets padded to the largest K (then one ``linear_sum_assignment`` per frame).
+    """:func:`hungarian_match` of every frame of a batch (the one cost of the module docstring), the
+    costs of all frames computed at once on targets padded to the largest K (then one
+    ``linear_sum_assignment`` per frame).
 
     logits: (F, Q, C + 1); boxes: (F, Q, 4); targets: per frame ``{"labels": (K_f,), "boxes": (K_f, 4)}``.
     Returns per frame the ``(queries, targets)`` index arrays.

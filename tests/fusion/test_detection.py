@@ -99,3 +99,9 @@ def test_batch_match_is_the_per_frame_matching():
         q1, k1 = hungarian_match(logits[i], boxes[i], targets[i]["labels"], targets[i]["boxes"])
         np.testing.assert_array_equal(q, q1)
         np.testing.assert_array_equal(k, k1)
+    from torchvision.ops import box_convert, generalized_box_iou
+    from weldfusion.fusion.detection.matcher import _pairwise_giou
+
+    a = box_convert(boxes, "cxcywh", "xyxy")
+    b = box_convert(torch.rand(frames, 5, 4, generator=g) * 0.5 + 0.25, "cxcywh", "xyxy")
+    torch.testing.assert_close(_pairwise_giou(a, b), torch.stack([generalized_box_iou(x, y) for x, y in zip(a, b)]))

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.windows import WindowDataset
+from weldfusion.fusion.localisation import box_modality
 from weldfusion.fusion.msstan.model import msstan_cores
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.files import temporary_name
@@ -193,8 +194,7 @@ def annotate(checkpoint, recording, out, *, start_s: float | None = None, end_s:
     check_scorable(trained, ds, str(recording))
     # attention only of the windows a drawn frame shows: those ending from one hop before the clip to its end
     clip = [i for i, (_, t0) in enumerate(ds.window_index) if t_a - hop_s - 1e-9 <= t0 + tl.window_s <= t_b + 1e-9]
-    heads = getattr(trained.model, "localisation", None)
-    boxed = heads is not None and "video" in heads and heads["video"].detection is not None
+    boxed = box_modality(trained.model) == "video"
     detections: dict | None = {} if boxed else None  # boxes of every kept frame of the video's box head
     with every_frame(trained.model, "video") if boxed else contextlib.nullcontext():
         attention = window_attention(trained.model, Subset(ds, clip), info.names, detections=detections)

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from weldfusion.datasets.resample import window_grid
 from weldfusion.datasets.schema import TIME_EPS
+from weldfusion.fusion.localisation import box_modality
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
 from weldfusion.tools.streaming.decisions import HopDecisions
@@ -59,9 +60,8 @@ class EagerBackend:
     def __init__(self, model: torch.nn.Module) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
-        heads = getattr(model, "localisation", None)
         #: the image modality of a box head, or None: with one, ``predict`` adds ``boxes``
-        self.boxed = next((m for m, h in heads.items() if h.detection is not None), None) if heads else None
+        self.boxed = box_modality(model)
 
     def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays;

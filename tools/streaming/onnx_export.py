@@ -45,6 +45,7 @@ import torch.nn.functional as F
 import torchaudio
 from torch import Tensor, nn
 from torch.onnx.symbolic_helper import _get_const
+from weldfusion.fusion.localisation import box_modality
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.files import temporary_name
 
@@ -58,10 +59,7 @@ BOX_OUTPUTS = ("det_logits", "det_boxes", "det_frame_index")
 
 def output_names(model: nn.Module) -> tuple[str, ...]:
     """The ONNX outputs of ``model``: :data:`OUTPUTS`, plus :data:`BOX_OUTPUTS` with a box head."""
-    heads = getattr(model, "localisation", None)
-    if heads and any(h.detection is not None for h in heads.values()):
-        return OUTPUTS + BOX_OUTPUTS
-    return OUTPUTS
+    return OUTPUTS + BOX_OUTPUTS if box_modality(model) is not None else OUTPUTS
 OPSET = 17
 
 
@@ -230,7 +228,7 @@ def export_onnx(model: nn.Module, info, path: str | os.PathLike, opset: int = OP
                 "weldfusion.batch": str(batch),
                 "weldfusion.weights_sha256": weights_fingerprint(model), "weldfusion.source": source}
         if wrapper.outputs != OUTPUTS:  # the modality of the box head, for the backend's boxes
-            meta["weldfusion.box_modality"] = next(m for m, h in model.localisation.items() if h.detection is not None)
+            meta["weldfusion.box_modality"] = box_modality(model)
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value

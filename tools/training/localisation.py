@@ -124,12 +124,8 @@ class LocalisationScorer:
         if "det_logits" in pred:
             has = (batch[f"{self.modality}_has_boxes"].index_select(0, rows) & pred["valid"]).cpu().numpy()
             truth = select_frames(batch[f"{self.modality}_boxes"], rows, fi).float().cpu().numpy()  # (B_m, T', K, 5)
-            probs = pred["det_logits"].float().softmax(-1)[..., :-1]  # (B_m, T', Q, C)
-            score, cls = probs.max(-1)
-            boxes = pred["det_boxes"].float()
-            scale = torch.tensor([w, h, w, h], dtype=boxes.dtype, device=boxes.device)
-            xyxy = torch.cat([boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2], -1) * scale
-            dets = torch.cat([cls[..., None].float(), score[..., None], xyxy], -1).cpu().numpy()  # (B_m, T', Q, 6)
+            dets = box_rows(pred["det_logits"], pred["det_boxes"])  # (B_m, T', Q, 6), box in [0, 1]
+            dets[..., 2:6] *= np.array([w, h, w, h], dtype=dets.dtype)  # -> window-frame px
             for i in np.flatnonzero(has):
                 for t in range(truth.shape[1]):
                     g = truth[i, t][truth[i, t, :, 0] >= 0]

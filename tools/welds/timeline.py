@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.datasets.windows import WindowDataset
+from weldfusion.fusion.localisation import box_modality
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.decisions import HopDecisions, alarms_for
 from weldfusion.tools.streaming.defaults import HOP_S
@@ -89,7 +90,7 @@ def score_recording(trained, path: str | Path, *, hop_s: float = HOP_S, batch_si
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0)
     found: dict = {}
     collect = (lambda batch, out: found.update(window_boxes(out, batch, info.window_s))) \
-        if getattr(trained.model, "localisation", None) else None
+        if box_modality(trained.model) is not None else None
     pred = predict(trained.model, loader, torch.device(device), on_batch=collect)
     order = np.argsort(pred["t0"], kind="stable")
     keep = order[pred["present"][order].any(axis=1)]  # the live engine skips windows without any sensor
