@@ -139,6 +139,66 @@ def test_opcua_source_without_a_server_is_one_line(tmp_path):
     assert "no OPC UA server answers" in str(caught.value) and str(caught.value).count("opc.tcp") == 1
 
 
+def test_opcua_connection_dropped_then_server_restarted(tmp_path, monkeypatch):
+    """The client's socket drops mid-weld while the server still runs (what a failed health check on
+    a loaded cell PC does), and 0.2 s later the server dies and is restarted: the source connects
+    afresh each time (asyncua's own session transfer lost the subscription's items when the server
+    died in the middle of it), and every sample it hands on arrives once, in order, with its true
+    values, up to the end of the weld."""
+    import asyncio
+
+    import asyncua
+    from _training_data import write_recording
+    from weldfusion.datasets.reader import Recording
+
+    rec = write_recording(tmp_path / "drop.h5", "drop", "Al-steel", "GMAW", seed=1, duration=4.0)
+    port, node_map = _free_port(), tmp_path / "nodes.yaml"
+    start_at = time.time() + 3.0
+    stops, ready, restart = [threading.Event(), threading.Event()], threading.Event(), threading.Event()
+    servers = [threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
+        port=port, names=["electrical"], start_at=start_at, map_path=str(node_map), stop=stops[0], ready=ready)),
+        threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
+            port=port, names=["electrical"], start_at=start_at, stop=stops[1], catch_up=False, hold=restart))]
+    for s in servers:
+        s.start()
+    assert ready.wait(30)
+    clients, connect = [], asyncua.Client.connect
+
+    async def connecting(client, *args, **kwargs):
+        clients.append((client, asyncio.get_running_loop()))
+        return await connect(client, *args, **kwargs)
+
+    monkeypatch.setattr(asyncua.Client, "connect", connecting)
+
+    def cell():
+        while time.time() < start_at + 0.8:
+            time.sleep(0.005)
+        client, loop = clients[-1]
+        loop.call_soon_threadsafe(client.uaclient.protocol.transport.close)  # the client drops its socket
+        time.sleep(0.2)
+        stops[0].set()  # ... the server dies
+        servers[0].join(timeout=30)
+        time.sleep(0.5)
+        restart.set()  # ... and is back, publishing the present
+
+    threads = [threading.Thread(target=cell, daemon=True)]
+    threads[0].start()
+    with OpcUaSource(str(node_map), ["electrical"], idle_s=1.5, reconnect_limit_s=2.0) as source:
+        packets = list(source.packets())
+    for s in stops:
+        s.set()
+    for t in [*threads, *servers]:
+        t.join(timeout=30)
+    assert source.reconnects >= 1
+    counters = np.concatenate([p.start + np.arange(len(p.data)) for p in packets])
+    with Recording(rec) as r:
+        n = r.streams["electrical"].n
+        truth = r.read_index("electrical", 0, n)
+    assert (np.diff(counters) > 0).all() and counters[0] == 0  # once, in order
+    assert counters[-1] == n - 1 and (counters >= 0.6 * n).sum() >= 0.15 * n  # the restarted server's samples, to the end
+    np.testing.assert_array_equal(np.concatenate([p.data for p in packets]), truth[counters])
+
+
 def test_opcua_server_killed_and_restarted_mid_weld(tiny, tmp_path):  # noqa: F811
     """The OPC UA server of the power source goes down 2 s into a 9 s weld and comes back (a restart
     publishes the present, not what it missed); the cameras and microphone go on over LSL. The

@@ -15,7 +15,10 @@ A *node map* (YAML, like the ingest manifest) says which node carries which chan
 The client subscribes to every mapped node (sampling interval 0: every change, a deep queue) and
 joins the values that share a **source timestamp** into one sample; a sample's recording time is
 its source timestamp minus ``time_origin_utc``. With a ``counter`` node the sample index is that
-counter (dropouts are exact), else it is counted from the time stamps at the nominal rate.
+counter (dropouts are exact), else it is counted from the time stamps at the nominal rate. A lost
+connection (closed socket, failed health check, or a subscription silent past :data:`LIVENESS_S`)
+is taken up by a fresh client and subscription, with back-off; samples a restarted server sends
+again are dropped by their counter.
 
 ``serve_opcua`` publishes a recording this way (server on ``127.0.0.1`` only, one object per
 stream, one Double variable per channel plus ``sample_counter``; every sample written with its
@@ -46,10 +49,14 @@ NAMESPACE = "urn:weldfusion"
 IDLE_S = 2.0
 #: Connection back-off: first and longest wait (s) between attempts while the server is not up.
 RECONNECT_S = (0.2, 1.0)
-#: How often the client checks that the server still answers (s); a lost connection is then
-#: re-established by asyncua's own supervisor (backing off up to RECONNECT_S[1]) and the
-#: subscription recreated, while the engine marks the silent sensor missing.
+#: How often asyncua's supervisor checks that the server still answers (s); a failed check, or a
+#: closed socket, is a lost connection.
 WATCHDOG_S = 0.5
+#: The subscription's publishing interval (ms) and keep-alive count: with no data the server still
+#: answers every 100 x 10 ms = 1 s, so a subscription silent for :data:`LIVENESS_S` is dead even
+#: while the socket looks open.
+PUBLISH_MS, KEEPALIVE_COUNT = 10, 100
+LIVENESS_S = 3.0
 #: Receive: how long a lost connection is retried before the source gives up (s).
 RECONNECT_LIMIT_S = 10.0
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -198,7 +205,7 @@ class OpcUaSource:
         return lost is not None and time.monotonic() - lost < self.reconnect_limit_s
 
     async def _run(self) -> None:
-        from asyncua import Client, ua  # lazy: asyncua only for the OPC UA paths
+        from asyncua import ua  # lazy: asyncua only for the OPC UA paths
 
         pending: dict[str, dict[float, dict]] = {n: {} for n in self.names}
         origin = [self.origin_utc]
@@ -232,6 +239,9 @@ class OpcUaSource:
                 source._queue.put(Packet(name, int(counters[part[0]]), data[part], times, now - origin[0]))
 
         class Handler:
+            def status_change_notification(self, status):
+                pass  # a subscription ended by a lost connection: the receive loop sees the loss itself
+
             def datachange_notification(self, node, value, data):
                 try:
                     self._on_change(node, value, data)
@@ -264,55 +274,83 @@ class OpcUaSource:
                         flush(name, time.time())
 
         trigger = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
-        delay, deadline = RECONNECT_S[0], time.monotonic() + self.connect_s
-        while not self._stop.is_set():  # a server that comes up late: try again, backing off
-            try:
-                client = Client(self.endpoint, timeout=2.0, watchdog_intervall=WATCHDOG_S, auto_reconnect=True,
-                                reconnect_max_delay=RECONNECT_S[1])
-                await client.connect()
-                break
-            except (TimeoutError, OSError, ConnectionError, ua.UaError) as err:
-                if time.monotonic() > deadline:
-                    raise InvalidInput(f"{self.endpoint}: no OPC UA server answers within {self.connect_s:g} s "
-                                       f"({first_line(err)})") from None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_S[1])
-        else:
-            return
-        from asyncua.client.ua_client import UaClientState  # lazy: asyncua only for the OPC UA paths
-
-        down = [False]  # the client's state was seen away from CONNECTED since the loss
-
-        async def lost(_err) -> None:
-            self._lost_since = time.monotonic()
-
-        client.connection_lost_callback = lost
+        nodes = [node for name in self.names for node in index_of[name]]
+        handler = Handler()
+        leaving: set[asyncio.Task] = set()  # dropped clients still closing (never awaited in line)
+        deadline = time.monotonic() + self.connect_s
         try:
-            sub = await client.create_subscription(10, Handler())
-            nodes = [client.get_node(node) for name in self.names for node in index_of[name]]
-            # every write is a sample, also when its value repeats (a constant wire feed): trigger
-            # on the timestamp too (asyncua's public subscribe_data_change has no filter argument)
-            await sub._subscribe(nodes, ua.AttributeIds.Value, mfilter=trigger, queuesize=10_000, sampling_interval=0)
             while not self._stop.is_set():
-                await asyncio.sleep(0.02)
-                # asyncua may report the loss while its state still reads CONNECTED (a failed health
-                # probe): "back" is CONNECTED again after the state was seen down, not before
-                up = client.uaclient.state is UaClientState.CONNECTED
-                if not up:
-                    down[0] = True
-                    if self._lost_since is None:  # a loss the callback did not report
-                        self._lost_since = time.monotonic()
-                elif self._lost_since is not None and down[0]:
-                    self._lost_since, self.reconnects, down[0] = None, self.reconnects + 1, False  # back: resubscribed
-                for name in self.names:  # hand over what a slow source has sent so far
-                    flush(name, time.time())
+                client = await self._connect(deadline, first=self._lost_since is None and not self.reconnects)
+                if client is None:
+                    return  # the server stayed away for reconnect_limit_s: the source ends on silence
+                try:
+                    await self._receive(client, handler, nodes, trigger, flush)
+                except (TimeoutError, OSError, ConnectionError, ua.UaError):
+                    pass  # lost while subscribing: reconnect below
+                finally:
+                    task = asyncio.create_task(asyncio.wait_for(client.disconnect(), timeout=2.0))
+                    leaving.add(task)
+                    task.add_done_callback(lambda t: (leaving.discard(t), t.cancelled() or t.exception()))
+                if self._stop.is_set():
+                    break
+                if self._lost_since is None:
+                    self._lost_since = time.monotonic()
+                deadline = self._lost_since + self.reconnect_limit_s
         finally:
             for name in self.names:
                 flush(name, time.time())
+            if leaving:
+                await asyncio.wait(leaving, timeout=2.5)
+
+    async def _connect(self, deadline: float, first: bool):
+        """A connected ``asyncua.Client``, retrying with back-off until ``deadline`` (monotonic s);
+        at the first connection a server that never answers is one line, later None."""
+        from asyncua import Client, ua  # lazy: asyncua only for the OPC UA paths
+
+        delay = RECONNECT_S[0]
+        while not self._stop.is_set():
+            # asyncua's own reconnect is off: a lost connection is a fresh client and subscription
+            # (its session transfer lost the monitored items when the server died mid-restore)
+            client = Client(self.endpoint, timeout=2.0, watchdog_intervall=WATCHDOG_S, auto_reconnect=False)
             try:
-                await asyncio.wait_for(client.disconnect(), timeout=2.0)
-            except Exception:  # noqa: BLE001, S110 - the server may be gone already
-                pass
+                await client.connect()
+                return client
+            except (TimeoutError, OSError, ConnectionError, ua.UaError) as err:
+                if time.monotonic() > deadline:
+                    if first:
+                        raise InvalidInput(f"{self.endpoint}: no OPC UA server answers within {self.connect_s:g} s "
+                                           f"({first_line(err)})") from None
+                    return None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_S[1])
+        return None
+
+    async def _receive(self, client, handler, nodes, trigger, flush) -> None:
+        """Subscribe ``nodes`` on ``client`` and hand samples over until the connection is lost
+        (socket closed, a failed health check, or no publish answer, not even a keep-alive, for
+        :data:`LIVENESS_S`) or the source is closed."""
+        from asyncua import ua  # lazy: asyncua only for the OPC UA paths
+        from asyncua.client.ua_client import UaClientState  # lazy: asyncua only for the OPC UA paths
+
+        params = ua.CreateSubscriptionParameters(
+            RequestedPublishingInterval=PUBLISH_MS, RequestedMaxKeepAliveCount=KEEPALIVE_COUNT,
+            RequestedLifetimeCount=10 * KEEPALIVE_COUNT, MaxNotificationsPerPublish=0, PublishingEnabled=True)
+        sub = await client.create_subscription(params, handler)
+        # every write is a sample, also when its value repeats (a constant wire feed): trigger
+        # on the timestamp too (asyncua's public subscribe_data_change has no filter argument)
+        await sub._subscribe([client.get_node(n) for n in nodes], ua.AttributeIds.Value, mfilter=trigger,
+                             queuesize=10_000, sampling_interval=0)
+        if self._lost_since is not None:
+            self._lost_since, self.reconnects = None, self.reconnects + 1  # back
+        subscribed = time.monotonic()
+        while not self._stop.is_set():
+            await asyncio.sleep(0.02)
+            for name in self.names:  # hand over what a slow source has sent so far
+                flush(name, time.time())
+            heard = max(sub.last_publish_at or subscribed, subscribed)
+            if client.uaclient.state is not UaClientState.CONNECTED or time.monotonic() - heard > LIVENESS_S:
+                self._lost_since = time.monotonic()
+                return
 
     def _thread_main(self) -> None:
         try:
