@@ -106,3 +106,51 @@ def test_lsl_argument_errors_are_one_line(tiny, capsys):
     assert "--stall/--realtime apply to a replay" in capsys.readouterr().err
     assert serve_replay.cli(["nowhere.h5", "--lsl"]) == 2
     assert "no such recording file" in capsys.readouterr().err
+
+
+def test_sensor_plugged_in_late_joins_the_stream(tiny, tmp_path):
+    """The microphone's outlet appears 2 s into the weld, after the source has started: it is
+    picked up, a ``joined`` event marks it, the windows before it lack it, and every window that
+    has all sensors after it gives what offline inference gives."""
+    import time
+
+    from _training_data import write_recording
+
+    _, trained = tiny
+    rec = write_recording(tmp_path / "late.h5", "late", "Al-steel", "GMAW", seed=2, duration=5.0)
+    prefix, late = f"wflate{os.getpid()}", "acoustic"
+    early = [n for n in trained.info.names if n != late]
+    start_at = time.time() + 5.0
+    stop, ready = threading.Event(), threading.Event()
+
+    def plugged_in_late():
+        while time.time() < start_at + 2.0 and not stop.is_set():
+            time.sleep(0.01)
+        serve_lsl(rec, prefix=prefix, names=[late], start_at=start_at, stop=stop)
+
+    servers = [threading.Thread(target=serve_lsl, args=(rec,), daemon=True, kwargs=dict(
+        prefix=prefix, names=early, start_at=start_at, stop=stop, ready=ready)),
+        threading.Thread(target=plugged_in_late, daemon=True)]
+    for s in servers:
+        s.start()
+    try:
+        assert ready.wait(20)
+        results = []
+        with LslSource(trained.info.names, prefix=prefix, resolve_s=3.0, idle_s=1.5) as source:
+            assert late not in source.headers  # not there at the start ...
+            engine = build_engine(trained, source, hop_s=0.1)
+            summary = engine.run(source.packets(), realtime=False, on_result=results.append)
+            assert late in source.headers  # ... received once it appeared
+    finally:
+        stop.set()
+        for s in servers:
+            s.join(timeout=30)
+    joined = [e for e in summary.sensor_events if e.kind == "joined"]
+    assert [e.name for e in joined] == [late] and 1.5 < joined[0].time_s < 4.5, summary.sensor_events
+    j = list(trained.info.names).index(late)
+    assert all(not r.present[j] for r in results if r.t < joined[0].time_s)  # absent before it joined
+    ref = _offline(trained, rec, 0.1)
+    after = [r for r in results if r.t0 > joined[0].time_s + 0.3 and r.present.all()]
+    assert len(after) >= 5 and results[-1].present.all()
+    for r in after:
+        np.testing.assert_allclose(r.raw_defect_probs, ref[round(r.t0, 9)], atol=1e-5)

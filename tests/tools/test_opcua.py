@@ -3,6 +3,7 @@ gives what offline inference of the same recording gives (issue 12)."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import threading
@@ -153,15 +154,17 @@ def test_opcua_connection_dropped_then_server_restarted(tmp_path, monkeypatch):
 
     rec = write_recording(tmp_path / "drop.h5", "drop", "Al-steel", "GMAW", seed=1, duration=4.0)
     port, node_map = _free_port(), tmp_path / "nodes.yaml"
-    start_at = time.time() + 3.0
     stops, ready, restart = [threading.Event(), threading.Event()], threading.Event(), threading.Event()
+    # the weld starts 3 s after the server listens (its start-up takes seconds on a loaded box; the
+    # client gets only what is written after it subscribed)
     servers = [threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
-        port=port, names=["electrical"], start_at=start_at, map_path=str(node_map), stop=stops[0], ready=ready)),
-        threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
-            port=port, names=["electrical"], start_at=start_at, stop=stops[1], catch_up=False, hold=restart))]
-    for s in servers:
-        s.start()
+        port=port, names=["electrical"], lead_s=3.0, map_path=str(node_map), stop=stops[0], ready=ready))]
+    servers[0].start()
     assert ready.wait(30)
+    start_at = datetime.datetime.fromisoformat(yaml.safe_load(node_map.read_text())["time_origin_utc"]).timestamp()
+    servers.append(threading.Thread(target=serve_opcua, args=(rec,), daemon=True, kwargs=dict(
+        port=port, names=["electrical"], start_at=start_at, stop=stops[1], catch_up=False, hold=restart)))
+    servers[1].start()  # the standby that takes over: same clock
     clients, connect = [], asyncua.Client.connect
 
     async def connecting(client, *args, **kwargs):

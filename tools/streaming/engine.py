@@ -198,10 +198,15 @@ class StreamEngine:
         self.hop_s = float(hop_s)
         self.origin_s = float(origin_s)
         self.window_s = assembler.window_s
-        packet_s = {n: h.packet_s for n, h in (headers or {}).items()}
-        self.timeouts = {n: max(timeout_s, 3.0 * packet_s.get(n, 0.0)) for n in assembler.buffers}
+        # the source's headers, looked up live: a sensor of a live source may join after the start
+        self.headers = headers if headers is not None else {}
+        self.timeout_s = float(timeout_s)
+        self.timeouts = {n: self._timeout(self.headers.get(n)) for n in assembler.buffers}
         self.refine_window, self.refine_decay = refine_window, refine_decay
         self.alarms = alarms
+
+    def _timeout(self, head) -> float:
+        return max(self.timeout_s, 3.0 * (head.packet_s if head is not None else 0.0))
 
     def _boxes(self, out: dict, t0: float, inputs: dict) -> tuple[float | None, np.ndarray | None]:
         """``(box_frame_s, boxes)`` of a hop (see :class:`HopResult`); Nones without a box head."""
@@ -243,7 +248,13 @@ class StreamEngine:
         def deliver(packet: Packet) -> None:
             buf = asm.buffers.get(packet.name)
             if buf is None:
-                return
+                head = self.headers.get(packet.name)
+                if head is None or packet.name not in asm.names:
+                    return  # a stream the model has no use for
+                asm.add_stream(head)  # a sensor that joins late: from now on in the windows
+                buf = asm.buffers[packet.name]
+                self.timeouts[packet.name] = self._timeout(head)
+                state["events"].append(presence.join(packet.name, self.timeouts[packet.name], packet.arrival))
             t = time.perf_counter()
             buf.push(packet.start, packet.data, None if buf.regular else packet.times)
             state["ingest_s"] += time.perf_counter() - t

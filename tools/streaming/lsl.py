@@ -115,7 +115,8 @@ class LslSource:
     Args:
         names: modalities to receive (default: every weldfusion outlet found).
         prefix: outlet name prefix.
-        resolve_s: how long to look for outlets; those not found are absent sensors.
+        resolve_s: how long to look for outlets at the start; those of ``names`` not found are absent
+            sensors until they appear (looked for again while receiving: a sensor plugged in late).
         idle_s: :meth:`packets` ends when no packet came for this long after the first.
     """
 
@@ -137,25 +138,53 @@ class LslSource:
         if not found:
             raise MissingInput(f"lsl:{prefix}.*: no weldfusion LSL outlet found within {resolve_s:g} s")
         self.path = f"lsl:{prefix}"
+        self.prefix = prefix
         self.idle_s = idle_s
         self.inlets, self.headers, self._desc = {}, {}, {}
         for name, info in found.items():
-            inlet = pylsl.StreamInlet(info, max_buflen=30, recover=True)
-            full = inlet.info(timeout=5.0)
-            inlet.open_stream(timeout=5.0)  # samples are buffered from now on, before packets() runs
-            desc = json.loads(full.desc().child_value("weldfusion"))
-            self._desc[name] = desc
-            self.inlets[name] = inlet
-            self.headers[name] = StreamHeader(
-                name, desc["kind"], float(desc["rate"]), desc["starting_time"], tuple(desc["sample_shape"]),
-                np.dtype(desc["dtype"]), tuple(desc["channel_names"]), desc["units"], int(desc["packet_samples"]))
+            self._open(name, info)
         order = [n for n in (names or sorted(found)) if n in self.headers]
         self.names = tuple(order)
         first = self._desc[self.names[0]]
         self.meta = dict(first["meta"])
         self.lsl_t0 = float(first["lsl_t0"])
         self.origin_s = float(first["origin_s"])
+        self._late = [n for n in (names or ()) if n not in found]  # looked for again while receiving
         self._start_receiving()
+
+    def _outlet_name(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def _open(self, name: str, info) -> None:
+        """Open the inlet of outlet ``info`` for modality ``name`` and set its header."""
+        inlet = self._pylsl.StreamInlet(info, max_buflen=30, recover=True)
+        full = inlet.info(timeout=5.0)
+        inlet.open_stream(timeout=5.0)  # samples are buffered from now on, before packets() runs
+        desc = json.loads(full.desc().child_value("weldfusion"))
+        self._desc[name] = desc
+        self.headers[name] = StreamHeader(
+            name, desc["kind"], float(desc["rate"]), desc["starting_time"], tuple(desc["sample_shape"]),
+            np.dtype(desc["dtype"]), tuple(desc["channel_names"]), desc["units"], int(desc["packet_samples"]))
+        self.inlets[name] = inlet
+
+    def _join_late(self) -> None:
+        """Outlets asked for but not found at the start are looked for again, every second or so,
+        while the source runs; one that appears (a sensor plugged in late) is opened and received
+        from then on: its header is set before its first packet, and the engine adds it to the
+        windows (a ``joined`` sensor event)."""
+        while self._late and not self._stop.is_set():
+            for name in list(self._late):
+                hits = self._pylsl.resolve_byprop("name", self._outlet_name(name), minimum=1, timeout=0.5)
+                if hits and not self._stop.is_set():
+                    self._open(name, hits[0])
+                    self._late.remove(name)
+                    self._corrections[name] = 0.0
+                    self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        thread = threading.Thread(target=self._receive, args=(name,), daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _start_receiving(self) -> None:
         """The receiver state (after ``names`` and ``inlets`` are set)."""
@@ -167,8 +196,12 @@ class LslSource:
         self._error: BaseException | None = None
 
     def _receive(self, name: str) -> None:
+        self._guarded(self._receive_loop, name)
+
+    def _guarded(self, work, *args) -> None:
+        """Run a receiver thread's ``work``; a failure is handed to the consumer."""
         try:
-            self._receive_loop(name)
+            work(*args)
         except BaseException as err:  # noqa: BLE001 - re-raised in the consumer (a bug, not a silent sensor)
             self._error = err
             self._queue.put(None)
@@ -213,9 +246,13 @@ class LslSource:
 
     def packets(self) -> Iterator[Packet]:
         """Packets in arrival order until no sensor has sent anything for ``idle_s``."""
-        self._threads = [threading.Thread(target=self._receive, args=(n,), daemon=True) for n in self.names]
-        for t in self._threads:
-            t.start()
+        self._threads = []
+        for name in self.names:
+            self._spawn(name)
+        if self._late:
+            joiner = threading.Thread(target=self._guarded, args=(self._join_late,), daemon=True)
+            self._threads.append(joiner)
+            joiner.start()
         yield from queued_packets(self._queue, self.idle_s, failed=self._raise)
 
     def now(self) -> float:

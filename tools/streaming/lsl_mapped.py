@@ -47,7 +47,8 @@ class MappedLslSource(LslSource):
     Args:
         stream_map: the YAML file.
         names: modalities to receive (default: all in the map).
-        resolve_s: how long to look for the outlets; those not found are absent sensors.
+        resolve_s: how long to look for the outlets at the start; those not found are absent sensors
+            until they appear (looked for again while receiving).
         idle_s: :meth:`packets` ends when no packet came for this long after the first.
         channel_names: per sensor, the channels the model reads (``DataInfo.modality(n).channel_names``).
     """
@@ -65,24 +66,17 @@ class MappedLslSource(LslSource):
         self.inlets, self.headers = {}, {}
         self._columns: dict[str, list[int]] = {}
         self._convert: dict[str, MappedOutlet] = {}
+        self._wanted, self._channel_names = wanted, dict(channel_names or {})
         deadline = time.monotonic() + resolve_s
         for modality, out in wanted.items():
             hits = pylsl.resolve_byprop("name", out.name, minimum=1, timeout=max(0.1, deadline - time.monotonic()))
-            if not hits:
-                continue
-            inlet = pylsl.StreamInlet(hits[0], max_buflen=30, recover=True)
-            full = inlet.info(timeout=5.0)
-            inlet.open_stream(timeout=5.0)  # samples are buffered from now on, before packets() runs
-            where = f"{self.map_path}: streams.{modality}"
-            channels, self._columns[modality] = channel_columns(out, modality, _labels(full, full.channel_count()), where,
-                                                                (channel_names or {}).get(modality, ()))
-            self.headers[modality] = self._header(modality, out, full.nominal_srate(), channels, where)
-            self._convert[modality] = out
-            self.inlets[modality] = inlet
+            if hits:
+                self._open(modality, hits[0])
         if not self.inlets:
             raise MissingInput(f"{self.map_path}: none of the LSL outlets {', '.join(repr(o.name) for o in wanted.values())} "
                                f"answered within {resolve_s:g} s")
         self.names = tuple(self.inlets)
+        self._late = [m for m in wanted if m not in self.inlets]  # looked for again while receiving
         self.meta = dict(smap.meta)
         self.origin_s = 0.0
         self.lsl_t0 = 0.0  # unused: time 0 is set by the first chunk (self._t0, local clock)
@@ -90,6 +84,22 @@ class MappedLslSource(LslSource):
         self._t0_lock = threading.Lock()
         self._next: dict[str, int] = {}
         self._start_receiving()
+
+    def _outlet_name(self, name: str) -> str:
+        return self._wanted[name].name
+
+    def _open(self, modality: str, info) -> None:
+        """Open the inlet of outlet ``info`` for ``modality``: its channels, header and conversion."""
+        out = self._wanted[modality]
+        inlet = self._pylsl.StreamInlet(info, max_buflen=30, recover=True)
+        full = inlet.info(timeout=5.0)
+        inlet.open_stream(timeout=5.0)  # samples are buffered from now on, before packets() runs
+        where = f"{self.map_path}: streams.{modality}"
+        channels, self._columns[modality] = channel_columns(out, modality, _labels(full, full.channel_count()), where,
+                                                            self._channel_names.get(modality, ()))
+        self.headers[modality] = self._header(modality, out, full.nominal_srate(), channels, where)
+        self._convert[modality] = out
+        self.inlets[modality] = inlet
 
     @staticmethod
     def _header(modality: str, out: MappedOutlet, nominal: float, channels: tuple[str, ...], where: str) -> StreamHeader:

@@ -177,7 +177,8 @@ class ConsoleLine:
                 msg = (f"[t {e.at_s:7.2f} s] alarm {e.defect} closed ({e.start_s:.2f}-{e.end_s:.2f} s, "
                        f"peak {e.peak:.2f}{unseen})")
         else:
-            msg = f"[t {e.time_s:7.2f} s] sensor {e.name} {'lost (timeout)' if e.kind == 'lost' else 'back'}"
+            what = {"lost": "lost (timeout)", "joined": "joined late"}.get(e.kind, e.kind)
+            msg = f"[t {e.time_s:7.2f} s] sensor {e.name} {what}"
         self.finish()
         print(msg, file=self.out, flush=True)
 

@@ -9,7 +9,8 @@ assembled with its presence-mask column cleared (the model carries on with the r
 :class:`~weldfusion.tools.streaming.window_assembler.WindowAssembler`).
 
 Transitions are kept as :class:`SensorEvent` (``lost`` at the time the timeout expired, ``back``
-at the arrival of the first packet after it).
+at the arrival of the first packet after it, ``joined`` for a sensor that appears in a live
+stream after it started).
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ class PresenceMonitor:
         self._ended: set[str] = set()
         self._lost: set[str] = set()
         self.events: list[SensorEvent] = []
+
+    def join(self, name: str, timeout_s: float, time_s: float) -> SensorEvent:
+        """Sensor ``name`` starts delivering at ``time_s``, after the stream began (a late outlet)."""
+        if not timeout_s > 0:
+            raise InvalidInput(f"timeout of {name} must be > 0 s, got {timeout_s}")
+        self.names = (*self.names, name) if name not in self.names else self.names
+        self.timeout_s[name] = float(timeout_s)
+        self._last[name] = float(time_s)
+        self._lost.discard(name)
+        event = SensorEvent(name, "joined", float(time_s))
+        self.events.append(event)
+        return event
 
     def seen(self, name: str, time_s: float) -> SensorEvent | None:
         """A packet of ``name`` arrived at ``time_s``; returns the ``back`` event if it had been lost."""

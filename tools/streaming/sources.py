@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import ChainMap
 from collections.abc import Iterator, Sequence
 
 from weldfusion.recipes.errors import InvalidInput
@@ -49,12 +50,13 @@ class MergedSource:
 
     def __init__(self, sources: Sequence) -> None:
         self.sources = list(sources)
-        self.headers: dict = {}
+        seen: set = set()
         for src in self.sources:
-            clash = set(src.headers) & set(self.headers)
+            clash = set(src.headers) & seen
             if clash:
                 raise InvalidInput(f"{src.path}: {sorted(clash)[0]!r} is also received from another source")
-            self.headers.update(src.headers)
+            seen.update(src.headers)
+        self.headers = ChainMap(*[src.headers for src in self.sources])  # live: a late sensor shows up
         self.names = tuple(n for src in self.sources for n in src.names)
         self.meta = next((dict(s.meta) for s in self.sources if s.meta), {})
         self.origin_s = min(s.origin_s for s in self.sources)

@@ -68,21 +68,28 @@ class WindowAssembler:
         self.buffers: dict[str, RingBuffer] = {}
         self.columns: dict[str, list[int | None]] = {}
         self._margin: dict[str, float] = {}
+        self._lag: dict[str, float] = {}
+        self.buffer_s, self.where = buffer_s, where
         for spec in self.specs:
             head = headers.get(spec.name)
-            if head is None:
-                continue
-            if (spec.kind == "image") != (head.kind == "image"):
-                raise InvalidInput(f"{where}: stream {spec.name} delivers {head.kind} samples, the model expects "
-                                 f"{spec.kind} windows")
-            margin = 0.0 if spec.kind == "image" else signal_margin_s(head.rate, spec.length / self.window_s)
-            if spec.kind == "signal":
-                self.columns[spec.name] = signal_columns(spec, head.channel_names, where)
-            self._margin[spec.name] = margin
-            capacity = math.ceil((self.window_s + 2 * margin + buffer_s) * head.rate) + 2 * head.packet_samples
-            self.buffers[spec.name] = RingBuffer(spec.name, head.sample_shape, head.dtype, head.rate,
-                                                 head.starting_time, capacity, head.channel_names, head.units)
-        self._lag = {n: self._nominal_lag(n, headers[n]) for n in self.buffers}
+            if head is not None:
+                self.add_stream(head)
+
+    def add_stream(self, head: StreamHeader) -> None:
+        """A ring buffer for the model's modality ``head.name`` (at start, or a sensor that joins a
+        live stream late); a stream of the wrong kind is :class:`InvalidInput`."""
+        spec = self._spec(head.name)
+        if (spec.kind == "image") != (head.kind == "image"):
+            raise InvalidInput(f"{self.where}: stream {spec.name} delivers {head.kind} samples, the model expects "
+                               f"{spec.kind} windows")
+        margin = 0.0 if spec.kind == "image" else signal_margin_s(head.rate, spec.length / self.window_s)
+        if spec.kind == "signal":
+            self.columns[spec.name] = signal_columns(spec, head.channel_names, self.where)
+        self._margin[spec.name] = margin
+        capacity = math.ceil((self.window_s + 2 * margin + self.buffer_s) * head.rate) + 2 * head.packet_samples
+        self.buffers[spec.name] = RingBuffer(spec.name, head.sample_shape, head.dtype, head.rate,
+                                             head.starting_time, capacity, head.channel_names, head.units)
+        self._lag[spec.name] = self._nominal_lag(spec.name, head)
 
     @classmethod
     def for_model(cls, info, data_cfg, norm: NormStats | None, headers: dict[str, StreamHeader], meta: dict,
