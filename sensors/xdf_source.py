@@ -15,6 +15,7 @@ in-memory samples of any of them as a :class:`RawSource` on the file's clock.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,14 +45,34 @@ class XdfStream:
     rate: float
 
 
+class _Damage(logging.Handler):
+    """Keeps the first error pyxdf logs while it reads (it reports a damaged or cut-short file so,
+    then scans forward to the next chunk it can read)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.first: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.first is None:
+            self.first = (record.getMessage().strip().splitlines() or [record.levelname])[0][:160]
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> tuple[list[dict], float]:
     import pyxdf  # lazy: pyxdf only for XDF files
 
+    damage = _Damage()
+    log = logging.getLogger("pyxdf")
+    log.addHandler(damage)
     try:
         streams, _ = pyxdf.load_xdf(path, synchronize_clocks=True, dejitter_timestamps=False, verbose=False)
     except Exception as err:  # noqa: BLE001 - pyxdf raises many types for a broken file
         raise IngestError(f"{path}: not a readable XDF file ({first_line(err)})") from None
+    finally:
+        log.removeHandler(damage)
+    if damage.first is not None:  # pyxdf skips a damaged stretch and goes on: samples would be missing
+        raise IngestError(f"{path}: damaged or cut-short XDF file, samples would be lost ({damage.first})")
     firsts = [float(s["time_stamps"][0]) for s in streams if len(s["time_stamps"])]
     return streams, (min(firsts) if firsts else 0.0)
 

@@ -71,7 +71,7 @@ def test_mdf4_irregular_time_stamps_are_kept_per_sample(tmp_path):
         np.testing.assert_allclose(rec.timestamps("electrical"), t, atol=1e-9)
 
 
-@pytest.mark.parametrize("case", ["missing_channel", "not_mdf", "time_column"])
+@pytest.mark.parametrize("case", ["missing_channel", "not_mdf", "truncated", "time_column"])
 def test_mdf4_bad_input_is_one_line(case, tmp_path, capsys):
     _write_mdf(tmp_path / "bench.mf4")
     extra = {}
@@ -82,6 +82,9 @@ def test_mdf4_bad_input_is_one_line(case, tmp_path, capsys):
         manifest.write_text(yaml.safe_dump(data))
     elif case == "not_mdf":
         (tmp_path / "bench.mf4").write_bytes(b"MDF     garbage" * 10)
+    elif case == "truncated":  # a copy cut short (a full disk, an aborted transfer)
+        whole = (tmp_path / "bench.mf4").read_bytes()
+        (tmp_path / "bench.mf4").write_bytes(whole[: len(whole) // 2])
     else:
         extra = {"time_column": "t"}
         manifest = _manifest(tmp_path, **extra)

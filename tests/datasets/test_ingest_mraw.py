@@ -38,15 +38,18 @@ def test_mraw_frames_and_record_rate(bit_depth, tmp_path):
         np.testing.assert_array_equal(rec.read_index("video", 0, info.n), frames)
 
 
-@pytest.mark.parametrize("case", ["mraw_given", "garbage_header"])
+@pytest.mark.parametrize("case", ["mraw_given", "garbage_header", "truncated"])
 def test_mraw_bad_input_is_one_line(case, tmp_path, capsys):
     manifest, _ = _clip(tmp_path, 8)
     if case == "mraw_given":
         data = yaml.safe_load(manifest.read_text())
         data["streams"]["video"].update(path="shot.mraw", format="mraw")
         manifest.write_text(yaml.safe_dump(data))
-    else:
+    elif case == "garbage_header":
         (tmp_path / "shot.cih").write_text("not a header\n")
+    else:  # the frames file cut short: fewer frames than the header announces
+        whole = (tmp_path / "shot.mraw").read_bytes()
+        (tmp_path / "shot.mraw").write_bytes(whole[: len(whole) // 2 + 7])
     code = ingest_tool.cli([str(manifest), "--out", str(tmp_path / "x.h5"), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "shot." in err[0], err

@@ -46,7 +46,7 @@ def test_xdf_stream_with_recorded_clock_offsets(tmp_path):
         np.testing.assert_allclose(rec.read_index("electrical", 0, info.n), values, rtol=1e-6)
 
 
-@pytest.mark.parametrize("case", ["no_stream", "no_channel", "garbage", "key_on_csv"])
+@pytest.mark.parametrize("case", ["no_stream", "no_channel", "garbage", "truncated", "key_on_csv"])
 def test_xdf_bad_input_is_one_line(case, tmp_path, capsys):
     manifest, _ = _session(tmp_path)
     data = yaml.safe_load(manifest.read_text())
@@ -57,6 +57,9 @@ def test_xdf_bad_input_is_one_line(case, tmp_path, capsys):
         el["channels"]["current"] = "I_missing"
     elif case == "garbage":
         (tmp_path / "session.xdf").write_bytes(b"XDF:" + b"\x08garbage" * 8)
+    elif case == "truncated":  # LabRecorder killed mid-write
+        whole = (tmp_path / "session.xdf").read_bytes()
+        (tmp_path / "session.xdf").write_bytes(whole[: len(whole) // 2])
     else:
         (tmp_path / "daq.csv").write_text("time_s,I\n0,1\n")
         el["path"] = "daq.csv"
@@ -64,6 +67,6 @@ def test_xdf_bad_input_is_one_line(case, tmp_path, capsys):
     code = ingest_tool.cli([str(manifest), "--out", str(tmp_path / "x.h5"), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
-    assert {"no_stream": "nowhere", "no_channel": "I_missing", "garbage": "session.xdf",
+    assert {"no_stream": "nowhere", "no_channel": "I_missing", "garbage": "session.xdf", "truncated": "session.xdf",
             "key_on_csv": "xdf_stream"}[case] in err[0]
     assert not (tmp_path / "x.h5").exists()
