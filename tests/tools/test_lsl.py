@@ -109,7 +109,7 @@ def test_lsl_argument_errors_are_one_line(tiny, capsys):
 
 
 def test_sensor_plugged_in_late_joins_the_stream(tiny, tmp_path):
-    """The microphone's outlet appears 2 s into the weld, after the source has started: it is
+    """The microphone's outlet appears 1.5 s into the weld, after the source has started: it is
     picked up, a ``joined`` event marks it, the windows before it lack it, and every window that
     has all sensors after it gives what offline inference gives."""
     import time
@@ -117,14 +117,14 @@ def test_sensor_plugged_in_late_joins_the_stream(tiny, tmp_path):
     from _training_data import write_recording
 
     _, trained = tiny
-    rec = write_recording(tmp_path / "late.h5", "late", "Al-steel", "GMAW", seed=2, duration=5.0)
+    rec = write_recording(tmp_path / "late.h5", "late", "Al-steel", "GMAW", seed=2, duration=6.0)
     prefix, late = f"wflate{os.getpid()}", "acoustic"
     early = [n for n in trained.info.names if n != late]
     start_at = time.time() + 5.0
     stop, ready = threading.Event(), threading.Event()
 
     def plugged_in_late():
-        while time.time() < start_at + 2.0 and not stop.is_set():
+        while time.time() < start_at + 1.5 and not stop.is_set():
             time.sleep(0.01)
         serve_lsl(rec, prefix=prefix, names=[late], start_at=start_at, stop=stop)
 
@@ -146,11 +146,12 @@ def test_sensor_plugged_in_late_joins_the_stream(tiny, tmp_path):
         for s in servers:
             s.join(timeout=30)
     joined = [e for e in summary.sensor_events if e.kind == "joined"]
-    assert [e.name for e in joined] == [late] and 1.5 < joined[0].time_s < 4.5, summary.sensor_events
+    # found within about a second of appearing (up to 3 s on a loaded box)
+    assert [e.name for e in joined] == [late] and 1.5 < joined[0].time_s < 5.0, summary.sensor_events
     j = list(trained.info.names).index(late)
     assert all(not r.present[j] for r in results if r.t < joined[0].time_s)  # absent before it joined
     ref = _offline(trained, rec, 0.1)
     after = [r for r in results if r.t0 > joined[0].time_s + 0.3 and r.present.all()]
-    assert len(after) >= 5 and results[-1].present.all()
+    assert len(after) >= 5 and results[-1].present.all(), (summary.sensor_events, [(r.t0, r.present.tolist()) for r in results])
     for r in after:
         np.testing.assert_allclose(r.raw_defect_probs, ref[round(r.t0, 9)], atol=1e-5)
