@@ -146,8 +146,8 @@ def test_sensor_plugged_in_late_joins_the_stream(tiny, tmp_path):
         for s in servers:
             s.join(timeout=30)
     joined = [e for e in summary.sensor_events if e.kind == "joined"]
-    # found within about a second of appearing (up to 3 s on a loaded box)
-    assert [e.name for e in joined] == [late] and 1.5 < joined[0].time_s < 5.0, summary.sensor_events
+    # found within a fraction of a second of appearing (0.14 s with a busy CPU beside it)
+    assert [e.name for e in joined] == [late] and 1.5 < joined[0].time_s < 3.5, summary.sensor_events
     j = list(trained.info.names).index(late)
     assert all(not r.present[j] for r in results if r.t < joined[0].time_s)  # absent before it joined
     ref = _offline(trained, rec, 0.1)

@@ -168,15 +168,18 @@ class LslSource:
         self.inlets[name] = inlet
 
     def _join_late(self) -> None:
-        """Outlets asked for but not found at the start are looked for again, every second or so,
-        while the source runs; one that appears (a sensor plugged in late) is opened and received
-        from then on: its header is set before its first packet, and the engine adds it to the
-        windows (a ``joined`` sensor event)."""
-        while self._late and not self._stop.is_set():
-            for name in list(self._late):
-                hits = self._pylsl.resolve_byprop("name", self._outlet_name(name), minimum=1, timeout=0.5)
-                if hits and not self._stop.is_set():
+        """Outlets asked for but not found at the start are watched for while the source runs (one
+        LSL continuous resolver each, polled every 0.1 s); one that appears (a sensor plugged in
+        late) is opened and received from then on: its header is set before its first packet, and
+        the engine adds it to the windows (a ``joined`` sensor event)."""
+        watch = {name: self._pylsl.ContinuousResolver(prop="name", value=self._outlet_name(name))
+                 for name in self._late}
+        while watch and not self._stop.wait(0.1):
+            for name, resolver in list(watch.items()):
+                hits = resolver.results()
+                if hits:
                     self._open(name, hits[0])
+                    del watch[name]
                     self._late.remove(name)
                     self._corrections[name] = 0.0
                     self._spawn(name)
