@@ -86,6 +86,8 @@ class SimConfig:
     missing_prob: float = 0.15
     gap_prob: float = 0.25
     max_clock_offset_s: float = 0.03
+    spatter_scale: float = 1.0  # >= 1: background spatter x this (a harder condition)
+    video_noise_scale: float = 1.0  # camera shot + read noise x this
 
     def __post_init__(self) -> None:
         lo, hi = self.duration_s
@@ -102,6 +104,10 @@ class SimConfig:
                 raise InvalidInput(f"{key} must be in [0, 1], got {getattr(self, key)}")
         if self.max_clock_offset_s < 0:
             raise InvalidInput("max_clock_offset_s must be >= 0")
+        if not (math.isfinite(self.spatter_scale) and 1.0 <= self.spatter_scale <= 100.0):
+            raise InvalidInput(f"spatter_scale must be 1-100, got {self.spatter_scale}")
+        if not (math.isfinite(self.video_noise_scale) and 0.0 <= self.video_noise_scale <= 100.0):
+            raise InvalidInput(f"video_noise_scale must be 0-100, got {self.video_noise_scale}")
 
 
 @dataclass
@@ -210,7 +216,8 @@ def simulate_run(
                                                             config.thermal_mm_per_px)
     streams["thermal"] = StreamData(frames, config.thermal_rate, "degC", "radiometric MWIR camera, emissivity set to 1")
     step("thermal")
-    video = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px)
+    video = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px,
+                               config.spatter_scale, config.video_noise_scale)
     streams["video"] = StreamData(video.frames, config.video_rate, "gray8", "high-speed camera")
     step("video")
     streams["acoustic"] = StreamData(acoustic_sim.simulate(scn, wave, config.acoustic_rate), config.acoustic_rate,
@@ -296,6 +303,8 @@ def write_run(run: SimulatedRun, path: str | os.PathLike, overwrite: bool = Fals
             attrs={
                 "control_rate": CONTROL_RATE,
                 "video_mm_per_px": run.config.video_mm_per_px,
+                "spatter_scale": run.config.spatter_scale,
+                "video_noise_scale": run.config.video_noise_scale,
                 "thermal_mm_per_px": run.config.thermal_mm_per_px,
                 "box_classes": list(BOX_CLASSES),
                 "description": "simulator ground truth: arc / heat-source pixel positions (column, row), "

@@ -52,10 +52,12 @@ PROCESS_DEFECT_FACTOR: dict[str, dict[str, float]] = {"TIG": {"spatter": 0.1}}
 SC_REGULARITY = 6.0
 #: Spatter particle kinematics slots per short circuit (video).
 SPATTER_SLOTS = 6
+#: Mean spatter particles thrown at one re-ignition (Poisson).
+SC_PARTICLES_MEAN = 0.12
 
 #: Random streams of a run, one per concern (index = SeedSequence spawn key).
 STREAMS = ("phases", "defects", "short_circuits", "electrical", "thermal", "video", "acoustic", "mess", "daq", "ae",
-           "plume", "laser_monitor")
+           "plume", "laser_monitor", "clutter")
 
 #: Where each defect leaves its signature (arc processes). Modalities not listed see nothing.
 #: ``defect_modalities`` applies the process exceptions (laser/TIG have no short circuits, and the
@@ -443,7 +445,7 @@ def _short_circuits(rng: np.random.Generator, scn: Scenario) -> dict[str, np.nda
         "sc_dur": np.asarray(durs),
         "sc_gain": np.asarray(gains),
         "sc_spike": np.asarray(spikes),
-        "sc_particles": poisson.ppf(rng.uniform(size=k), 0.12).astype(np.int64),
+        "sc_particles": poisson.ppf(rng.uniform(size=k), SC_PARTICLES_MEAN).astype(np.int64),
         "sc_slots": rng.uniform(size=(k, SPATTER_SLOTS, 4)),
         "_keep": rng.uniform(size=k),
         "_m1": rng.uniform(size=k),

@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ae-rate", type=float, default=0.0, help="acoustic-emission channel Hz, 0 = off (e.g. 500000)")
     p.add_argument("--missing-prob", type=float, default=SimConfig.missing_prob, help="share of runs missing one sensor")
     p.add_argument("--gap-prob", type=float, default=SimConfig.gap_prob, help="chance of dropouts per stream")
+    p.add_argument("--spatter-scale", type=float, default=SimConfig.spatter_scale,
+                   help="harder condition: background spatter x K (>= 1; default 1)")
+    p.add_argument("--video-noise-scale", type=float, default=SimConfig.video_noise_scale,
+                   help="harder condition: camera shot and read noise x K (default 1)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
     p.add_argument("--force", action="store_true", help="overwrite existing recordings / summary.json")
     return p
@@ -75,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         laser_monitor_rate=args.laser_monitor_rate,
         missing_prob=args.missing_prob,
         gap_prob=args.gap_prob,
+        spatter_scale=args.spatter_scale,
+        video_noise_scale=args.video_noise_scale,
     )
     out = claim(Path(args.out))
     summary = generate_set(out, pairs, args.runs, args.seed, config, args.workers, args.force)

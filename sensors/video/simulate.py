@@ -44,7 +44,14 @@ from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from weldfusion.sensors.boxes import VISIBLE_GREY, BoxList, glow_radius
 from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag
 from weldfusion.sensors.plume import PLUME_RATE, plume_flicker
-from weldfusion.sensors.scenario import CONTROL_RATE, SPATTER_SLOTS, Scenario, event_envelope, first_passage
+from weldfusion.sensors.scenario import (
+    CONTROL_RATE,
+    SC_PARTICLES_MEAN,
+    SPATTER_SLOTS,
+    Scenario,
+    event_envelope,
+    first_passage,
+)
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
 
 #: Fraction of the frame period the shutter is open.
@@ -76,6 +83,8 @@ BEAD_COOL_S = 0.35
 #: Pool surface: capillary wavelength (mm), wave and breathing amplitudes, oscillation frequency range (Hz).
 POOL_WAVE_MM = 1.2
 POOL_WAVE_AMP = 0.12
+#: Laser/TIG: particles ejected from the keyhole or pool per second of burning (Poisson).
+EJECTIONS_PER_S = 3.0
 POOL_BREATH_AMP = 0.05
 POOL_OSC_HZ = (60.0, 140.0)
 #: Undercut groove: width (mm) and distance of its centre outside the bead toe (mm).
@@ -100,8 +109,26 @@ def _window_mean(values: np.ndarray, rate: float, starts: np.ndarray, length_s: 
     return (c[i1] - c[i0]) / np.maximum(i1 - i0, 1)
 
 
-def _particles(scn: Scenario, rng: np.random.Generator) -> np.ndarray:
-    """Spatter particles (P, 4): birth time s, direction angle rad from vertical, speed m/s, brightness 0-1."""
+def _clutter(scn: Scenario, births: np.ndarray, extra: float) -> np.ndarray:
+    """``extra`` x as many background particles again (P, 4) as the process throws, born at ``births``
+    (re-ignitions, or any time the arc burns when empty): the harder condition of ``synth
+    --spatter-scale``. Its own random stream, so the default run is unchanged."""
+    crng = scn.rng("clutter")
+    arc_s = max(scn.extinction_s - scn.ignition_s, 0.0)
+    if births.size:
+        n = crng.poisson(extra * SC_PARTICLES_MEAN * births.size)
+        t = crng.choice(births, size=n)
+    else:
+        n = crng.poisson(extra * EJECTIONS_PER_S * arc_s)
+        t = scn.ignition_s + crng.uniform(size=n) * arc_s
+    u = crng.uniform(size=(n, 3))
+    return np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
+                     0.5 + 0.5 * u[:, 2]], axis=1)
+
+
+def _particles(scn: Scenario, rng: np.random.Generator, spatter_scale: float = 1.0) -> np.ndarray:
+    """Spatter particles (P, 4): birth time s, direction angle rad from vertical, speed m/s, brightness
+    0-1; ``spatter_scale`` > 1 adds background spatter (the defect's bursts stay as they are)."""
     rows = []
     if scn.has_short_circuits and scn.sc_start.size:
         births = scn.sc_start + scn.sc_dur  # thrown at re-ignition
@@ -112,7 +139,7 @@ def _particles(scn: Scenario, rng: np.random.Generator) -> np.ndarray:
         rows.append(np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
                               0.5 + 0.5 * u[:, 2]], axis=1))
     else:  # laser/TIG: a few ejections from the keyhole / pool
-        n = rng.poisson(3.0 * max(scn.extinction_s - scn.ignition_s, 0.0))
+        n = rng.poisson(EJECTIONS_PER_S * max(scn.extinction_s - scn.ignition_s, 0.0))
         u = rng.uniform(size=(n, 4))
         t = scn.ignition_s + u[:, 3] * max(scn.extinction_s - scn.ignition_s, 0.0)
         rows.append(np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
@@ -124,6 +151,9 @@ def _particles(scn: Scenario, rng: np.random.Generator) -> np.ndarray:
             t = ev.start_s + u[:, 3] * (ev.end_s - ev.start_s)
             rows.append(np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
                                   0.5 + 0.5 * u[:, 2]], axis=1))
+    if spatter_scale > 1.0:
+        births = scn.sc_start + scn.sc_dur if scn.has_short_circuits else np.zeros(0)
+        rows.append(_clutter(scn, births, spatter_scale - 1.0))
     return np.concatenate(rows, axis=0) if rows else np.zeros((0, 4))
 
 
@@ -291,8 +321,13 @@ def simulate(
     rate: float,
     shape: tuple[int, int] = (64, 64),
     mm_per_px: float = 0.25,
+    spatter_scale: float = 1.0,
+    noise_scale: float = 1.0,
 ) -> VideoSim:
-    """High-speed frames at ``rate`` Hz, with their ground truth (:class:`VideoSim`)."""
+    """High-speed frames at ``rate`` Hz, with their ground truth (:class:`VideoSim`).
+
+    ``spatter_scale`` (>= 1) multiplies the background spatter and ``noise_scale`` the camera's
+    shot and read noise: a harder condition than the default (1, 1) camera and process."""
     rng = scn.rng("video")
     h, w = shape
     sc = REF_MM_PER_PX / mm_per_px  # pixels per pixel of the 64 px reference camera
@@ -354,7 +389,7 @@ def simulate(
         plume = np.clip(1.0 + 0.35 * exposure_mean, 0.2, 2.0)
         plume *= 1.0 - 0.5 * burn  # full penetration: plume partly exits at the root
 
-    parts = _particles(scn, rng)
+    parts = _particles(scn, rng, spatter_scale)
     origin = np.stack([x_arc, np.full(n, y_root - 2.0 * sc)], axis=1)
     mat_a, mat_b = scn.pair.a, scn.pair.b
     cols = np.arange(w, dtype=np.float32)
@@ -499,7 +534,7 @@ def simulate(
         # sensor: shot noise ~ sqrt(signal), read noise, 8-bit; the exposure shrinks as 1 / rate, the
         # gain that keeps the image bright grows with it, and so does the noise per frame
         noise = rng.standard_normal(img.shape, dtype=np.float32)
-        img += noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0) * np.float32(np.sqrt(rate / NOISE_REF_RATE))
+        img += noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0) * np.float32(noise_scale * np.sqrt(rate / NOISE_REF_RATE))
         frames[sl] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     arc_xy = np.stack([x_arc, y_mid], axis=1).astype(np.float32)
     return VideoSim(frames, arc_xy, boxes.array(), motion_bits)

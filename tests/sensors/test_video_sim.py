@@ -72,3 +72,32 @@ def test_larger_frames_see_the_same_scene_finer():
     mean_down, mean_small = down.mean(axis=0), small.mean(axis=0)
     assert np.corrcoef(mean_down.ravel(), mean_small.ravel())[0, 1] > 0.95  # same picture
     assert np.abs(mean_down - mean_small).mean() < 6.0
+
+
+def test_harder_condition_adds_spatter_and_noise_and_leaves_the_rest():
+    """``synth --spatter-scale 4 --video-noise-scale 2``: about 4x the background spatter particles
+    (their boxes and motion truth with them), twice the sensor noise, and the same scene otherwise
+    (the default run's random streams untouched)."""
+    from weldfusion.sensors.boxes import CLASSES
+
+    base = simulate_run("Al-steel", "GMAW", 0, 3, CFG, defects=[])
+    hard = simulate_run("Al-steel", "GMAW", 0, 3, SimConfig(**{**CFG.__dict__, "spatter_scale": 4.0,
+                                                                 "video_noise_scale": 2.0}), defects=[])
+    assert np.array_equal(base.streams["electrical"].data, hard.streams["electrical"].data)  # same process
+    spatter = CLASSES.index("spatter")
+
+    def particles(run):  # distinct spatter boxes per second of video
+        b = run.truth["video_boxes"]
+        return (b[:, 1] == spatter).sum() / run.scenario.duration_s
+
+    assert particles(base) > 0 and 2.5 < particles(hard) / particles(base) < 6.0
+    clean = simulate_run("Al-steel", "GMAW", 0, 3, SimConfig(**{**CFG.__dict__, "video_noise_scale": 0.0}),
+                         defects=[]).streams["video"].data.astype(float)
+    noisy = SimConfig(**{**CFG.__dict__, "video_noise_scale": 2.0})
+    loud = simulate_run("Al-steel", "GMAW", 0, 3, noisy, defects=[]).streams["video"].data.astype(float)
+    plain = base.streams["video"].data.astype(float)
+    dark = (clean < 120) & (clean > 10)  # unsaturated pixels
+    ratio = np.std((loud - clean)[dark]) / np.std((plain - clean)[dark])
+    assert 1.7 < ratio < 2.3, ratio
+    with pytest.raises(Exception, match="spatter_scale"):
+        SimConfig(spatter_scale=0.5)
