@@ -53,8 +53,8 @@ RECONNECT_S = (0.2, 1.0)
 #: closed socket, is a lost connection.
 WATCHDOG_S = 0.5
 #: The subscription's publishing interval (ms) and keep-alive count: with no data the server still
-#: answers every 100 x 10 ms = 1 s, so a subscription silent for :data:`LIVENESS_S` is dead even
-#: while the socket looks open.
+#: answers every 100 x 10 ms = 1 s, so a subscription silent for :data:`LIVENESS_S` (or three
+#: keep-alive periods, if the server revised them longer) is dead even while the socket looks open.
 PUBLISH_MS, KEEPALIVE_COUNT = 10, 100
 LIVENESS_S = 3.0
 #: Receive: how long a lost connection is retried before the source gives up (s).
@@ -342,13 +342,17 @@ class OpcUaSource:
                              queuesize=10_000, sampling_interval=0)
         if self._lost_since is not None:
             self._lost_since, self.reconnects = None, self.reconnects + 1  # back
+        # a server may revise the keep-alive (asyncua then updates the subscription's parameters):
+        # silence counts as a loss only after three of its keep-alive periods
+        keepalive_s = sub.parameters.RequestedPublishingInterval / 1000 * sub.parameters.RequestedMaxKeepAliveCount
+        liveness_s = max(LIVENESS_S, 3.0 * keepalive_s)
         subscribed = time.monotonic()
         while not self._stop.is_set():
             await asyncio.sleep(0.02)
             for name in self.names:  # hand over what a slow source has sent so far
                 flush(name, time.time())
             heard = max(sub.last_publish_at or subscribed, subscribed)
-            if client.uaclient.state is not UaClientState.CONNECTED or time.monotonic() - heard > LIVENESS_S:
+            if client.uaclient.state is not UaClientState.CONNECTED or time.monotonic() - heard > liveness_s:
                 self._lost_since = time.monotonic()
                 return
 
