@@ -109,6 +109,13 @@ def _window_mean(values: np.ndarray, rate: float, starts: np.ndarray, length_s: 
     return (c[i1] - c[i0]) / np.maximum(i1 - i0, 1)
 
 
+def _particle_rows(t: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Particles (P, 4) born at ``t`` (P,) s from uniforms ``u`` (P, >= 3): birth time, direction
+    angle rad from vertical (within +-75 deg), speed m/s, brightness 0.5-1."""
+    return np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
+                     0.5 + 0.5 * u[:, 2]], axis=1)
+
+
 def _clutter(scn: Scenario, births: np.ndarray, extra: float) -> np.ndarray:
     """``extra`` x as many background particles again (P, 4) as the process throws, born at ``births``
     (re-ignitions, or any time the arc burns when empty): the harder condition of ``synth
@@ -121,38 +128,29 @@ def _clutter(scn: Scenario, births: np.ndarray, extra: float) -> np.ndarray:
     else:
         n = crng.poisson(extra * EJECTIONS_PER_S * arc_s)
         t = scn.ignition_s + crng.uniform(size=n) * arc_s
-    u = crng.uniform(size=(n, 3))
-    return np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
-                     0.5 + 0.5 * u[:, 2]], axis=1)
+    return _particle_rows(t, crng.uniform(size=(n, 3)))
 
 
 def _particles(scn: Scenario, rng: np.random.Generator, spatter_scale: float = 1.0) -> np.ndarray:
     """Spatter particles (P, 4): birth time s, direction angle rad from vertical, speed m/s, brightness
     0-1; ``spatter_scale`` > 1 adds background spatter (the defect's bursts stay as they are)."""
     rows = []
-    if scn.has_short_circuits and scn.sc_start.size:
-        births = scn.sc_start + scn.sc_dur  # thrown at re-ignition
+    births = scn.sc_start + scn.sc_dur if scn.has_short_circuits else np.zeros(0)  # re-ignitions
+    if births.size:  # thrown at re-ignition
         slot = np.arange(SPATTER_SLOTS)[None, :]
         use = slot < scn.sc_particles[:, None]  # (K, S)
-        u = scn.sc_slots[use]  # (P, 4) uniforms
-        t = np.broadcast_to(births[:, None], use.shape)[use]
-        rows.append(np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
-                              0.5 + 0.5 * u[:, 2]], axis=1))
+        rows.append(_particle_rows(np.broadcast_to(births[:, None], use.shape)[use], scn.sc_slots[use]))
     else:  # laser/TIG: a few ejections from the keyhole / pool
-        n = rng.poisson(EJECTIONS_PER_S * max(scn.extinction_s - scn.ignition_s, 0.0))
+        arc_s = max(scn.extinction_s - scn.ignition_s, 0.0)
+        n = rng.poisson(EJECTIONS_PER_S * arc_s)
         u = rng.uniform(size=(n, 4))
-        t = scn.ignition_s + u[:, 3] * max(scn.extinction_s - scn.ignition_s, 0.0)
-        rows.append(np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
-                              0.5 + 0.5 * u[:, 2]], axis=1))
+        rows.append(_particle_rows(scn.ignition_s + u[:, 3] * arc_s, u))
         for ev in scn.events("spatter"):
             erng = np.random.default_rng([ev.seed, 11])
             n = erng.poisson(120.0 * ev.severity * (ev.end_s - ev.start_s))
             u = erng.uniform(size=(n, 4))
-            t = ev.start_s + u[:, 3] * (ev.end_s - ev.start_s)
-            rows.append(np.stack([t, (u[:, 0] - 0.5) * np.radians(150), SPATTER_SPEED[0] + u[:, 1] * np.ptp(SPATTER_SPEED),
-                                  0.5 + 0.5 * u[:, 2]], axis=1))
+            rows.append(_particle_rows(ev.start_s + u[:, 3] * (ev.end_s - ev.start_s), u))
     if spatter_scale > 1.0:
-        births = scn.sc_start + scn.sc_dur if scn.has_short_circuits else np.zeros(0)
         rows.append(_clutter(scn, births, spatter_scale - 1.0))
     return np.concatenate(rows, axis=0) if rows else np.zeros((0, 4))
 

@@ -155,11 +155,17 @@ class LslSource:
     def _outlet_name(self, name: str) -> str:
         return f"{self.prefix}.{name}"
 
-    def _open(self, name: str, info) -> None:
-        """Open the inlet of outlet ``info`` for modality ``name`` and set its header."""
+    def _inlet(self, info):
+        """``(inlet, full info)`` of outlet ``info``, its stream open (samples are buffered from now
+        on, before :meth:`packets` runs); LSL reconnects the inlet by itself (``recover``)."""
         inlet = self._pylsl.StreamInlet(info, max_buflen=30, recover=True)
         full = inlet.info(timeout=5.0)
-        inlet.open_stream(timeout=5.0)  # samples are buffered from now on, before packets() runs
+        inlet.open_stream(timeout=5.0)
+        return inlet, full
+
+    def _open(self, name: str, info) -> None:
+        """Open the inlet of outlet ``info`` for modality ``name`` and set its header."""
+        inlet, full = self._inlet(info)
         desc = json.loads(full.desc().child_value("weldfusion"))
         self._desc[name] = desc
         self.headers[name] = StreamHeader(

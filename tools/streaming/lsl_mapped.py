@@ -91,9 +91,7 @@ class MappedLslSource(LslSource):
     def _open(self, modality: str, info) -> None:
         """Open the inlet of outlet ``info`` for ``modality``: its channels, header and conversion."""
         out = self._wanted[modality]
-        inlet = self._pylsl.StreamInlet(info, max_buflen=30, recover=True)
-        full = inlet.info(timeout=5.0)
-        inlet.open_stream(timeout=5.0)  # samples are buffered from now on, before packets() runs
+        inlet, full = self._inlet(info)
         where = f"{self.map_path}: streams.{modality}"
         channels, self._columns[modality] = channel_columns(out, modality, _labels(full, full.channel_count()), where,
                                                             self._channel_names.get(modality, ()))

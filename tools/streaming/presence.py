@@ -32,6 +32,13 @@ class SensorEvent:
     time_s: float
 
 
+def _timeout(name: str, value: float | None) -> float:
+    """A sensor's timeout (s), which must be > 0."""
+    if value is None or not value > 0:
+        raise InvalidInput(f"timeout of {name} must be > 0 s, got {value}")
+    return float(value)
+
+
 class PresenceMonitor:
     """Liveness of each sensor from packet arrival times.
 
@@ -45,10 +52,7 @@ class PresenceMonitor:
     def __init__(self, names: Sequence[str], timeout_s: float | dict[str, float], start_s: float = 0.0) -> None:
         self.names = tuple(names)
         timeouts = timeout_s if isinstance(timeout_s, dict) else {n: timeout_s for n in self.names}
-        for n in self.names:
-            if not timeouts.get(n, 0) > 0:
-                raise InvalidInput(f"timeout of {n} must be > 0 s, got {timeouts.get(n)}")
-        self.timeout_s = {n: float(timeouts[n]) for n in self.names}
+        self.timeout_s = {n: _timeout(n, timeouts.get(n)) for n in self.names}
         self._last = {n: float(start_s) for n in self.names}
         self._ended: set[str] = set()
         self._lost: set[str] = set()
@@ -56,10 +60,8 @@ class PresenceMonitor:
 
     def join(self, name: str, timeout_s: float, time_s: float) -> SensorEvent:
         """Sensor ``name`` starts delivering at ``time_s``, after the stream began (a late outlet)."""
-        if not timeout_s > 0:
-            raise InvalidInput(f"timeout of {name} must be > 0 s, got {timeout_s}")
+        self.timeout_s[name] = _timeout(name, timeout_s)
         self.names = (*self.names, name) if name not in self.names else self.names
-        self.timeout_s[name] = float(timeout_s)
         self._last[name] = float(time_s)
         self._lost.discard(name)
         event = SensorEvent(name, "joined", float(time_s))
