@@ -152,7 +152,9 @@ def test_opcua_connection_dropped_then_server_restarted(tmp_path, monkeypatch):
     from _training_data import write_recording
     from weldfusion.datasets.reader import Recording
 
-    rec = write_recording(tmp_path / "drop.h5", "drop", "Al-steel", "GMAW", seed=1, duration=4.0)
+    # 6 s: on a loaded box (CI, two test workers) the server's stop and the standby's start take
+    # seconds, and the restarted server must still have about 2 s of the weld to publish
+    rec = write_recording(tmp_path / "drop.h5", "drop", "Al-steel", "GMAW", seed=1, duration=6.0)
     port, node_map = _free_port(), tmp_path / "nodes.yaml"
     stops, ready, restart = [threading.Event(), threading.Event()], threading.Event(), threading.Event()
     # the weld starts 3 s after the server listens (its start-up takes seconds on a loaded box; the
