@@ -34,13 +34,16 @@ import numpy as np
 from weldfusion.datasets.schema import RecordingMeta
 from weldfusion.datasets.writer import RecordingWriter
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.recipes.taxonomy import LabelInterval
+from weldfusion.recipes.taxonomy import LabelInterval, process_taxonomy
 from weldfusion.sensors.acoustic import simulate as acoustic_sim
 from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
 from weldfusion.sensors.electrical import CHANNEL_UNITS, CHANNELS
 from weldfusion.sensors.electrical import simulate as electrical_sim
-from weldfusion.sensors.electrical.physics import heat_input
+from weldfusion.sensors.electrical.physics import heat_input, heat_input_from_power, process_efficiency
 from weldfusion.sensors.emission import simulate as emission_sim
+from weldfusion.sensors.fsw_machine import CHANNEL_UNITS as FSW_MACHINE_UNITS
+from weldfusion.sensors.fsw_machine import CHANNELS as FSW_MACHINE_CHANNELS
+from weldfusion.sensors.fsw_machine import simulate as fsw_machine_sim
 from weldfusion.sensors.laser_monitor import CHANNEL_UNITS as LASER_MONITOR_UNITS
 from weldfusion.sensors.laser_monitor import CHANNELS as LASER_MONITOR_CHANNELS
 from weldfusion.sensors.laser_monitor import simulate as laser_monitor_sim
@@ -60,7 +63,17 @@ SOURCE = "weldfusion-synth"
 SIM_VERSION = 4
 #: Side of the simulated high-speed camera's field of view (mm); ``--video-size`` changes the pixels only.
 VIDEO_FIELD_MM = 16.0
-SIMULATED = ("video", "thermal", "acoustic", "electrical")  # the sensors of every run (AE by option)
+SIMULATED = ("video", "thermal", "acoustic", "electrical")  # the sensors of every arc/beam run (AE by option)
+#: The sensors of every friction stir weld: the machine's process data instead of an arc's.
+SIMULATED_FSW = ("video", "thermal", "acoustic", "fsw_machine")
+#: The camera on an FSW cell sees this many times the arc camera's field of view (a 12-15 mm shoulder must fit).
+FSW_FIELD_FACTOR = 3.0
+
+
+def simulated_sensors(process: str) -> tuple[str, ...]:
+    """The sensors every simulated run of ``process`` has (before the mess removes one); the last is
+    the process data, whose clock is the recording clock."""
+    return SIMULATED_FSW if process == "FSW" else SIMULATED
 #: Lowest acoustic-emission rate the simulator takes (Hz).
 AE_MIN_RATE = 50_000.0
 
@@ -82,6 +95,7 @@ class SimConfig:
     acoustic_rate: float = 16_000.0
     ae_rate: float = 0.0
     laser_monitor_rate: float = 10_000.0
+    fsw_machine_rate: float = 1_000.0
     electrical_rate: float = 5_000.0
     missing_prob: float = 0.15
     gap_prob: float = 0.25
@@ -93,7 +107,8 @@ class SimConfig:
         lo, hi = self.duration_s
         if not (0 < lo <= hi):
             raise InvalidInput(f"duration range must satisfy 0 < min <= max, got {self.duration_s}")
-        for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate", "laser_monitor_rate"):
+        for key in ("video_rate", "thermal_rate", "acoustic_rate", "electrical_rate", "laser_monitor_rate",
+                    "fsw_machine_rate"):
             if not (math.isfinite(getattr(self, key)) and getattr(self, key) > 0):
                 raise InvalidInput(f"{key} must be > 0 Hz, got {getattr(self, key)}")
         if self.ae_rate < 0 or (self.ae_rate and self.ae_rate < AE_MIN_RATE):
@@ -198,29 +213,38 @@ def simulate_run(
     scn = make_scenario(spec, process, duration_s, entropy, defects=defects)
     step = progress or (lambda _stage: None)
 
-    wave = electrical_sim.arc_waveforms(scn)
-    step("arc")
+    fsw = scn.is_fsw
+    video_mm_per_px = config.video_mm_per_px * (FSW_FIELD_FACTOR if fsw else 1.0)
     streams: dict[str, StreamData] = {}
-    streams["electrical"] = StreamData(
-        electrical_sim.simulate(scn, wave, config.electrical_rate),
-        config.electrical_rate,
-        "mixed",
-        "laser diode driver + robot controller" if process == "laser" else f"{process} power source DAQ",
-        list(CHANNELS),
-        list(CHANNEL_UNITS),
-    )
-    step("electrical")
+    wave = None
+    if not fsw:  # an FSW machine has no arc: its process data are the machine's (below)
+        wave = electrical_sim.arc_waveforms(scn)
+        step("arc")
+        streams["electrical"] = StreamData(
+            electrical_sim.simulate(scn, wave, config.electrical_rate),
+            config.electrical_rate,
+            "mixed",
+            "laser diode driver + robot controller" if process == "laser" else f"{process} power source DAQ",
+            list(CHANNELS),
+            list(CHANNEL_UNITS),
+        )
+        step("electrical")
     heat = thermal_sim.heat_flow(scn, config.thermal_rate, config.thermal_shape, config.thermal_mm_per_px)
     step("heat flow")
+    if fsw:
+        streams["fsw_machine"] = StreamData(fsw_machine_sim.simulate(scn, heat, config.fsw_machine_rate),
+                                            config.fsw_machine_rate, "mixed", "FSW machine controller",
+                                            list(FSW_MACHINE_CHANNELS), list(FSW_MACHINE_UNITS))
+        step("FSW machine")
     frames, source_xy, thermal_boxes = thermal_sim.simulate(scn, heat, config.thermal_rate, config.thermal_shape,
                                                             config.thermal_mm_per_px)
     streams["thermal"] = StreamData(frames, config.thermal_rate, "degC", "radiometric MWIR camera, emissivity set to 1")
     step("thermal")
-    video = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, config.video_mm_per_px,
+    video = video_sim.simulate(scn, wave, heat, config.video_rate, config.video_shape, video_mm_per_px,
                                config.spatter_scale, config.video_noise_scale)
     streams["video"] = StreamData(video.frames, config.video_rate, "gray8", "high-speed camera")
     step("video")
-    streams["acoustic"] = StreamData(acoustic_sim.simulate(scn, wave, config.acoustic_rate), config.acoustic_rate,
+    streams["acoustic"] = StreamData(acoustic_sim.simulate(scn, wave, config.acoustic_rate, heat), config.acoustic_rate,
                                      "Pa", "microphone", ["mic"], ["Pa"])
     step("acoustic")
     if scn.process == "laser":  # a laser cell logs beam power and its weld monitor's photodiodes
@@ -228,26 +252,29 @@ def simulate_run(
                                               config.laser_monitor_rate, "mixed", "laser controller + weld monitor",
                                               list(LASER_MONITOR_CHANNELS), list(LASER_MONITOR_UNITS))
         step("laser monitor")
-    if config.ae_rate:
+    if config.ae_rate and not fsw:
         streams["emission"] = StreamData(emission_sim.simulate(scn, wave, config.ae_rate), config.ae_rate, "V",
                                          "acoustic-emission sensor", ["ae"], ["V"])
         step("emission")
 
     # real-world mess: one missing sensor, dropouts, clock offsets
     missing: list[str] = []
+    core = simulated_sensors(process)
+    reference = core[-1]  # the process data's clock is the recording clock
     drop = mess.uniform(size=2)
     if drop[0] < config.missing_prob:
-        missing.append(SIMULATED[int(drop[1] * len(SIMULATED)) % len(SIMULATED)])
-    for name in (*SIMULATED, *(n for n in ("laser_monitor", "emission") if n in streams)):
+        missing.append(core[int(drop[1] * len(core)) % len(core)])
+    for name in (*core, *(n for n in ("laser_monitor", "emission") if n in streams)):
         s = streams[name]
-        _apply_gaps(mess, s, duration_s, config.gap_prob, hold=name in ("thermal", "electrical"))
+        _apply_gaps(mess, s, duration_s, config.gap_prob, hold=name in ("thermal", reference))
         offset = mess.uniform(-1.0, 1.0) * config.max_clock_offset_s
-        s.clock_offset_s = 0.0 if name == "electrical" else float(offset)
+        s.clock_offset_s = 0.0 if name == reference else float(offset)
     for name in missing:
         del streams[name]
 
     truth = {
-        "heat_input": heat_input(scn.voltage, scn.current, scn.travel, process) * scn.arc,
+        "heat_input": (heat_input_from_power(heat.power_at(scn.t) / process_efficiency(process), scn.travel, process)
+                       if fsw else heat_input(scn.voltage, scn.current, scn.travel, process) * scn.arc),
         "torch_x_mm": np.asarray(scn.torch_x, dtype=np.float64),  # distance travelled (mm) on the control grid
     }
     if "video" in streams:
@@ -275,7 +302,7 @@ def simulate_run(
 
 def write_run(run: SimulatedRun, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write ``run`` atomically to ``path`` (HDF5 recording format v1 + ``/truth``)."""
-    with RecordingWriter(path, run.meta, overwrite=overwrite) as w:
+    with RecordingWriter(path, run.meta, overwrite=overwrite, taxonomy=process_taxonomy(run.meta.process)) as w:
         for name in modality_names():
             s = run.streams.get(name)
             if s is None:
@@ -302,7 +329,7 @@ def write_run(run: SimulatedRun, path: str | os.PathLike, overwrite: bool = Fals
             run.truth,
             attrs={
                 "control_rate": CONTROL_RATE,
-                "video_mm_per_px": run.config.video_mm_per_px,
+                "video_mm_per_px": run.config.video_mm_per_px * (FSW_FIELD_FACTOR if run.scenario.is_fsw else 1.0),
                 "spatter_scale": run.config.spatter_scale,
                 "video_noise_scale": run.config.video_noise_scale,
                 "thermal_mm_per_px": run.config.thermal_mm_per_px,

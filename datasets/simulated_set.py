@@ -31,7 +31,7 @@ from weldfusion.datasets.simulated import (
 )
 from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.files import atomic_write_text, remove_stale_temporaries
-from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, LabelInterval, process_taxonomy
 from weldfusion.sensors.materials import get_pair
 
 #: Windows and label rules of the summary: the recipe defaults of ``data:``.
@@ -106,12 +106,13 @@ def _run_summary(run, path: Path, seconds: float) -> dict:
 def dataset_summary(runs: list[dict]) -> dict:
     """Counts and per-window prevalence over all runs (the windows and label rules of the recipe
     defaults, :mod:`weldfusion.datasets.labels`; windows that no phase overlaps are not counted)."""
-    tax = DEFAULT_TAXONOMY
+    phase_names, defect_names = summary_names(runs)
     phase_s, phase_n = Counter(), Counter()
     defect_s, defect_n = Counter(), Counter()
     win_phase, win_defect = Counter(), Counter()
     n_windows = n_any = 0
     for r in runs:
+        tax = process_taxonomy(r["process"])
         phases = [LabelInterval(*p) for p in r["phases"]]
         defects = [LabelInterval(*d) for d in r["defects"]]
         for p in phases:
@@ -138,8 +139,10 @@ def dataset_summary(runs: list[dict]) -> dict:
         "stream_presence": {m: sum(m in r["streams"] for r in runs) for m in SIMULATED},
         "runs_with_gaps": {m: sum(r["streams"].get(m, {}).get("gaps", 0) > 0 for r in runs) for m in SIMULATED},
         "label_counts": {
-            "phases": {k: {"intervals": phase_n[k], "seconds": round(phase_s[k], 3), "windows": win_phase[k]} for k in tax.phases},
-            "defects": {k: {"events": defect_n[k], "seconds": round(defect_s[k], 3), "windows": win_defect[k]} for k in tax.defects},
+            "phases": {k: {"intervals": phase_n[k], "seconds": round(phase_s[k], 3), "windows": win_phase[k]}
+                       for k in phase_names},
+            "defects": {k: {"events": defect_n[k], "seconds": round(defect_s[k], 3), "windows": win_defect[k]}
+                        for k in defect_names},
         },
         "defect_prevalence": {
             "window_s": WINDOWS.window_s,
@@ -147,13 +150,23 @@ def dataset_summary(runs: list[dict]) -> dict:
             "min_overlap": WINDOWS.defect_overlap_threshold,
             "windows": n_windows,
             "any": round(n_any / max(n_windows, 1), 4),
-            **{k: round(win_defect[k] / max(n_windows, 1), 4) for k in tax.defects},
+            **{k: round(win_defect[k] / max(n_windows, 1), 4) for k in defect_names},
         },
     }
 
 
+def summary_names(runs: list[dict]) -> tuple[list[str], list[str]]:
+    """Phase and defect names of the taxonomies of the runs' processes, in taxonomy order, each once."""
+    phases: dict[str, None] = {}
+    defects: dict[str, None] = {}
+    for tax in dict.fromkeys(process_taxonomy(r["process"]) for r in runs) or [DEFAULT_TAXONOMY]:
+        phases.update(dict.fromkeys(tax.phases))
+        defects.update(dict.fromkeys(tax.defects))
+    return list(phases), list(defects)
+
+
 def format_table(summary: dict, runs: list[dict]) -> str:
-    tax = DEFAULT_TAXONOMY
+    phase_names, defect_names = summary_names(runs)
     lines = [f"{'pair':<10} {'process':<7} {'runs':>4} {'seconds':>8} {'missing':>8} {'gappy':>6} {'defects':>8} {'MB':>7}"]
     for (pair, process) in Counter((r["pair"], r["process"]) for r in runs):
         rs = [r for r in runs if r["pair"] == pair and r["process"] == process]
@@ -166,12 +179,12 @@ def format_table(summary: dict, runs: list[dict]) -> str:
     nw = summary["defect_prevalence"]["windows"]
     lines.append("")
     lines.append(f"{'phase':<17} {'intervals':>9} {'seconds':>8} {'windows':>8}")
-    for k in tax.phases:
+    for k in phase_names:
         c = lc["phases"][k]
         lines.append(f"{k:<17} {c['intervals']:>9} {c['seconds']:>8.1f} {c['windows']:>8}")
     lines.append("")
     lines.append(f"{'defect':<17} {'events':>9} {'seconds':>8} {'windows':>8} {'prevalence':>10}")
-    for k in tax.defects:
+    for k in defect_names:
         c = lc["defects"][k]
         lines.append(f"{k:<17} {c['events']:>9} {c['seconds']:>8.1f} {c['windows']:>8} {c['windows'] / max(nw, 1):>10.1%}")
     lines.append(f"{'any defect':<17} {'':>9} {'':>8} {'':>8} {summary['defect_prevalence']['any']:>10.1%}")

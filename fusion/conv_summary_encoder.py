@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from weldfusion.datasets.info import DataInfo, ModalityShape
 from weldfusion.fusion.encoder_base import Encoder
+from weldfusion.sensors.electrical.encoder import STATS_GAIN, asinh, linear_trend, trend_snr
 
 
 class ConvSummaryEncoder(Encoder):
@@ -50,3 +51,20 @@ class ConvSummaryEncoder(Encoder):
         tokens = self.proj(h.transpose(1, 2))  # (B, N, D)
         tokens = torch.cat([tokens, self.summary(self.summary_features(x))[:, None, :]], dim=1)
         return {"tokens": tokens, "pooled": tokens.mean(dim=1), "attention": {}, "aux": {}}
+
+
+class WindowStatsEncoder(ConvSummaryEncoder):
+    """A process monitor's encoder (laser cell monitor, FSW machine data): the two convolutions plus
+    a summary token of per-channel window statistics — mean, standard deviation, linear trend (a
+    programmed ramp is one number) and the trend's size against the residual (``trend_snr``), the
+    statistics of the electrical encoder (:mod:`weldfusion.sensors.electrical.encoder`)."""
+
+    def __init__(self, shape: ModalityShape, info: DataInfo, dim: int, conv_dim: int = 32,
+                 token_ms: float = 50.0) -> None:
+        super().__init__(shape, info, dim, conv_dim, token_ms, kernels=((7, 2), (5, 2)), n_summary=4 * shape.shape[0])
+
+    def summary_features(self, x: Tensor) -> Tensor:
+        """x: (B, C, S) normalised channels -> (B, 4C): mean, std, trend, trend / residual."""
+        trend = linear_trend(x)  # (B, C)
+        return torch.cat([asinh(STATS_GAIN * x.mean(dim=-1)), asinh(STATS_GAIN * x.std(dim=-1)),
+                          asinh(STATS_GAIN * trend), trend_snr(x, trend)], dim=1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS
+from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, FSW_DEFECTS
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,44 @@ class ProcessParams:
 
 
 @dataclass(frozen=True)
+class FswParams:
+    """Nominal set points and tool of friction stir welding one pair (position-controlled plunge).
+
+    Attributes:
+        spindle_rpm: tool rotation speed, 1/min.
+        traverse_mm_s: traverse (welding) speed, mm/s.
+        torque_nm: spindle torque with the shoulder fully engaged in plate still near room
+            temperature, N m (it falls as the stir zone softens: :mod:`weldfusion.sensors.thermal.conduction`).
+        axial_force_kn: axial (forge) force at full plunge depth, kN.
+        shoulder_radius_mm, pin_radius_mm, pin_length_mm: tool geometry, mm.
+        shoulder_plunge_mm: how far the shoulder sinks below the plate surface, mm.
+        tool_offset_mm: lateral position of the tool axis relative to the joint (negative = into
+            material a, the softer aluminium, so that the pin only scrapes the harder side).
+        defect_weights: relative frequency of each FSW imperfection (:data:`FSW_DEFECTS`).
+    """
+
+    spindle_rpm: float
+    traverse_mm_s: float
+    torque_nm: float
+    axial_force_kn: float
+    shoulder_radius_mm: float
+    pin_radius_mm: float
+    pin_length_mm: float
+    shoulder_plunge_mm: float
+    tool_offset_mm: float
+    defect_weights: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def omega_rad_s(self) -> float:
+        """Tool angular speed, rad/s."""
+        return self.spindle_rpm * 2.0 * 3.141592653589793 / 60.0
+
+    @property
+    def travel_mm_s(self) -> float:  # the name the arc processes' code reads
+        return self.traverse_mm_s
+
+
+@dataclass(frozen=True)
 class PairSpec:
     """A dissimilar material pair and how it is welded in the simulator.
 
@@ -94,20 +132,21 @@ class PairSpec:
         name: one of :data:`weldfusion.recipes.taxonomy.MATERIAL_PAIRS`.
         material_a, material_b: keys of :data:`MATERIALS` (a on y < 0, b on y > 0).
         default_process: process used when none is given.
-        processes: nominal :class:`ProcessParams` per supported process.
+        processes: nominal :class:`ProcessParams` per supported arc/beam process, :class:`FswParams` for ``FSW``.
         thickness_mm: sheet thickness (the heat flow is thickness-averaged: :mod:`weldfusion.sensors.thermal.conduction`).
         preheat_c: plate temperature before welding, degC.
         torch_offset_mm: nominal lateral torch/beam offset from the joint (negative = towards a).
         side_voltage_v: arc-voltage difference when the arc root sits on b instead of a (cathode
             fall / oxide film); seen during weaving.
-        defect_weights: relative frequency of each defect class on this pair.
+        defect_weights: relative frequency of each arc/beam defect class on this pair (FSW's are in
+            its :class:`FswParams`).
     """
 
     name: str
     material_a: str
     material_b: str
     default_process: str
-    processes: dict[str, ProcessParams]
+    processes: dict[str, ProcessParams | FswParams]
     thickness_mm: float
     preheat_c: float
     torch_offset_mm: float
@@ -122,7 +161,7 @@ class PairSpec:
     def b(self) -> Material:
         return MATERIALS[self.material_b]
 
-    def params(self, process: str) -> ProcessParams:
+    def params(self, process: str) -> ProcessParams | FswParams:
         """Nominal set points for ``process``; ``ValueError`` if the pair has none."""
         if process not in self.processes:
             raise InvalidInput(
@@ -141,6 +180,10 @@ PAIRS: dict[str, PairSpec] = {
             "GMAW": ProcessParams(90.0, 14.0, 5.5, 8.0, sc_rate_hz=75.0, ocv_v=62.0),  # CMT-like weld-brazing
             "TIG": ProcessParams(110.0, 12.5, 1.0, 4.0, ocv_v=70.0),
             "laser": ProcessParams(55.0, 38.0, 0.0, 25.0),
+            # 2 mm lap/butt FSW of aluminium to steel: the pin offset into the aluminium scrapes 0.3 mm of steel
+            "FSW": FswParams(1000.0, 4.0, 24.0, 6.5, shoulder_radius_mm=6.0, pin_radius_mm=2.5, pin_length_mm=1.8,
+                             shoulder_plunge_mm=0.15, tool_offset_mm=-2.2,
+                             defect_weights={"tunnel": 0.30, "kissing_bond": 0.25, "flash": 0.25, "galling": 0.20}),
         },
         thickness_mm=2.0,
         preheat_c=25.0,
@@ -183,10 +226,30 @@ PAIRS: dict[str, PairSpec] = {
         defect_weights={"porosity": 0.15, "lack_of_fusion": 0.25, "burn_through": 0.10,
                         "spatter": 0.20, "undercut": 0.20, "crack": 0.10},
     ),
+    "Al-Cu": PairSpec(
+        name="Al-Cu",
+        material_a="AA6061",
+        material_b="C11000",
+        default_process="FSW",
+        processes={
+            # 3 mm butt FSW, copper on the advancing side, tool offset 1.5 mm into the aluminium
+            "FSW": FswParams(1200.0, 3.0, 30.0, 9.0, shoulder_radius_mm=7.5, pin_radius_mm=3.0, pin_length_mm=2.8,
+                             shoulder_plunge_mm=0.15, tool_offset_mm=-1.5,
+                             defect_weights={"tunnel": 0.30, "kissing_bond": 0.25, "flash": 0.20, "galling": 0.25}),
+        },
+        thickness_mm=3.0,
+        preheat_c=25.0,
+        torch_offset_mm=-1.5,
+        side_voltage_v=0.0,
+    ),
 }
 
 for _p in PAIRS.values():  # keep the table honest at import time
-    assert set(_p.defect_weights) == set(DEFAULT_DEFECTS), _p.name
+    if any(not isinstance(v, FswParams) for v in _p.processes.values()):
+        assert set(_p.defect_weights) == set(DEFAULT_DEFECTS), _p.name
+    for _v in _p.processes.values():
+        if isinstance(_v, FswParams):
+            assert set(_v.defect_weights) == set(FSW_DEFECTS), _p.name
     assert _p.default_process in _p.processes, _p.name
 
 

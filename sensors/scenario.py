@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import poisson
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, LabelInterval
-from weldfusion.sensors.materials import PairSpec, ProcessParams, get_pair
+from weldfusion.recipes.taxonomy import ALL_DEFECTS, LabelInterval
+from weldfusion.sensors.fsw_process import fsw_phase_plan, fsw_setpoints
+from weldfusion.sensors.materials import FswParams, PairSpec, ProcessParams, get_pair
 
 #: Rate of the control grid (Hz).
 CONTROL_RATE = 1000.0
@@ -128,8 +129,8 @@ class DefectEvent:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.label not in DEFAULT_DEFECTS:
-            raise ValueError(f"unknown defect {self.label!r}; known: {', '.join(DEFAULT_DEFECTS)}")
+        if self.label not in ALL_DEFECTS:
+            raise ValueError(f"unknown defect {self.label!r}; known: {', '.join(ALL_DEFECTS)}")
         if not self.end_s > self.start_s:
             raise ValueError(f"defect {self.label}: end_s must be > start_s")
 
@@ -147,6 +148,11 @@ class Scenario:
     Short circuits (K,): ``sc_start`` s, ``sc_dur`` s, ``sc_gain`` (peak current / set current),
     ``sc_spike`` V (re-ignition spike), ``sc_particles`` (spatter particles thrown at
     re-ignition), ``sc_slots`` (K, SPATTER_SLOTS, 4) uniforms for the particle kinematics.
+
+    Friction stir welding (:mod:`weldfusion.sensors.fsw_process`) has no arc: ``current``/``voltage``/
+    ``wire_feed`` are 0, ``arc`` means the tool touches the plate, ``weave`` is the tool axis, and four
+    more (M,) arrays hold the machine: ``spindle_rpm`` 1/min, ``tool_depth`` mm, ``torque_set`` N m,
+    ``force_set`` kN (empty for the other processes).
     """
 
     pair: PairSpec
@@ -178,6 +184,10 @@ class Scenario:
     sc_spike: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sc_particles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     sc_slots: np.ndarray = field(default_factory=lambda: np.zeros((0, SPATTER_SLOTS, 4)))
+    spindle_rpm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tool_depth: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    torque_set: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    force_set: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     # -- random streams ------------------------------------------------------------------------
     def rng(self, stream: str) -> np.random.Generator:
@@ -205,6 +215,25 @@ class Scenario:
     @property
     def has_short_circuits(self) -> bool:
         return self.process == "GMAW"
+
+    @property
+    def is_fsw(self) -> bool:
+        return self.process == "FSW"
+
+    def set_power(self) -> np.ndarray:
+        """Process power at the set points on the control grid (M,) W: ``U * I`` while the arc (beam)
+        burns; FSW: ``torque * omega`` of the engaged tool in cold plate (before the stir zone softens)."""
+        if self.is_fsw:
+            return self.torque_set * self.spindle_rpm * (2.0 * np.pi / 60.0)
+        return self.voltage * self.current * self.arc
+
+    @property
+    def nominal_power_w(self) -> float:
+        """Nominal process power of the pair's set points (W): the reference of relative brightness and loudness."""
+        p = self.params
+        if isinstance(p, FswParams):
+            return p.torque_nm * p.omega_rad_s
+        return p.current_a * p.voltage_v
 
     @property
     def welding(self) -> tuple[float, float]:
@@ -388,9 +417,11 @@ def _setpoints(rng: np.random.Generator, t: np.ndarray, phases: list[LabelInterv
 # -- defects -----------------------------------------------------------------------------------------
 def _draw_defects(rng: np.random.Generator, pair: PairSpec, process: str, lo: float, hi: float) -> list[DefectEvent]:
     n = int(rng.choice(len(DEFECT_COUNT_P), p=np.array(DEFECT_COUNT_P)))
-    labels = list(pair.defect_weights)
+    params = pair.params(process)
+    weights = params.defect_weights if isinstance(params, FswParams) else pair.defect_weights
+    labels = list(weights)
     factor = PROCESS_DEFECT_FACTOR.get(process, {})
-    w = np.array([pair.defect_weights[k] * factor.get(k, 1.0) for k in labels])
+    w = np.array([weights[k] * factor.get(k, 1.0) for k in labels])
     out: list[DefectEvent] = []
     for _ in range(n):
         label = labels[int(rng.choice(len(labels), p=w / w.sum()))]
@@ -484,7 +515,7 @@ def make_scenario(
 
     Args:
         pair: a :class:`PairSpec` or its name (``Al-steel``, ``Ti-Ni``, ``Cu-SS``).
-        process: ``GMAW``/``TIG``/``laser`` or None for the pair's default.
+        process: ``GMAW``/``TIG``/``laser``/``FSW`` or None for the pair's default.
         duration_s: run length in s (>= 3 s recommended; demo runs are 8-12 s).
         seed: int or sequence of ints (see :func:`run_entropy`).
         defects: force this defect list instead of drawing one (same seed -> same everything else).
@@ -496,10 +527,14 @@ def make_scenario(
         raise InvalidInput(f"run duration must be a positive number of seconds, got {duration_s!r}")
     entropy = tuple(int(s) for s in (np.atleast_1d(seed).tolist()))
     rng = stream_rng(entropy, "phases")
-    phases = _phase_plan(rng, float(duration_s))
     n = round(duration_s * CONTROL_RATE)
     t = np.arange(n) / CONTROL_RATE
-    sp = _setpoints(rng, t, phases, pair, process)
+    if process == "FSW":
+        phases = fsw_phase_plan(rng, float(duration_s))
+        sp = fsw_setpoints(rng, t, phases, pair, TRAVEL_RAMP_S)
+    else:
+        phases = _phase_plan(rng, float(duration_s))
+        sp = _setpoints(rng, t, phases, pair, process)
     if defects is None:
         defects = _draw_defects(stream_rng(entropy, "defects"), pair, process, sp["weld_start_s"] + 0.15, sp["weld_end_s"] - 0.1)
     scn = Scenario(

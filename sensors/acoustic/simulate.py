@@ -20,15 +20,18 @@ at two microphone rates therefore gives the same pressure below the lower Nyquis
 
 Defects: porosity (bursts of 1.5-5 kHz crackle), spatter (explosive re-ignitions through the
 electrical cycle + particle impact clicks), crack (faint 5-7 kHz ticks; its AE hits are the emission sensor's),
-burn_through (through the electrical cycle; laser: the plume sound drops).
+burn_through (through the electrical cycle; laser: the plume sound drops). Friction stir welds:
+:mod:`.fsw` (the tool's lines, friction noise, the spindle drive).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.signal import butter, sosfilt
+from weldfusion.sensors.acoustic.fsw import fsw_sound
 from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag, resample_to
 from weldfusion.sensors.scenario import DefectEvent, Scenario
+from weldfusion.sensors.thermal.conduction import HeatFlow
 
 GAMMA = 1.4
 SOUND_SPEED_M_S = 343.0
@@ -97,18 +100,22 @@ def a_weighting_db(f: np.ndarray) -> np.ndarray:
     return 20 * np.log10(ra) + 2.0
 
 
-def _mic(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
+def _mic(scn: Scenario, wave: ArcWaveforms | None, rate: float, heat: HeatFlow | None = None) -> np.ndarray:
     """Microphone pressure (N,) Pa at ``rate``: the sound drawn at :data:`SOUND_RATE`, band-limited
     to the microphone's band and resampled onto its clock."""
-    sound = _sound(scn, wave, SOUND_RATE)
+    sound = _sound(scn, wave, SOUND_RATE, heat)
     return resample_to(sosfilt(_band(SOUND_RATE, *MIC_BAND_HZ), sound), SOUND_RATE, rate, round(scn.duration_s * rate))
 
 
-def _sound(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
-    """Sound pressure at the microphone (n,) Pa drawn at ``rate`` (before the microphone's band)."""
+def _sound(scn: Scenario, wave: ArcWaveforms | None, rate: float, heat: HeatFlow | None = None) -> np.ndarray:
+    """Sound pressure at the microphone (n,) Pa drawn at ``rate`` (before the microphone's band);
+    friction stir welds (no ``wave``) need the solved ``heat`` (the tool's power)."""
     rng = scn.rng("acoustic")
     n = round(scn.duration_s * rate)
     t = np.arange(n) / rate
+    if scn.is_fsw:  # the tool, the spindle drive and the shop (:mod:`.fsw`)
+        background = shop_noise(rng, n, rate, rng.uniform(*SHOP_NOISE_DBA))
+        return background + fsw_sound(scn, heat, rate, rng, _band, REF_RATE, add_bursts)
     fs = wave.rate
     if scn.process == "laser":
         arc_sound = np.zeros(n)
@@ -160,7 +167,7 @@ def _sound(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
     return out
 
 
-def simulate(scn: Scenario, wave: ArcWaveforms, rate: float) -> np.ndarray:
+def simulate(scn: Scenario, wave: ArcWaveforms | None, rate: float, heat: HeatFlow | None = None) -> np.ndarray:
     """Microphone pressure (N,) float32 Pa at ``rate`` Hz (acoustic emission is its own sensor:
-    :mod:`weldfusion.sensors.emission.simulate`)."""
-    return _mic(scn, wave, rate).astype(np.float32)
+    :mod:`weldfusion.sensors.emission.simulate`); a friction stir weld has no ``wave`` and needs ``heat``."""
+    return _mic(scn, wave, rate, heat).astype(np.float32)

@@ -48,7 +48,13 @@ def heat_input(voltage, current, travel_speed, process: str) -> np.ndarray:
     Returns:
         float64 array of the broadcast shape.
     """
+    return heat_input_from_power(power(voltage, current), travel_speed, process)
+
+
+def heat_input_from_power(process_power, travel_speed, process: str) -> np.ndarray:
+    """Heat input in kJ/mm from the process power (W: arc ``U * I``, beam power, FSW spindle ``M * omega``):
+    ``eta * P / v / 1000`` where ``v >= MIN_TRAVEL_MM_S``, else 0 (float64, broadcast shape)."""
     eta = process_efficiency(process)
     v = np.asarray(travel_speed, dtype=np.float64)
     moving = v >= MIN_TRAVEL_MM_S
-    return np.where(moving, eta * power(voltage, current) / np.where(moving, v, 1.0) / 1000.0, 0.0)
+    return np.where(moving, eta * np.asarray(process_power, dtype=np.float64) / np.where(moving, v, 1.0) / 1000.0, 0.0)

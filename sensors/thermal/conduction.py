@@ -11,6 +11,14 @@ temperature and heat flux are continuous across it; where the joint did not fuse
 of radius :data:`SOURCE_SIGMA_MM` carrying ``eta U I`` (set-point arc power, beam power for laser)
 at the torch position; the plate loses heat by free convection from both faces and by radiation from the top face (the root side lies
 over the fixture's backing groove, which returns most of its radiation).
+Friction stir welding has no arc: the heat is generated under the tool's shoulder and around its
+pin (sliding/sticking friction under uniform pressure: a heat flux growing with the radius, ``q(r)
+~ r`` for ``r <= R_shoulder``, normalised to the absorbed power), and the tool's torque — so the
+power — falls as the stir zone softens: the plate's hottest cell under the shoulder scales the
+cold-plate power by :func:`softening` (the flow stress vanishes at the solidus), which keeps FSW a
+solid-state process (tested). The clamped plate also loses heat into the machine's backing anvil
+(:data:`H_BACKING`). The power applied is recorded (:attr:`HeatFlow.power_w`); the
+machine's torque is that power over ``eta * omega``.
 Melting absorbs the latent heat (temperature-recovery method: a cell stays at the melting point
 until its melt fraction is 1 or 0), and no cell gets hotter than its boiling point (the power goes
 into evaporation). Ahead of the torch the plate is at the preheat temperature.
@@ -36,7 +44,8 @@ from scipy.linalg import lapack
 from scipy.ndimage import map_coordinates
 from scipy.special import erf
 from weldfusion.sensors.electrical.physics import process_efficiency
-from weldfusion.sensors.materials import Material
+from weldfusion.sensors.fsw_process import KISSING_CONDUCTANCE, disturbance
+from weldfusion.sensors.materials import FswParams, Material
 from weldfusion.sensors.scenario import Scenario, first_passage
 
 #: Solver time step (s).
@@ -56,6 +65,16 @@ PLATE_HALF_WIDTH_MM = 60.0
 CELL_GROWTH = 1.3
 #: Extra burn-through power (the keyhole opens, the arc couples more): share of the set power.
 BURN_THROUGH_EXTRA = 0.25
+#: FSW: exponent of the flow-stress fall with homologous temperature (:func:`softening`) and the
+#: least share of the cold-plate torque that remains (the sticking layer still shears).
+SOFTENING_EXPONENT = 2.0
+SOFTENING_FLOOR = 0.05
+#: FSW: contact conductance of the clamped plate's root face to the machine's steel backing anvil,
+#: W/(mm^2 K) (1000 W/m^2K; the anvil stays near the preheat temperature).
+H_BACKING = 1.0e-3
+#: FSW of a dissimilar pair: share of the friction heat per unit contact area on the harder,
+#: higher-melting side under the shoulder (it slides on a film of the stirred softer metal).
+HARD_SIDE_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class HeatFlow:
         frames_c: (N, H, W) float32 true surface temperature at the camera pixels, degC (None without a camera).
         melt: (N, H, W) float32 melt fraction at the camera pixels, 0..1.
         probe_c: (S, P) float64 temperature at the world points of ``probes`` (x mm along the seam, y mm).
+        power_w: (S,) float64 absorbed power applied in each step, W (FSW: after the stir zone's softening).
     """
 
     step_times: np.ndarray
@@ -90,6 +110,13 @@ class HeatFlow:
     frames_c: np.ndarray | None = None
     melt: np.ndarray | None = None
     probe_c: np.ndarray | None = None
+    power_w: np.ndarray | None = None
+
+    def power_at(self, times: np.ndarray) -> np.ndarray:
+        """Absorbed power (W) the solver applied, at ``times`` (s), (n,); 0 before the first step."""
+        if self.power_w is None or self.step_times.size == 0:
+            return np.zeros(np.shape(times))
+        return np.interp(times, self.step_times, self.power_w, left=0.0, right=0.0)
 
     def pool_at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(half width, length) of the pool in mm at ``times`` (s), (n,) each; 0 before ignition."""
@@ -184,8 +211,10 @@ def _joint_factor(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """World x (mm, increasing) and joint-face conductance factor there once the torch has passed:
     1 where it fused, down to :data:`UNFUSED_CONDUCTANCE` where it passed during lack_of_fusion
     (ahead of the torch the butt is tight: factor 1)."""
-    lof = scn.envelope("lack_of_fusion", scn.t)
-    factor = 1.0 - (1.0 - UNFUSED_CONDUCTANCE) * lof
+    if scn.is_fsw:  # a kissing bond: the faces touch but did not bond
+        factor = 1.0 - (1.0 - KISSING_CONDUCTANCE) * np.minimum(scn.envelope("kissing_bond", scn.t), 1.0)
+    else:
+        factor = 1.0 - (1.0 - UNFUSED_CONDUCTANCE) * scn.envelope("lack_of_fusion", scn.t)
     xs, first = first_passage(scn)
     lowest = np.minimum.reduceat(factor, first) if xs.size else factor[:0]
     return xs, lowest
@@ -205,10 +234,41 @@ def _step_mean_spread(scn: Scenario, step_times: np.ndarray, dt: float) -> tuple
 
 def absorbed_power(scn: Scenario, times: np.ndarray) -> np.ndarray:
     """Power entering the plate (W) at ``times``: ``eta`` x set-point arc (beam) power while it burns,
-    plus the burn-through surge; (n,)."""
-    p = process_efficiency(scn.process) * scn.voltage * scn.current * scn.arc
-    p = p * (1.0 + BURN_THROUGH_EXTRA * scn.envelope("burn_through", scn.t))
+    plus the burn-through surge; FSW: ``eta`` x the cold-plate tool power with its imperfections'
+    disturbance (before the stir zone's softening, which the solver applies); (n,)."""
+    p = process_efficiency(scn.process) * scn.set_power()
+    if scn.is_fsw:
+        p = p * disturbance(scn, scn.t)["power"]
+    else:
+        p = p * (1.0 + BURN_THROUGH_EXTRA * scn.envelope("burn_through", scn.t))
     return np.interp(times, scn.t, p)
+
+
+def softening(temp_c: np.ndarray, solidus_c: np.ndarray, preheat_c: float) -> np.ndarray:
+    """Share of its cold-plate torque that a stir zone at ``temp_c`` (its hottest point) still resists
+    an FSW tool with: ``1 - ((T - T0) / (T_solidus - T0)) ** SOFTENING_EXPONENT``, at least
+    :data:`SOFTENING_FLOOR` — the flow stress vanishes at the solidus, so the stir zone does not melt."""
+    x = np.clip((temp_c - preheat_c) / np.maximum(solidus_c - preheat_c, 1.0), 0.0, 1.0)
+    return np.maximum(1.0 - x**SOFTENING_EXPONENT, SOFTENING_FLOOR)
+
+
+def _tool_share(grid_x: np.ndarray, grid_y: np.ndarray, x0: float, y0: float, radius: float,
+                weight: np.ndarray) -> tuple[slice, slice, np.ndarray]:
+    """Share of an FSW tool's heat in the cells under it: flux ``~ r`` inside the shoulder radius
+    times the row's ``weight`` (ny, 1), evaluated at 3 x 3 points per cell (the shoulder spans only a
+    few cells), summing to 1. Returns the (rows, columns) slices of the cells it covers and their shares."""
+    dx = grid_x[1] - grid_x[0]
+    rows = slice(*np.searchsorted(grid_y, [y0 - radius - dx, y0 + radius + dx]))
+    cols = slice(*np.searchsorted(grid_x, [x0 - radius - dx, x0 + radius + dx]))
+    gx, gy = grid_x[cols], grid_y[rows]
+    w = np.zeros((gy.size, gx.size))
+    for fy in (-1.0 / 3.0, 0.0, 1.0 / 3.0):
+        for fx in (-1.0 / 3.0, 0.0, 1.0 / 3.0):
+            r = np.hypot(gx[None, :] + fx * dx - x0, gy[:, None] + fy * dx - y0)
+            w += np.where(r <= radius, r + 0.1 * radius, 0.0)  # + a pin share around the axis
+    w = w * weight[rows]
+    total = w.sum()
+    return rows, cols, (w / total if total > 0 else w)
 
 
 def solve_heat_flow(
@@ -278,6 +338,13 @@ def solve_heat_flow(
     sigma = max(SOURCE_SIGMA_MM.get(scn.process, 1.5), grid.dx)
     y_edges = np.concatenate([[grid.yc[0] - grid.wy[0] / 2], grid.yc + grid.wy / 2])
     power = absorbed_power(scn, step_times - dt / 2)
+    fsw = scn.params if isinstance(scn.params, FswParams) else None
+    soft_b = pair.b.melting_point_c < pair.a.melting_point_c  # which side is stirred (the lower-melting one)
+    soft_row = (side_b == soft_b)[:, None]  # (ny, 1)
+    solidus = min(pair.a.melting_point_c, pair.b.melting_point_c)
+    hard_share = np.where(soft_row, 1.0, HARD_SIDE_SHARE)
+    applied = np.zeros(n_steps)
+    soft = 1.0
     ys_all, ys_spread = _step_mean_spread(scn, step_times, dt)
     xs_all = np.interp(step_times, scn.t, x_torch)
     t_amb_k4 = (T_AMBIENT_C + 273.15) ** 4
@@ -309,9 +376,18 @@ def solve_heat_flow(
         # explicit sources: the torch, convection from both faces, radiation from the top face
         eps = eps_s + (eps_l - eps_s) * melt
         loss = 2.0 * H_CONVECTION * (temp - T_AMBIENT_C) + SIGMA_SB * eps * ((temp + 273.15) ** 4 - t_amb_k4)
+        if fsw is not None:  # the plate lies clamped on the machine's steel anvil
+            loss = loss + H_BACKING * (temp - t0)
         loss = loss if losses else 0.0
         q = 0.0
-        if power[s] > 0:
+        if power[s] > 0 and fsw is not None:  # the tool: friction under the shoulder, softening with heat
+            applied[s] = power[s] * soft
+            rows, cols, share = _tool_share(origin + x_cells, grid.yc, xs_all[s], ys_all[s], fsw.shoulder_radius_mm,
+                                            hard_share)
+            q = np.zeros((ny, nx))
+            q[rows, cols] = applied[s] * share / (grid.wy[rows, None] * grid.dx * d)  # W/mm^3
+        elif power[s] > 0:
+            applied[s] = power[s]
             x_edges = origin + np.arange(nx + 1) * grid.dx
             sigma_y = np.hypot(sigma, ys_spread[s])  # a wobble faster than the step widens the source
             q = power[s] * np.outer(_gauss_share(y_edges, ys_all[s], sigma_y) / grid.wy,
@@ -343,6 +419,9 @@ def solve_heat_flow(
         if molten_row.any():
             len_out[s] = xs - (origin + grid.dx * np.argmax(molten_row))
         peak_out[s] = temp[~side_b].max(), temp[side_b].max()
+        if fsw is not None and power[s] > 0:  # the stir zone under the shoulder sets the next step's torque
+            stirred = np.where(soft_row[rows], temp[rows, cols], -np.inf)[share > 0]
+            soft = float(softening(stirred.max(), solidus, t0)) if stirred.size else 1.0
         if probes is not None:
             ix = (probes[:, 0] - origin) / grid.dx - 0.5
             inside = (ix >= 0) & (ix <= nx - 1)
@@ -365,4 +444,4 @@ def solve_heat_flow(
                     out[frame_idx] = v.reshape(h, 2, w, 2).mean(axis=(1, 3))
                 frame_idx += 1
         prev_temp, prev_melt, prev_origin = temp, melt, origin
-    return HeatFlow(step_times, hw_out, len_out, peak_out, frames, melt_frames, probe_out)
+    return HeatFlow(step_times, hw_out, len_out, peak_out, frames, melt_frames, probe_out, applied)

@@ -45,6 +45,9 @@ SOURCE_COLUMN = 0.72
 POOL_MELT = 0.5
 HOLE_VISIBLE = 0.2
 LINE_VISIBLE = 0.1
+#: FSW: the tool's shoulder hides the plate under it; the camera sees the tool steel (emissivity of
+#: oxidised H13) at this share of the plate's temperature rise under it.
+TOOL_EMISSIVITY, TOOL_SHARE = 0.6, 0.8
 
 
 def camera_view(times: np.ndarray, shape: tuple[int, int], pixel_mm: float) -> CameraView:
@@ -129,9 +132,14 @@ def simulate(
     eps = eps_s + (eps_l - eps_s) * heat.melt
     radiance = eps * (heat.frames_c.astype(np.float64) + 273.15) ** 4 + (1.0 - eps) * t_amb_k4
 
-    # residual arc / plume light behind the camera's band filter, averaged over the frame
-    p_nom = scn.params.current_a * scn.params.voltage_v
-    glare = scn.at("voltage", times) * scn.at("current", times) * scn.at("arc", times) / p_nom  # (N,)
+    if scn.is_fsw:  # the tool covers the plate under its shoulder; the camera sees the tool steel
+        rs = scn.params.shoulder_radius_mm
+        under = (xi[None, None, :] ** 2 + (y[None, :, None] - y_s[:, None, None]) ** 2 <= rs**2)  # (N, H, W)
+        t_tool = t0 + TOOL_SHARE * (heat.frames_c.astype(np.float64) - t0)
+        tool = TOOL_EMISSIVITY * (t_tool + 273.15) ** 4 + (1.0 - TOOL_EMISSIVITY) * t_amb_k4
+        radiance = np.where(under & (scn.at("tool_depth", times) > 0)[:, None, None], tool, radiance)
+    # residual arc / plume light behind the camera's band filter, averaged over the frame (no arc in FSW)
+    glare = scn.at("voltage", times) * scn.at("current", times) * scn.at("arc", times) / scn.nominal_power_w  # (N,)
     glare_sigma = 1.5 if scn.process != "laser" else 0.8
     glare_k4 = (2300.0 if scn.process != "laser" else 1600.0) ** 4
     dy = y[None, :, None] - y_s[:, None, None]

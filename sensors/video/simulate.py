@@ -53,6 +53,7 @@ from weldfusion.sensors.scenario import (
     first_passage,
 )
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
+from weldfusion.sensors.video import fsw
 
 #: Fraction of the frame period the shutter is open.
 SHUTTER = 0.5
@@ -314,7 +315,7 @@ class VideoSim(NamedTuple):
 
 def simulate(
     scn: Scenario,
-    wave: ArcWaveforms,
+    wave: ArcWaveforms | None,
     heat: HeatFlow,
     rate: float,
     shape: tuple[int, int] = (64, 64),
@@ -325,8 +326,13 @@ def simulate(
     """High-speed frames at ``rate`` Hz, with their ground truth (:class:`VideoSim`).
 
     ``spatter_scale`` (>= 1) multiplies the background spatter and ``noise_scale`` the camera's
-    shot and read noise: a harder condition than the default (1, 1) camera and process."""
+    shot and read noise: a harder condition than the default (1, 1) camera and process. A friction
+    stir weld (``wave`` None: no arc) is rendered by :func:`weldfusion.sensors.video.fsw.render`."""
     rng = scn.rng("video")
+    if scn.is_fsw:  # no arc: the rotating tool and the stirred bead (:mod:`.fsw`)
+        frames, arc_xy, motion = fsw.render(scn, rate, shape, mm_per_px, noise_scale, rng, SHUTTER, ROOT_ROW,
+                                            FORESHORTEN, NOISE_REF_RATE, BLOCK)
+        return VideoSim(frames, arc_xy, BoxList(shape).array(), motion)
     h, w = shape
     sc = REF_MM_PER_PX / mm_per_px  # pixels per pixel of the 64 px reference camera
     n = round(scn.duration_s * rate)

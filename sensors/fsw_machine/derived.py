@@ -1,0 +1,46 @@
+"""Derived FSW machine channels, computed at the native rate before resampling (read by
+:mod:`weldfusion.datasets.assembly`, like the electrical sensor's).
+
+The window's tensor has 7 channels (:data:`WINDOW_CHANNELS`): the 5 stored ones and
+
+- ``power`` (W) = torque x 2 pi n / 60, the mechanical power the spindle puts into the weld,
+- ``heat_input`` (kJ/mm) = eta x power / traverse speed / 1000 (``sensors/electrical/physics.py``:
+  eta of FSW; 0 while the tool stands — plunge, dwell, retract — as for the arc processes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from weldfusion.recipes.errors import InvalidInput
+from weldfusion.sensors.electrical.physics import heat_input_from_power
+from weldfusion.sensors.fsw_machine import CHANNEL_UNITS, CHANNELS
+
+DERIVED_CHANNELS: tuple[str, ...] = ("power", "heat_input")
+DERIVED_UNITS: tuple[str, ...] = ("W", "kJ/mm")
+WINDOW_CHANNELS: tuple[str, ...] = (*CHANNELS, *DERIVED_CHANNELS)
+WINDOW_UNITS: tuple[str, ...] = (*CHANNEL_UNITS, *DERIVED_UNITS)
+BIN_MEAN_CHANNELS: tuple[str, ...] = ()
+
+
+def mechanical_power(torque_nm, spindle_rpm) -> np.ndarray:
+    """Spindle power ``M * omega`` in W from torque (N m) and speed (1/min)."""
+    return np.asarray(torque_nm, dtype=np.float64) * np.asarray(spindle_rpm, dtype=np.float64) * (2.0 * np.pi / 60.0)
+
+
+def stored_channel_order(channel_names: tuple[str, ...] | list[str], where: str) -> list[int]:
+    """Column of each of :data:`CHANNELS` in a stored FSW machine stream; one-line error if one is missing."""
+    names = list(channel_names)
+    missing = [c for c in CHANNELS if c not in names]
+    if missing:
+        raise InvalidInput(f"{where}: FSW machine stream lacks channel(s) {', '.join(missing)} (has: {', '.join(names)})")
+    return [names.index(c) for c in CHANNELS]
+
+
+def derive(raw: np.ndarray, process: str, window_cfg) -> np.ndarray:
+    """Stored channels (n, 5) -> window channels (n, 7) float64 in :data:`WINDOW_CHANNELS` order."""
+    raw = np.asarray(raw, dtype=np.float64)
+    out = np.empty((raw.shape[0], len(WINDOW_CHANNELS)), dtype=np.float64)
+    out[:, :5] = raw
+    out[:, 5] = mechanical_power(raw[:, 0], raw[:, 2])
+    out[:, 6] = heat_input_from_power(out[:, 5], raw[:, 3], "FSW")
+    return out
