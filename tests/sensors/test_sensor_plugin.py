@@ -22,7 +22,8 @@ def chain(tmp_path_factory) -> dict:
 
 
 def test_the_folder_declares_a_modality_and_ingest_writes_a_valid_file(chain):
-    assert chain["modalities"] == ["video", "thermal", "acoustic", "electrical", "emission", "laser_monitor", "strain"]
+    assert chain["modalities"] == ["video", "thermal", "acoustic", "electrical", "emission", "fsw_machine", "laser_monitor",
+                                  "strain"]
     assert chain["validate"] == []
 
 

@@ -64,7 +64,7 @@ def weld_result(trained, path: Path, *, hop_s: float = HOP_S, batch_size: int = 
         trace: ProcessTrace = process_trace(rec, recipe.seam.nominal(str(rec.meta.get("process"))), recipe.limits.arc_on_a)
         duration = float(rec.span[1] - rec.span[0])
         sensors = tuple(n for n in rec.streams if rec.streams[n].n > 0)
-    events: list[Event] = model_events(tl) + limit_events(trace, recipe.limits)
+    events: list[Event] = model_events(tl) + limit_events(trace, recipe.limits, trace.sensor)
     for e in events:
         e.start_mm, e.end_mm = float(trace.at(e.start_s)), float(trace.at(e.end_s))
     segments: list[Segment] = phase_segments(tl)

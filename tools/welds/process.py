@@ -7,6 +7,11 @@ out (both from the current when there is one, else the first start / last end of
 non-idle phases, else the recording's span), and :attr:`ProcessTrace.position_source` says which
 was used. Heat input (kJ/mm) is eta U I / v per
 sample (``sensors/electrical/physics.py``).
+
+A friction stir weld has no arc: its process data are the FSW machine's (``fsw_machine``); the
+trace then carries ``torque``, ``axial_force``, ``spindle_speed``, ``plunge_depth``, ``travel_speed``
+(the traverse speed), the mechanical ``power`` = torque x omega and the heat input from it, and
+"arc on" / ignition mean the tool is in the plate (plunge depth above :data:`TOOL_IN_PLATE_MM`).
 """
 
 from __future__ import annotations
@@ -15,11 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from weldfusion.datasets.reader import Recording
-from weldfusion.sensors.electrical.physics import heat_input
+from weldfusion.sensors.electrical.physics import heat_input, heat_input_from_power
 from weldfusion.sensors.electrical.seam import ignition_time, seam_position
 
 #: Samples per second of the trace (the process data are block-averaged to it).
 TRACE_RATE = 200.0
+#: FSW: the tool is in the plate (the weld's "arc on") below this plunge depth (mm).
+TOOL_IN_PLATE_MM = 0.05
+#: Channels of an FSW machine's trace (besides travel_speed, power and heat_input).
+FSW_TRACE = ("torque", "axial_force", "spindle_speed", "plunge_depth")
 
 
 @dataclass
@@ -36,6 +45,7 @@ class ProcessTrace:
     ignition_s: float | None
     channels: dict[str, np.ndarray]
     arc_on: np.ndarray  # (N,) bool
+    sensor: str = "electrical"  # the process-data sensor the channels come from
 
     def at(self, times: np.ndarray, key: str = "position_mm") -> np.ndarray:
         """``key`` (``position_mm`` or a channel) interpolated at ``times`` (s)."""
@@ -83,6 +93,8 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
     grid = t_start + np.arange(n) / TRACE_RATE
     names = ("current", "voltage", "wire_feed", "travel_speed", "power", "heat_input", "current_min", "current_max")
     channels = {k: np.full(n, np.nan) for k in names}
+    if "electrical" not in rec.streams and "fsw_machine" in rec.streams:
+        return _fsw_trace(rec, grid, channels, nominal_speed_mm_s)
     ignition = None
     source = None
     info = rec.streams.get("electrical")
@@ -113,16 +125,61 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
             source = "travel_speed channel"
     arc_on = np.nan_to_num(channels["current"], nan=0.0) >= arc_on_a
     if source is None:
-        attr = rec.meta.get("travel_speed_mm_s")
-        speed = float(attr) if attr is not None else float(nominal_speed_mm_s)
-        welding = [p for p in rec.phases if p.label != "idle"]
-        if ignition is None:
-            ignition = float(min(p.start_s for p in welding)) if welding else float(t_start)
-        on = np.flatnonzero(np.nan_to_num(channels["current"], nan=0.0) >= arc_on_a)
-        if len(on):  # the torch stops when the arc goes out
-            arc_off = float(grid[on[-1]] + 1.0 / TRACE_RATE)
-        else:
-            arc_off = float(max(p.end_s for p in welding)) if welding else float(t_end)
-        position = (np.clip(grid, ignition, arc_off) - ignition) * speed
-        source = f"nominal {speed:g} mm/s ({'recording' if attr is not None else 'recipe'})"
+        return _nominal_trace(rec, grid, channels, arc_on, ignition, nominal_speed_mm_s)
     return ProcessTrace(grid, position, source, ignition, channels, arc_on)
+
+
+def _nominal_trace(rec: Recording, grid: np.ndarray, channels: dict, arc_on: np.ndarray, ignition: float | None,
+                   nominal_speed_mm_s: float) -> ProcessTrace:
+    """The trace with seam positions from a nominal travel speed (no travel-speed channel)."""
+    t_start, t_end = rec.span
+    attr = rec.meta.get("travel_speed_mm_s")
+    speed = float(attr) if attr is not None else float(nominal_speed_mm_s)
+    welding = [p for p in rec.phases if p.label != "idle"]
+    if ignition is None:
+        ignition = float(min(p.start_s for p in welding)) if welding else float(t_start)
+    on = np.flatnonzero(arc_on)
+    if len(on):  # the torch stops when the arc goes out
+        arc_off = float(grid[on[-1]] + 1.0 / TRACE_RATE)
+    else:
+        arc_off = float(max(p.end_s for p in welding)) if welding else float(t_end)
+    position = (np.clip(grid, ignition, arc_off) - ignition) * speed
+    source = f"nominal {speed:g} mm/s ({'recording' if attr is not None else 'recipe'})"
+    return ProcessTrace(grid, position, source, ignition, channels, arc_on)
+
+
+def _fsw_trace(rec: Recording, grid: np.ndarray, channels: dict, nominal_speed_mm_s: float) -> ProcessTrace:
+    """The trace of a friction stir weld from its FSW machine data (see module docstring)."""
+    from weldfusion.sensors.fsw_machine.derived import mechanical_power  # lazy: only FSW recordings need it
+
+    channels.update({k: np.full(grid.size, np.nan) for k in FSW_TRACE})
+    info = rec.streams["fsw_machine"]
+    data, times = rec.read("fsw_machine", info.t_start, info.t_end + 1.0)
+    data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+    finite = np.isfinite(data).all(axis=1)
+    data, times = data[finite], times[finite]
+    cols = {c: i for i, c in enumerate(info.channel_names)}
+    if len(times) < 2 or "plunge_depth" not in cols:
+        trace = _nominal_trace(rec, grid, channels, np.zeros(grid.size, dtype=bool), None, nominal_speed_mm_s)
+        trace.sensor = "fsw_machine"
+        return trace
+    for c in FSW_TRACE:
+        if c in cols:
+            channels[c] = _bin(times, data[:, cols[c]], grid, "mean")
+    depth = data[:, cols["plunge_depth"]]
+    ignition = ignition_time(times, depth, TOOL_IN_PLATE_MM)
+    arc_on = np.nan_to_num(channels["plunge_depth"], nan=0.0) >= TOOL_IN_PLATE_MM
+    if "torque" in cols and "spindle_speed" in cols:
+        p = mechanical_power(data[:, cols["torque"]], data[:, cols["spindle_speed"]])
+        channels["power"] = _bin(times, p, grid, "mean")
+        if "traverse_speed" in cols:
+            hi = heat_input_from_power(p, data[:, cols["traverse_speed"]], "FSW")
+            channels["heat_input"] = _bin(times, hi, grid, "mean")
+    if "traverse_speed" not in cols:
+        trace = _nominal_trace(rec, grid, channels, arc_on, ignition, nominal_speed_mm_s)
+        trace.sensor = "fsw_machine"
+        return trace
+    v = data[:, cols["traverse_speed"]]
+    channels["travel_speed"] = _bin(times, v, grid, "mean")
+    position = np.interp(grid, times, seam_position(times, v, ignition))
+    return ProcessTrace(grid, position, "traverse_speed channel", ignition, channels, arc_on, "fsw_machine")
