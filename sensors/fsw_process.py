@@ -31,6 +31,7 @@ import numpy as np
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import LabelInterval
 from weldfusion.sensors.materials import FswParams, PairSpec
+from weldfusion.sensors.phase_plan import contiguous_intervals, smoothstep
 
 #: Shortest phase (s), as for the arc processes.
 PHASE_MIN_S = 0.4
@@ -75,17 +76,7 @@ def fsw_phase_plan(rng: np.random.Generator, duration: float) -> list[LabelInter
             segments[-1][0] = "traverse"
     plan = [("idle", idle0), ("plunge", plunge), ("dwell", dwell), *[(k, d) for k, d in segments],
             ("retract", retract), ("idle", idle1)]
-    out, t = [], 0.0
-    for i, (label, dur) in enumerate(plan):
-        end = duration if i == len(plan) - 1 else t + dur
-        out.append(LabelInterval(round(t, 6), round(end, 6), label))
-        t = end
-    return out
-
-
-def _smooth(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    return contiguous_intervals(plan, duration)
 
 
 def fsw_setpoints(rng: np.random.Generator, t: np.ndarray, phases: list[LabelInterval], pair: PairSpec,
@@ -118,7 +109,7 @@ def fsw_setpoints(rng: np.random.Generator, t: np.ndarray, phases: list[LabelInt
 
     t_spin = max(s_pl - 0.35, 0.05)  # spindle starts in the idle before the plunge
     t_stop = min(e_rt + 0.35, t[-1])
-    spin = _smooth((t - t_spin) / 0.2) * (1.0 - _smooth((t - t_stop) / 0.2))
+    spin = smoothstep((t - t_spin) / 0.2) * (1.0 - smoothstep((t - t_stop) / 0.2))
     rpm = p.spindle_rpm * f_n * spin
     full = p.pin_length_mm + p.shoulder_plunge_mm
     t_touch = s_pl + 0.1 * (e_pl - s_pl)  # the tool approaches, then the pin touches
@@ -133,7 +124,7 @@ def fsw_setpoints(rng: np.random.Generator, t: np.ndarray, phases: list[LabelInt
     torque = p.torque_nm * (PIN_SHARE_TORQUE * pin + (1 - PIN_SHARE_TORQUE) * shoulder) * rel_n**-0.3 * (rpm > 0)
     seat = shoulder * (1.0 + SHOULDER_OVERSHOOT * np.exp(-np.clip(t - t_seat, 0.0, None) / 0.25) * (t >= t_seat))
     force = p.axial_force_kn * (PIN_SHARE_FORCE * pin + (1 - PIN_SHARE_FORCE) * seat) * (f_v / f_v[0]) ** 0.2
-    travel = p.traverse_mm_s * f_v * _smooth((t - e_dw) / travel_ramp_s) * (1.0 - _smooth((t - s_rt) / travel_ramp_s))
+    travel = p.traverse_mm_s * f_v * smoothstep((t - e_dw) / travel_ramp_s) * (1.0 - smoothstep((t - s_rt) / travel_ramp_s))
     torch_x = np.concatenate([[0.0], np.cumsum(0.5 * (travel[1:] + travel[:-1]) * (t[1] - t[0]))])
     weave = np.full(t.shape, p.tool_offset_mm + rng.normal(0.0, 0.1))
     zeros = np.zeros_like(t)

@@ -26,6 +26,7 @@ from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import ALL_DEFECTS, LabelInterval
 from weldfusion.sensors.fsw_process import fsw_phase_plan, fsw_setpoints
 from weldfusion.sensors.materials import FswParams, PairSpec, ProcessParams, get_pair
+from weldfusion.sensors.phase_plan import contiguous_intervals, smoothstep
 
 #: Rate of the control grid (Hz).
 CONTROL_RATE = 1000.0
@@ -254,14 +255,9 @@ def first_passage(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
 
 def event_envelope(ev: DefectEvent, times: np.ndarray) -> np.ndarray:
     """0..1 envelope of one event: smooth ramps of :data:`DEFECT_RAMP_S` inside [start, end)."""
-    up = _smoothstep((times - ev.start_s) / DEFECT_RAMP_S)
-    down = _smoothstep((ev.end_s - times) / DEFECT_RAMP_S)
+    up = smoothstep((times - ev.start_s) / DEFECT_RAMP_S)
+    down = smoothstep((ev.end_s - times) / DEFECT_RAMP_S)
     return up * down
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def run_entropy(seed: int, pair: str, process: str, index: int) -> tuple[int, ...]:
@@ -309,18 +305,13 @@ def _phase_plan(rng: np.random.Generator, duration: float) -> list[LabelInterval
     if segments[-1][0] == "parameter_change":  # a ramp must settle before arc_end
         segments[-1][0] = "deposition" if (len(segments) < 2 or segments[-2][0] != "deposition") else "weaving"
     plan = [("idle", idle0), ("arc_start", a_start), *[(k, d) for k, d in segments], ("arc_end", a_end), ("idle", idle1)]
-    out, t = [], 0.0
-    for i, (label, dur) in enumerate(plan):
-        end = duration if i == len(plan) - 1 else t + dur
-        out.append(LabelInterval(round(t, 6), round(end, 6), label))
-        t = end
-    return out
+    return contiguous_intervals(plan, duration)
 
 
 # -- set points --------------------------------------------------------------------------------------
 def _ramp(t: np.ndarray, t0: float, t1: float) -> np.ndarray:
     """0 before t0, smooth rise to 1 at t1."""
-    return _smoothstep((t - t0) / max(t1 - t0, 1e-9))
+    return smoothstep((t - t0) / max(t1 - t0, 1e-9))
 
 
 def _linear_ramp(t: np.ndarray, t0: float, t1: float) -> np.ndarray:

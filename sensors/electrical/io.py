@@ -432,3 +432,20 @@ def open_source(manifest, name: str = "electrical") -> RawSource:
                            time_column=spec.time_column, parser=parser, rate=spec.rate, start=spec.start_time_s)
     source.sensor = spec.sensor
     return source
+
+
+def open_channel_csv(manifest, name: str, cs: ChannelSet, what: str) -> RawSource:
+    """A process monitor's one-file CSV stream ``name`` (laser monitor, FSW machine) as a
+    :class:`RawSource` of the channels of ``cs``; ``what`` names it in errors ("a laser-monitor stream")."""
+    spec = manifest.streams[name]
+    manifest.stream_format(name)
+    files = manifest.stream_files(name)
+    where = f"{manifest.path}: streams.{name}"
+    if len(files) != 1:
+        raise IngestError(f"{where}.path: {what} is one file, {len(files)} match {spec.path!r}")
+    parser = TimeParser(f"{files[0]}: column {spec.time_column!r}", spec.time_unit, spec.time_format,
+                        manifest.time_origin)
+    source = open_csv(files[0], where=where, channels=spec.channels, time_column=spec.time_column, parser=parser,
+                      rate=spec.rate, start=spec.start_time_s, delimiter=spec.delimiter, decimal=spec.decimal, cs=cs)
+    source.sensor = spec.sensor
+    return source

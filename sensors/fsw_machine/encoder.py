@@ -15,10 +15,12 @@ from weldfusion.fusion.encoder_base import EncoderSpec
 
 @dataclass
 class FswMachineEncoderConfig:
-    """Settings of the FSW machine encoder (``model.fsw_machine``): convolution channels, token length (ms)."""
+    """Settings of the FSW machine encoder (``model.fsw_machine``): convolution channels, token length
+    (ms; 40 ms = 10 tokens of the 400-sample window, whose strided convolutions leave 100 samples: ONNX's
+    adaptive pooling needs a whole number of samples per token)."""
 
     conv_dim: int = 32
-    token_ms: float = 50.0
+    token_ms: float = 40.0
 
 
 class FswMachineEncoder(WindowStatsEncoder):

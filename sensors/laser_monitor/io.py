@@ -4,25 +4,13 @@ canonical channels in the manifest), through the process-data CSV reader of ``se
 
 from __future__ import annotations
 
-from weldfusion.sensors.electrical.io import ChannelSet, open_csv
+from weldfusion.sensors.electrical.io import ChannelSet, open_channel_csv
 from weldfusion.sensors.laser_monitor import CHANNEL_UNITS, CHANNELS
-from weldfusion.sensors.raw_source import IngestError, RawSource, TimeParser
+from weldfusion.sensors.raw_source import RawSource
 
 LASER_MONITOR = ChannelSet("laser_monitor", CHANNELS, CHANNEL_UNITS)
 
 
 def open_source(manifest, name: str = "laser_monitor") -> RawSource:
     """The manifest's laser-monitor stream as a :class:`RawSource` (k, 4) float32 with its own-clock times."""
-    spec = manifest.streams[name]
-    manifest.stream_format(name)
-    files = manifest.stream_files(name)
-    where = f"{manifest.path}: streams.{name}"
-    if len(files) != 1:
-        raise IngestError(f"{where}.path: a laser-monitor stream is one file, {len(files)} match {spec.path!r}")
-    parser = TimeParser(f"{files[0]}: column {spec.time_column!r}", spec.time_unit, spec.time_format,
-                        manifest.time_origin)
-    source = open_csv(files[0], where=where, channels=spec.channels, time_column=spec.time_column, parser=parser,
-                      rate=spec.rate, start=spec.start_time_s, delimiter=spec.delimiter, decimal=spec.decimal,
-                      cs=LASER_MONITOR)
-    source.sensor = spec.sensor
-    return source
+    return open_channel_csv(manifest, name, LASER_MONITOR, "a laser-monitor stream")

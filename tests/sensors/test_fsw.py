@@ -198,3 +198,59 @@ def test_simulated_fsw_recording_is_labelled_in_the_fsw_taxonomy(tmp_path):
     end = run.scenario.weld_end_s
     assert float(trace.at(end)) == pytest.approx(float(run.scenario.at("torch_x", np.array([end]))[0]), abs=1.0)
     assert np.nanmax(trace.channels["torque"]) > 1.0 and trace.arc_on.any()
+
+
+def test_fsw_recipe_model_reads_the_machine_and_labels_in_fsw_names(tmp_path):
+    from torch.utils.data import default_collate
+    from weldfusion.datasets.windows import WindowDataset
+    from weldfusion.recipes.tree import load_recipe
+    from weldfusion.tools.benchmarks.stream import untrained
+    from weldfusion.tools.streaming.engine import EagerBackend
+    from weldfusion.tools.streaming.onnx_backend import OnnxBackend
+    from weldfusion.tools.streaming.onnx_export import export_onnx
+
+    cfg = SimConfig(duration_s=(6.0, 6.0), video_rate=100.0, thermal_rate=20.0, acoustic_rate=8000.0,
+                    missing_prob=0.0, gap_prob=0.0, max_clock_offset_s=0.0)
+    path = write_run(simulate_run("Al-Cu", "FSW", 0, 3, cfg), tmp_path / "fsw.h5")
+    recipe = load_recipe("al-cu_fsw")
+    assert recipe.data.taxonomy.phases == FSW_PHASES and recipe.data.taxonomy.defects == FSW_DEFECTS
+    trained = untrained(recipe, path)
+    assert trained.info.modality("fsw_machine").shape == (len(WINDOW_CHANNELS), 400)
+    assert "electrical" not in trained.info.names
+    ds = WindowDataset(path, trained.recipe.data, norm=trained.norm)
+    phases = {FSW_PHASES[int(ds[i]["phase"])] for i in range(len(ds)) if int(ds[i]["phase"]) >= 0}
+    assert {"plunge", "dwell", "traverse", "retract"} <= phases
+    item = default_collate([ds[len(ds) // 2]])
+    assert bool(item["present"][0, trained.info.names.index("fsw_machine")])
+    inputs = {k: item[k].numpy() for k in (*trained.info.names, "present", "params", "pair")}
+    ort = OnnxBackend(export_onnx(trained.model, trained.info, tmp_path / "fsw.onnx"))
+    a, b = EagerBackend(trained.model).predict(inputs), ort.predict(inputs)
+    for key in ("phase_probs", "defect_probs"):
+        np.testing.assert_allclose(b[key], a[key], atol=1e-5)
+
+
+def test_machine_csv_export_maps_onto_the_five_channels(tmp_path):
+    import pandas as pd
+    from weldfusion.datasets.manifest import parse_manifest
+    from weldfusion.sensors.fsw_machine.io import open_source
+    from weldfusion.sensors.raw_source import IngestError
+
+    n = 300
+    df = pd.DataFrame({"t": np.arange(n) / 1000.0, "M [Nm]": 20.0, "Fz [kN]": np.linspace(5, 6, n), "n [rpm]": 1200.0,
+                       "v [mm/s]": 3.0, "z [mm]": 2.9})
+    df.to_csv(tmp_path / "fsw.csv", index=False)
+    mapping = {"torque": {"column": "M [Nm]"}, "axial_force": {"column": "Fz [kN]"},
+               "spindle_speed": {"column": "n [rpm]"}, "traverse_speed": {"column": "v [mm/s]"},
+               "plunge_depth": {"column": "z [mm]"}}
+    meta = {"recording_id": "r", "material_pair": "Al-Cu", "material_a": "AA6061", "material_b": "C11000", "process": "FSW"}
+
+    def manifest(channels):
+        return parse_manifest({**meta, "streams": {"fsw_machine": {"path": "fsw.csv", "time_column": "t",
+                                                                     "channels": channels}}}, tmp_path / "recording.yaml")
+
+    src = open_source(manifest(mapping))
+    data = np.concatenate([b for b, _ in src.blocks_with_times()])
+    assert src.modality == "fsw_machine" and src.channel_names == CHANNELS and data.shape == (n, 5)
+    np.testing.assert_allclose(data[:, 1], np.linspace(5, 6, n), atol=1e-5)
+    with pytest.raises(IngestError, match="'plunge_depth' is not mapped"):
+        open_source(manifest({k: v for k, v in mapping.items() if k != "plunge_depth"}))
