@@ -254,6 +254,6 @@ MANIFEST_CASES: list[tuple[str, Callable[[dict], None]]] = [
 MANIFEST_WARNINGS: list[tuple[str, Callable[[dict], None], str]] = [
     ("thermal_rate_covers_a_quarter", _stream_key("thermal", "rate", 200.0), "spans disagree"),
     ("unknown_pair", _top("material_pair", "Mg-Al"), "not a default pair"),
-    ("unknown_process", _top("process", "FSW"), "not one the toolkit knows"),
+    ("unknown_process", _top("process", "EBW"), "not one the toolkit knows"),
     ("thermal_above_boiling", lambda d: d["streams"]["thermal"].update(scale=1.0, offset=3000.0), "boiling"),
 ]

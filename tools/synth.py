@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--electrical-rate", type=float, default=SimConfig.electrical_rate, help="DAQ Hz (default 5000)")
     p.add_argument("--laser-monitor-rate", type=float, default=SimConfig.laser_monitor_rate,
                    help="laser runs: beam power + photodiodes Hz (default 10000)")
+    p.add_argument("--fsw-machine-rate", type=float, default=SimConfig.fsw_machine_rate,
+                   help="FSW machine data rate, Hz (friction stir welds only; default %(default)g)")
     p.add_argument("--ae-rate", type=float, default=0.0, help="acoustic-emission channel Hz, 0 = off (e.g. 500000)")
     p.add_argument("--missing-prob", type=float, default=SimConfig.missing_prob, help="share of runs missing one sensor")
     p.add_argument("--gap-prob", type=float, default=SimConfig.gap_prob, help="chance of dropouts per stream")
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         electrical_rate=args.electrical_rate,
         ae_rate=args.ae_rate,
         laser_monitor_rate=args.laser_monitor_rate,
+        fsw_machine_rate=args.fsw_machine_rate,
         missing_prob=args.missing_prob,
         gap_prob=args.gap_prob,
         spatter_scale=args.spatter_scale,

@@ -10,7 +10,7 @@ import pytest
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.simulated import SimConfig, simulate_run, write_run
 from weldfusion.datasets.validate import validate
-from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES
+from weldfusion.recipes.taxonomy import DEFAULT_DEFECTS, DEFAULT_PHASES, MATERIAL_PAIRS
 from weldfusion.sensors.electrical.physics import (
     MIN_TRAVEL_MM_S,
     PROCESS_EFFICIENCY,
@@ -94,19 +94,20 @@ def test_tig_has_little_spatter():
 
 
 def test_materials_and_pairs():
-    assert set(PAIRS) == {"Al-steel", "Ti-Ni", "Cu-SS"}
-    assert {p: PAIRS[p].default_process for p in PAIRS} == {"Al-steel": "GMAW", "Ti-Ni": "laser", "Cu-SS": "GMAW"}
+    assert set(PAIRS) == {"Al-steel", "Ti-Ni", "Cu-SS", "Al-Cu"} and set(MATERIAL_PAIRS) == set(PAIRS) - {"Al-Cu"}
+    assert {p: PAIRS[p].default_process for p in PAIRS} == {"Al-steel": "GMAW", "Ti-Ni": "laser", "Cu-SS": "GMAW",
+                                                            "Al-Cu": "FSW"}
     al = get_pair("Al-steel")
     assert al.a.diffusivity_mm2_s > 5 * al.b.diffusivity_mm2_s  # aluminium spreads heat much faster
     assert al.a.melting_point_c < al.b.melting_point_c
     with pytest.raises(ValueError, match="unknown material pair"):
         get_pair("Mg-Zn")
     with pytest.raises(ValueError, match="not simulated"):
-        al.params("FSW")
+        get_pair("Al-Cu").params("GMAW")  # Al-Cu is friction stir welded only
 
 
 # -- scenario ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("pair", sorted(PAIRS))
+@pytest.mark.parametrize("pair", sorted(MATERIAL_PAIRS))
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_phases_cover_the_run_without_overlap(pair, seed):
     duration = 8.0 + seed
@@ -152,7 +153,7 @@ def test_deterministic_per_seed():
     assert not np.array_equal(a.streams["electrical"].data, c.streams["electrical"].data)
 
 
-@pytest.mark.parametrize("pair", sorted(PAIRS))
+@pytest.mark.parametrize("pair", sorted(MATERIAL_PAIRS))
 def test_file_validates_with_configured_rates_and_shapes(tmp_path, pair):
     cfg = SimConfig(**{**TINY.__dict__, "ae_rate": 50_000.0})
     run = simulate_run(pair, None, 2, 0, cfg)
@@ -267,7 +268,7 @@ def test_thermal_field_peak_at_source_and_emissivity_step_at_the_joint():
 
 def test_pairs_shift_the_signals():
     volts, amps, sc = {}, {}, {}
-    for pair in PAIRS:
+    for pair in MATERIAL_PAIRS:
         run = simulate_run(pair, None, 0, 0, TINY, defects=[])  # the pair's own signals, no defect on top
         scn = run.scenario
         el = run.streams["electrical"].data

@@ -16,6 +16,7 @@ from pathlib import Path
 from weldfusion.datasets.simulated import SimConfig
 from weldfusion.datasets.simulated_set import generate_set
 from weldfusion.datasets.simulator_checks import RATE_FIELDS
+from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 from weldfusion.sensors.materials import PAIRS
 from weldfusion.tools.training.evaluate import evaluate_checkpoint
 
@@ -27,7 +28,7 @@ def sweep_sets(work: Path, modalities: list[str], factors: list[float], runs: in
                workers: int, progress: bool, duration_s: tuple[float, float] | None = None) -> list[dict]:
     """Simulate the default-rate set and one set per (modality, factor) under ``work``; returns the jobs."""
     base = SimConfig() if duration_s is None else SimConfig(duration_s=duration_s)
-    pairs = [(p, PAIRS[p].default_process) for p in PAIRS]
+    pairs = [(p, PAIRS[p].default_process) for p in MATERIAL_PAIRS]  # the demo model's pairs
     jobs = [{"modality": "default", "factor": 1.0, "rate_hz": None, "config": base}]
     for m in modalities:
         field = RATE_FIELDS[m]
