@@ -198,6 +198,12 @@ def test_simulated_fsw_recording_is_labelled_in_the_fsw_taxonomy(tmp_path):
     end = run.scenario.weld_end_s
     assert float(trace.at(end)) == pytest.approx(float(run.scenario.at("torch_x", np.array([end]))[0]), abs=1.0)
     assert np.nanmax(trace.channels["torque"]) > 1.0 and trace.arc_on.any()
+    # the classic band monitor judges the traverse only: the cold tool's plunge and dwell are no violation
+    from weldfusion.recipes.tree import load_recipe
+    from weldfusion.tools.welds.limits import limit_events
+
+    events = limit_events(trace, load_recipe("al-steel_fsw").limits, trace.sensor)
+    assert all(e.start_s >= run.scenario.weld_start_s and e.modalities == {"fsw_machine": 1.0} for e in events)
 
 
 def test_fsw_recipe_model_reads_the_machine_and_labels_in_fsw_names(tmp_path):

@@ -1,6 +1,7 @@
 """The timeline figure of one weld: what an engineer looks at instead of reading the tables.
 
-One time axis (with mm along the seam on top): arc power and current min/max envelopes; IR
+One time axis (with mm along the seam on top): arc power and current min/max envelopes (a friction
+stir weld: spindle power, torque and axial force); IR
 max/mean temperature, video brightness and microphone RMS (per-window traces of the recording);
 the predicted phase band above the labelled one (when labelled); defect probabilities with
 their thresholds and the events shaded; limit violations marked; a seam map (events as bars in
@@ -100,11 +101,19 @@ def timeline_figure(tl: Timeline, trace: ProcessTrace, events: list[Event], segm
     t = trace.t
     ax = axes[0]
     if np.isfinite(trace.channels["power"]).any():
-        ax.plot(t, trace.channels["power"] / 1000, color="tab:red", lw=0.8, label="arc power kW")
+        fsw = trace.sensor == "fsw_machine"  # a friction stir weld: the spindle's power, torque and force
+        ax.plot(t, trace.channels["power"] / 1000, color="tab:red", lw=0.8,
+                label="spindle power kW" if fsw else "arc power kW")
         ax2 = ax.twinx()
-        ax2.fill_between(t, trace.channels["current_min"], trace.channels["current_max"], color="tab:blue",
-                         alpha=0.25, lw=0, label="current min/max A")
-        ax2.set_ylabel("A", fontsize=7)
+        if fsw:
+            ax2.plot(t, trace.channels["torque"], color="tab:blue", lw=0.8, label="torque N m")
+            ax2.plot(t, trace.channels["axial_force"], color="tab:green", lw=0.8, ls="--", label="axial force kN")
+            ax2.set_ylabel("N m / kN", fontsize=7)
+            ax2.legend(fontsize=6, loc="upper right")
+        else:
+            ax2.fill_between(t, trace.channels["current_min"], trace.channels["current_max"], color="tab:blue",
+                             alpha=0.25, lw=0, label="current min/max A")
+            ax2.set_ylabel("A", fontsize=7)
         ax.set_ylabel("kW", fontsize=7)
         hi = trace.channels["heat_input"]
         if np.isfinite(hi).any():

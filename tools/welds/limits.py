@@ -6,7 +6,9 @@ heat input, power) the channel is compared, while the arc burns (less the start 
 (nominal ``null``: the weld's own median over arc-on samples) and/or absolute ``low``/``high``. A
 run of out-of-band samples lasting at least ``min_duration_s`` is one event (``source=limits``,
 label ``<channel>_high`` or ``<channel>_low``); the probability columns are empty, ``modalities``
-names the process-data sensor.
+names the process-data sensor. A friction stir weld (FSW machine data) is judged over its
+traverse only — the tool moving at >= 2 mm/s, less the same start and end margins — since the
+plunge and the dwell (a cold tool taking its highest torque and force) are not the weld.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.recipes.weld import LimitsConfig
+from weldfusion.sensors.electrical.physics import MIN_TRAVEL_MM_S
 from weldfusion.tools.welds.process import TRACE_RATE, ProcessTrace
 from weldfusion.tools.welds.timeline import Event
 
@@ -44,8 +47,12 @@ def limit_events(trace: ProcessTrace, cfg: LimitsConfig, sensor: str = "electric
     """Violations of the bands of ``cfg`` in ``trace`` (empty without process data or when disabled)."""
     if not cfg.enabled:
         return []
-    judged = trace.arc_on.copy()
-    on = np.flatnonzero(trace.arc_on)
+    welding = trace.arc_on
+    if trace.sensor == "fsw_machine":  # FSW: the weld proper is the traverse (plunge and dwell heat a spot)
+        v = np.nan_to_num(trace.channels["travel_speed"], nan=0.0)
+        welding = trace.arc_on & (v >= MIN_TRAVEL_MM_S)
+    judged = welding.copy()
+    on = np.flatnonzero(welding)
     if len(on):
         t_on, t_off = trace.t[on[0]], trace.t[on[-1]]
         judged &= (trace.t >= t_on + cfg.ignore_start_s) & (trace.t <= t_off - cfg.ignore_end_s)
@@ -54,7 +61,7 @@ def limit_events(trace: ProcessTrace, cfg: LimitsConfig, sensor: str = "electric
         values = trace.channels.get(channel)
         if values is None or not np.isfinite(values).any():
             continue
-        lo, hi = band_limits(values, trace.arc_on, band)
+        lo, hi = band_limits(values, welding, band)
         for side, bad in (("high", values > hi), ("low", values < lo)):
             for a, b in _runs(bad & judged):
                 if (b - a) / TRACE_RATE + TIME_EPS < band.min_duration_s:
