@@ -87,10 +87,13 @@ class LimitsConfig:
     """Tolerance bands per channel of the process data (``heat_input`` and ``power`` included)."""
 
     enabled: bool = True
-    bands: dict[str, Band] = field(default_factory=_default_bands)
+    bands: dict[str, Band | None] = field(default_factory=_default_bands)  # a band set to null is dropped
     arc_on_a: float = 20.0  # current above which the arc burns (bands are checked only then)
     ignore_start_s: float = 0.5  # after arc ignition: the start ramp is not judged (as a monitor's start delay)
     ignore_end_s: float = 0.5  # before the arc goes out: the crater fill is not judged
+
+    def __post_init__(self) -> None:
+        self.bands = {k: v for k, v in self.bands.items() if v is not None}  # e.g. an FSW recipe drops the arc's
 
 
 @dataclass

@@ -260,3 +260,11 @@ def test_machine_csv_export_maps_onto_the_five_channels(tmp_path):
     np.testing.assert_allclose(data[:, 1], np.linspace(5, 6, n), atol=1e-5)
     with pytest.raises(IngestError, match="'plunge_depth' is not mapped"):
         open_source(manifest({k: v for k, v in mapping.items() if k != "plunge_depth"}))
+
+
+def test_fsw_recipes_band_the_machine_not_the_arc():
+    from weldfusion.recipes.tree import load_recipe
+
+    for name in ("al-steel_fsw", "al-cu_fsw"):
+        assert set(load_recipe(name).limits.bands) == {"torque", "axial_force"}  # arc bands set to null are dropped
+    assert "current" in load_recipe("fusion_all").limits.bands

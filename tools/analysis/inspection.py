@@ -123,10 +123,12 @@ def plot(rec: Recording, out: Path) -> None:
                 rows.append((f"{ch}\n({unit})", t, v[:, c], lo[:, c], hi[:, c], name))
     proc = process_trace(rec, nominal_speed_mm_s=SeamConfig().nominal(str(rec.meta.get("process"))))
     if np.isfinite(proc.channels["power"]).any():
-        rows.append(("arc power\n(kW)", proc.t, proc.channels["power"] / 1000.0, None, None, "power"))
+        what = "spindle power" if proc.sensor == "fsw_machine" else "arc power"
+        rows.append((f"{what}\n(kW)", proc.t, proc.channels["power"] / 1000.0, None, None, "power"))
     if np.isfinite(proc.channels["heat_input"]).any():
         heat = np.where(proc.arc_on, proc.channels["heat_input"], np.nan)
-        rows.append(("heat input\n(kJ/mm, arc on)", proc.t, heat, None, None, "heat_input"))
+        when = "tool in plate" if proc.sensor == "fsw_machine" else "arc on"
+        rows.append((f"heat input\n(kJ/mm, {when})", proc.t, heat, None, None, "heat_input"))
     phases, defects = rec.phases, rec.defects
     stored = rec.label_names or ((), ())
     names = _in_order({p.label for p in phases}, stored[0])
