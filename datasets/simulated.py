@@ -1,6 +1,7 @@
 """One simulated weld run -> one weldfusion HDF5 recording.
 
-:func:`simulate_run` draws the scenario, runs the four sensor simulators, then applies the
+:func:`simulate_run` draws the scenario, runs the four sensor simulators (a friction stir weld:
+video, IR, microphone and the FSW machine's data instead of the arc's DAQ), then applies the
 real-world mess of a lab recording:
 
 * a missing sensor: with probability ``missing_prob`` one modality is absent from the file;
@@ -8,8 +9,9 @@ real-world mess of a lab recording:
   to ``/streams/<m>/gaps``; inside a gap video/acoustic samples are 0, thermal frames and
   electrical samples hold the last valid value (what the DAQ buffers do);
 * clock offsets: each sensor's own clock runs ``sim_clock_offset_s`` ahead of the recording
-  clock (electrical is the reference, 0). The HDF5 data are aligned on the recording clock; the
-  attribute is the truth a raw export applies and ``weldfusion sync`` should recover;
+  clock (the process data — electrical, or the FSW machine — are the reference, 0). The HDF5 data
+  are aligned on the recording clock; the attribute is the truth a raw export applies and
+  ``weldfusion sync`` should recover;
 * sensor noise (inside each simulator).
 
 Ground truth for attention attribution goes to ``/truth``: ``video_arc_xy`` (N_video, 2) and

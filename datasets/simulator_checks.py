@@ -26,7 +26,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.signal import hilbert, welch
 from scipy.special import k0e
-from weldfusion.datasets.simulated import SimConfig, simulate_run
+from weldfusion.datasets.simulated import SimConfig, simulate_run, simulated_sensors
+from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
 from weldfusion.sensors.acoustic.simulate import P_REF_PA, a_weighting_db
 from weldfusion.sensors.electrical.physics import process_efficiency
@@ -218,7 +219,14 @@ def after_arc_off(pair: str, process: str | None = None, seed: int = 0) -> dict:
 
 #: Default rate of each simulated sensor (Hz) and the field of :class:`SimConfig` that sets it.
 RATE_FIELDS = {"video": "video_rate", "thermal": "thermal_rate", "acoustic": "acoustic_rate",
-               "electrical": "electrical_rate", "laser_monitor": "laser_monitor_rate"}
+               "electrical": "electrical_rate", "laser_monitor": "laser_monitor_rate", "fsw_machine": "fsw_machine_rate"}
+
+
+def rate_modalities(pair: str, process: str | None = None) -> tuple[str, ...]:
+    """The sensors of :data:`RATE_FIELDS` that every simulated run of ``pair`` / ``process`` has."""
+    process = process or PAIRS[pair].default_process
+    have = set(simulated_sensors(process)) | ({"laser_monitor"} if process == "laser" else set())
+    return tuple(m for m in RATE_FIELDS if m in have)
 
 
 def sensor_signals(run) -> dict[str, np.ndarray]:
@@ -230,7 +238,7 @@ def sensor_signals(run) -> dict[str, np.ndarray]:
         d = np.asarray(s.data, dtype=np.float64)
         if name == "acoustic":
             out[name] = d.reshape(d.shape[0], -1)[:, :1]
-        elif name in ("electrical", "laser_monitor"):
+        elif name in ("electrical", "laser_monitor", "fsw_machine"):
             out[name] = d
         elif name == "thermal":
             out[name] = np.column_stack([d.mean(axis=(1, 2)), d.max(axis=(1, 2))])
@@ -250,6 +258,8 @@ def band_power_difference(pair: str, modality: str, factor: float, seed: int = 0
     frequency (the arc's short-circuit flicker, the step at ignition) folds into the top of their
     band, differently at each rate. Each signal of :func:`sensor_signals` counts.
     """
+    if modality not in rate_modalities(pair):
+        raise InvalidInput(f"{pair} runs have no {modality} sensor (they have: {', '.join(rate_modalities(pair))})")
     base = SimConfig(duration_s=(duration_s, duration_s), missing_prob=0.0, gap_prob=0.0, max_clock_offset_s=0.0)
     field = RATE_FIELDS[modality]
     rate0 = getattr(base, field)
@@ -332,7 +342,7 @@ def all_checks(progress=None) -> dict:
     for name in MATERIAL_PAIRS:
         step(f"rates {name}")
         out["rate_db"][name] = {f"{m}_x{f:g}": band_power_difference(name, m, f)
-                                for m in RATE_FIELDS for f in (0.5, 2.0, 4.0)}
+                                for m in rate_modalities(name) for f in (0.5, 2.0, 4.0)}
     step("microphone")
     out["short_circuit_line"] = {p: short_circuit_line(p) for p in ("Al-steel", "Cu-SS")}
     out["shop_noise"] = shop_noise_level("Al-steel")
@@ -359,10 +369,10 @@ def format_checks(res: dict) -> str:
         warm = res["after_arc_off"][p]["hottest_1s_after_off_c"]
         lines.append(f"| {p} | {js['dx_0.4']:.0f} / {js['dx_0.2']:.0f} | {pk[0]['peak_c']:.0f} / {pk[-1]['peak_c']:.0f} | "
                      f"{pk[0]['boiling_c']:.0f} / {pk[-1]['boiling_c']:.0f} | {warm:.0f} |")
-    keys = list(next(iter(res["rate_db"].values())))
+    keys = list(dict.fromkeys(k for row in res["rate_db"].values() for k in row))  # a pair has only its sensors
     lines += ["", "| pair | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for p, row in res["rate_db"].items():
-        lines.append(f"| {p} | " + " | ".join(f"{row[k]:.2f}" for k in keys) + " |")
+        lines.append(f"| {p} | " + " | ".join(f"{row[k]:.2f}" if k in row else "-" for k in keys) + " |")
     sc = res["short_circuit_line"]
     lines += ["", "short-circuit line (microphone envelope): " + "; ".join(
         f"{p}: {v['line_hz']:.0f} Hz, +{v['line_db']:.1f} dB (short circuits {v['sc_rate_hz']:.0f}/s)" for p, v in sc.items()),

@@ -14,8 +14,8 @@ over the fixture's backing groove, which returns most of its radiation).
 Friction stir welding has no arc: the heat is generated under the tool's shoulder and around its
 pin (sliding/sticking friction under uniform pressure: a heat flux growing with the radius, ``q(r)
 ~ r`` for ``r <= R_shoulder``, normalised to the absorbed power), and the tool's torque — so the
-power — falls as the stir zone softens: the plate's hottest cell under the shoulder scales the
-cold-plate power by :func:`softening` (the flow stress vanishes at the solidus), which keeps FSW a
+power — falls as the stir zone softens: the stirred material's hottest cell under the shoulder
+scales the cold-plate power by :func:`softening` (the flow stress vanishes at the solidus), which keeps FSW a
 solid-state process (tested). The clamped plate also loses heat into the machine's backing anvil
 (:data:`H_BACKING`). The power applied is recorded (:attr:`HeatFlow.power_w`); the
 machine's torque is that power over ``eta * omega``.

@@ -27,3 +27,17 @@ def test_shop_noise_floor_is_a_real_shop():
     r = checks.shop_noise_level("Al-steel")
     assert 68.0 <= r["idle_dba"] <= 82.0
     assert r["welding_dba"] > r["idle_dba"] + 10.0  # the arc is well above the shop
+
+
+def test_rate_checks_only_ask_a_pair_for_its_own_sensors():
+    """sim-check's rate table: the laser monitor only on laser runs, the FSW machine only on FSW runs."""
+    assert "laser_monitor" not in checks.rate_modalities("Al-steel")
+    assert "laser_monitor" in checks.rate_modalities("Ti-Ni")
+    assert checks.rate_modalities("Al-Cu") == ("video", "thermal", "acoustic", "fsw_machine")
+    with pytest.raises(ValueError, match="no laser_monitor sensor"):
+        checks.band_power_difference("Al-steel", "laser_monitor", 2.0)
+
+
+@pytest.mark.parametrize("factor", [0.5, 4.0])
+def test_fsw_machine_data_agree_at_another_rate(factor):
+    assert checks.band_power_difference("Al-Cu", "fsw_machine", factor) <= 1.0
