@@ -35,7 +35,7 @@ from weldfusion.datasets.ingest import open_source
 from weldfusion.datasets.manifest import Manifest
 from weldfusion.sensors.raw_source import IngestError, RawSource
 from weldfusion.sensors.registry import get as get_modality
-from weldfusion.sensors.registry import params_sensor
+from weldfusion.sensors.registry import params_sensors
 from weldfusion.sensors.registry import part as sensor_part
 
 #: Default rate (Hz) of the common event envelope.
@@ -297,8 +297,8 @@ def estimate_offsets(
     the sensor that provides the window parameters (the process data), else the manifest's first.
     """
     if reference is None:
-        provider = params_sensor()
-        reference = provider if provider in manifest.streams else next(iter(manifest.streams))
+        provider = next((p for p in params_sensors() if p in manifest.streams and sensor_part(p, "sync") is not None), None)
+        reference = provider if provider is not None else next(iter(manifest.streams))
     if reference not in manifest.streams:
         raise IngestError(f"{manifest.path}: reference stream {reference!r} is not in the manifest "
                           f"(streams: {', '.join(manifest.streams)})")

@@ -25,7 +25,7 @@ from weldfusion.fusion.msstan.model import MSSTAN
 from weldfusion.recipes.config import ConfigError, from_dict
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.boxes import CLASSES as BOX_CLASSES
-from weldfusion.sensors.registry import params_sensor
+from weldfusion.sensors.registry import params_sensors
 
 
 def _encoder_settings(cfg: ModelConfig, name: str, config_cls: type) -> dict:
@@ -72,8 +72,14 @@ def build_model(cfg: ModelConfig, info: DataInfo) -> WeldFusionModel | torch.nn.
     return WeldFusionModel(
         names, encoders, fusion, phase_head, defect_head, ProjectionHead(cfg.dim, cfg.projection_dim),
         modality_dropout=cfg.modality_dropout, skip_absent=cfg.skip_absent,
-        params_source=names.index(provider) if (provider := params_sensor()) in names else None, modality_heads=heads,
+        params_source=_params_source(names), modality_heads=heads,
         localisation=_localisation_heads(cfg, info, encoders))
+
+
+def _params_source(names: tuple[str, ...]) -> int | None:
+    """Index in ``names`` of the sensor the window parameters come from: the first process-data sensor
+    the model reads (the arc's DAQ, else an FSW machine); None when it reads none."""
+    return next((names.index(p) for p in params_sensors() if p in names), None)
 
 
 def _localisation_heads(cfg: ModelConfig, info: DataInfo, encoders: dict) -> dict | None:

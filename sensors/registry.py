@@ -35,8 +35,9 @@ def modalities() -> dict[str, Modality]:
             found[decl.name] = decl
     order = [m for m in _CORE_ORDER if m in found] + sorted(set(found) - set(_CORE_ORDER))
     providers = [n for n in order if found[n].params]
-    if len(providers) > 1:
-        raise RuntimeError(f"sensors {', '.join(providers)} all declare window params; at most one may")
+    if len({found[n].params for n in providers}) > 1:
+        raise RuntimeError(f"sensors {', '.join(providers)} declare different window params; the process data "
+                           "of every process must fill the same ones")
     return {name: found[name] for name in order}
 
 
@@ -90,9 +91,8 @@ def window_params() -> tuple[str, ...]:
     return ()
 
 
-def params_sensor() -> str | None:
-    """The sensor that provides the window parameters, if any."""
-    for m in modalities().values():
-        if m.params:
-            return m.name
-    return None
+def params_sensors() -> tuple[str, ...]:
+    """The sensors that provide the window parameters (the process data of each process: the arc's
+    DAQ, an FSW machine), in canonical order; a recording has at most one of them."""
+    return tuple(m.name for m in modalities().values() if m.params)
+

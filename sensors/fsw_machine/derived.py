@@ -6,12 +6,17 @@ The window's tensor has 7 channels (:data:`WINDOW_CHANNELS`): the 5 stored ones 
 - ``power`` (W) = torque x 2 pi n / 60, the mechanical power the spindle puts into the weld,
 - ``heat_input`` (kJ/mm) = eta x power / traverse speed / 1000 (``sensors/electrical/physics.py``:
   eta of FSW; 0 while the tool stands — plunge, dwell, retract — as for the arc processes).
+
+The window parameters (``params`` of a batch, :data:`weldfusion.sensors.electrical.PARAMS`, the
+inputs of MS-STAN's knowledge guidance) are those of the arc's DAQ: current and voltage 0 (there is
+no arc), the window means of the traverse speed and of the heat input.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from weldfusion.recipes.errors import InvalidInput
+from weldfusion.sensors.electrical import PARAMS
 from weldfusion.sensors.electrical.physics import heat_input_from_power
 from weldfusion.sensors.fsw_machine import CHANNEL_UNITS, CHANNELS
 
@@ -44,3 +49,12 @@ def derive(raw: np.ndarray, process: str, window_cfg) -> np.ndarray:
     out[:, 5] = mechanical_power(raw[:, 0], raw[:, 2])
     out[:, 6] = heat_input_from_power(out[:, 5], raw[:, 3], "FSW")
     return out
+
+
+def window_params(window: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(4,) float64 in :data:`~weldfusion.sensors.electrical.PARAMS` order (current A, voltage V,
+    travel_speed mm/s, heat_input kJ/mm) from the un-normalised (7, L) window and its (L,) valid mask."""
+    means = {"current": 0.0, "voltage": 0.0,
+             "travel_speed": float(window[WINDOW_CHANNELS.index("traverse_speed"), valid].mean()),
+             "heat_input": float(window[WINDOW_CHANNELS.index("heat_input"), valid].mean())}
+    return np.array([means[p] for p in PARAMS], dtype=np.float64)

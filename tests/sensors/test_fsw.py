@@ -228,6 +228,12 @@ def test_fsw_recipe_model_reads_the_machine_and_labels_in_fsw_names(tmp_path):
     assert {"plunge", "dwell", "traverse", "retract"} <= phases
     item = default_collate([ds[len(ds) // 2]])
     assert bool(item["present"][0, trained.info.names.index("fsw_machine")])
+    # the machine fills the knowledge guidance's process parameters: no arc current/voltage, traverse speed, heat input
+    assert trained.model.params_source == trained.info.names.index("fsw_machine")
+    traverse = next(i for i in range(len(ds)) if FSW_PHASES[int(ds[i]["phase"])] == "traverse")
+    params = dict(zip(trained.info.params, ds.raw_window(traverse).params, strict=True))
+    assert params["current"] == 0.0 and params["voltage"] == 0.0
+    assert params["travel_speed"] > 2.0 and 0.05 < params["heat_input"] < 2.0
     inputs = {k: item[k].numpy() for k in (*trained.info.names, "present", "params", "pair")}
     ort = OnnxBackend(export_onnx(trained.model, trained.info, tmp_path / "fsw.onnx"))
     a, b = EagerBackend(trained.model).predict(inputs), ort.predict(inputs)
