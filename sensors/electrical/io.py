@@ -397,16 +397,22 @@ def open_xdf(path: Path, *, where: str, channels: dict[str, ChannelSpec] | None,
                           channel_units=CHANNEL_UNITS)
 
 
-def open_source(manifest, name: str = "electrical") -> RawSource:
-    """The manifest's electrical stream as a :class:`RawSource` with its own-clock times."""
+def _one_file(manifest, name: str, what: str):
+    """``(spec, format, files, where, time parser)`` of a process-data stream that is one file."""
     spec = manifest.streams[name]
     fmt = manifest.stream_format(name)
     files = manifest.stream_files(name)
     where = f"{manifest.path}: streams.{name}"
     if len(files) != 1:
-        raise IngestError(f"{where}.path: an electrical stream is one file, {len(files)} match {spec.path!r}")
+        raise IngestError(f"{where}.path: {what} is one file, {len(files)} match {spec.path!r}")
     parser = TimeParser(f"{files[0]}: column {spec.time_column!r}", spec.time_unit, spec.time_format,
                         manifest.time_origin)
+    return spec, fmt, files, where, parser
+
+
+def open_source(manifest, name: str = "electrical") -> RawSource:
+    """The manifest's electrical stream as a :class:`RawSource` with its own-clock times."""
+    spec, fmt, files, where, parser = _one_file(manifest, name, "an electrical stream")
     if spec.xdf_stream is not None and fmt != "xdf":
         raise IngestError(f"{where}.xdf_stream: only applies to XDF files")
     if fmt == "csv":
@@ -437,14 +443,7 @@ def open_source(manifest, name: str = "electrical") -> RawSource:
 def open_channel_csv(manifest, name: str, cs: ChannelSet, what: str) -> RawSource:
     """A process monitor's one-file CSV stream ``name`` (laser monitor, FSW machine) as a
     :class:`RawSource` of the channels of ``cs``; ``what`` names it in errors ("a laser-monitor stream")."""
-    spec = manifest.streams[name]
-    manifest.stream_format(name)
-    files = manifest.stream_files(name)
-    where = f"{manifest.path}: streams.{name}"
-    if len(files) != 1:
-        raise IngestError(f"{where}.path: {what} is one file, {len(files)} match {spec.path!r}")
-    parser = TimeParser(f"{files[0]}: column {spec.time_column!r}", spec.time_unit, spec.time_format,
-                        manifest.time_origin)
+    spec, _, files, where, parser = _one_file(manifest, name, what)
     source = open_csv(files[0], where=where, channels=spec.channels, time_column=spec.time_column, parser=parser,
                       rate=spec.rate, start=spec.start_time_s, delimiter=spec.delimiter, decimal=spec.decimal, cs=cs)
     source.sensor = spec.sensor
