@@ -85,3 +85,21 @@ def test_bad_input(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert probe.cli([str(tmp_path / "empty")]) == 2
     assert "no *.h5" in capsys.readouterr().err
+
+
+def test_fsw_welds_are_probed_in_their_own_taxonomy_and_never_mixed(tiny_dataset, tmp_path, capsys):
+    fsw = tmp_path / "fsw"
+    code = synth.cli(["--out", str(fsw), "--pairs", "Al-Cu:FSW", "--runs", "3", "--duration-s", "6",
+                      "--video-rate", "40", "--thermal-rate", "10", "--acoustic-rate", "8000",
+                      "--missing-prob", "0", "--gap-prob", "0", "--workers", "1"])
+    assert code == 0
+    out_json = tmp_path / "probe.json"
+    assert probe.cli([str(fsw), "--json", str(out_json)]) == 0
+    res = json.loads(out_json.read_text())
+    assert "fsw_machine" in res["f1"] and "electrical" not in res["f1"]
+    assert {"phase.plunge", "phase.dwell", "phase.retract", "defect.tunnel"} <= set(res["f1"]["all"])
+    assert res["f1"]["fsw_machine"]["phase.dwell"] > 0.7  # a standing, turning tool: no traverse, falling torque
+    mixed = sorted(tiny_dataset.glob("*.h5"))[:1] + sorted(fsw.glob("*.h5"))[:1]
+    capsys.readouterr()
+    with pytest.raises(Exception, match="different taxonomies"):
+        probe_lib.data_taxonomy(mixed)

@@ -22,7 +22,7 @@ from weldfusion.datasets.labels import IGNORE_PHASE, defect_labels, phase_labels
 from weldfusion.datasets.reader import Recording
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY
+from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY, Taxonomy, process_taxonomy
 from weldfusion.sensors.registry import modality_names
 
 #: Windows and labels as the model's data has them (the recipe defaults of ``data:``;
@@ -163,9 +163,19 @@ def electrical_features(x: np.ndarray, rate: float) -> list[float]:
     return f
 
 
+def fsw_machine_features(x: np.ndarray, rate: float) -> list[float]:
+    """Statistics of (S, 5) torque, axial force, spindle speed, traverse speed, plunge depth (the
+    torque and force with their band powers: the rotation line, stick-slip)."""
+    bands = [0, 10, 30, 80, 200, 500]
+    f: list[float] = []
+    for c in range(x.shape[1]):
+        f += _signal_stats(x[:, c], rate, bands if c < 2 else None)
+    return f
+
+
 #: The sensors the probe has window statistics for (others in the files — the laser monitor, acoustic
 #: emission — are left out of the probe, not an error).
-PROBED = ("video", "thermal", "acoustic", "electrical")
+PROBED = ("video", "thermal", "acoustic", "electrical", "fsw_machine")
 
 
 def window_features(modality: str, seg: np.ndarray, rate: float) -> list[float]:
@@ -178,6 +188,8 @@ def window_features(modality: str, seg: np.ndarray, rate: float) -> list[float]:
         return acoustic_features(seg, rate)
     if modality == "electrical":
         return electrical_features(seg, rate)
+    if modality == "fsw_machine":
+        return fsw_machine_features(seg, rate)
     raise InvalidInput(f"probe has no statistics for modality {modality!r}")
 
 
@@ -190,9 +202,23 @@ def _stream(rec: Recording, name: str):
     return data, times, info
 
 
+def data_taxonomy(files: list[Path]) -> Taxonomy:
+    """The label taxonomy of ``files``' processes (:func:`~weldfusion.recipes.taxonomy.process_taxonomy`);
+    one-line error when they mix taxonomies (probe arc and FSW welds separately)."""
+    found: dict[Taxonomy, str] = {}
+    for path in files:
+        with Recording(path) as rec:
+            process = str(rec.meta.get("process", ""))
+        found.setdefault(process_taxonomy(process), f"{path} ({process})")
+    if len(found) > 1:
+        raise InvalidInput("probe: the recordings are labelled in different taxonomies ("
+                           + "; ".join(found.values()) + "): probe one process family at a time")
+    return next(iter(found), DEFAULT_TAXONOMY)
+
+
 def collect(files: list[Path]) -> dict:
     """Features per modality (NaN rows where absent), labels and groups for all windows of ``files``."""
-    tax = DEFAULT_TAXONOMY
+    tax = data_taxonomy(files)
     mods = tuple(m for m in modality_names() if m in PROBED)
     feats: dict[str, list] = {m: [] for m in mods}
     present: list[list[bool]] = []
@@ -240,7 +266,7 @@ def collect(files: list[Path]) -> dict:
         d = dims.get(m, 1)
         arrays[m] = np.array([v if v is not None else [np.nan] * d for v in feats[m]], dtype=np.float64)
     return {"X": arrays, "present": np.array(present), "phase": np.array(y_phase), "defects": np.array(y_def),
-            "groups": np.array(groups), "pairs": np.array(pairs), "modalities": mods}
+            "groups": np.array(groups), "pairs": np.array(pairs), "modalities": mods, "taxonomy": tax}
 
 
 # -- probing -----------------------------------------------------------------------------------------
@@ -289,7 +315,7 @@ def shortfalls(f1: dict[str, dict[str, float]], mods: list[str]) -> dict[str, li
 def probe(data: dict, folds: int = 3, seed: int = 0) -> dict:
     """Per-label F1 per modality (and all together) on the windows where all modalities are valid."""
 
-    tax = DEFAULT_TAXONOMY
+    tax = data.get("taxonomy", DEFAULT_TAXONOMY)
     mods = list(data["modalities"])
     keep = data["present"].all(axis=1)
     n_groups = np.unique(data["groups"][keep]).size
