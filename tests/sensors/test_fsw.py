@@ -234,6 +234,15 @@ def test_fsw_recipe_model_reads_the_machine_and_labels_in_fsw_names(tmp_path):
     params = dict(zip(trained.info.params, ds.raw_window(traverse).params, strict=True))
     assert params["current"] == 0.0 and params["voltage"] == 0.0
     assert params["travel_speed"] > 2.0 and 0.05 < params["heat_input"] < 2.0
+    # the encoder's band powers: a 20 Hz force oscillation (the rotation line) lands in the 12-30 Hz band
+    import torch
+
+    enc = trained.model.encoders["fsw_machine"]
+    t = torch.arange(400) / 1000.0
+    x = torch.zeros(1, len(WINDOW_CHANNELS), 400)
+    x[0, 1] = torch.sin(2 * torch.pi * 20.0 * t)
+    bands = enc.summary_features(x)[0, -len(WINDOW_CHANNELS) * 4:].reshape(len(WINDOW_CHANNELS), 4)
+    assert int(bands[1].argmax()) == 1 and float(bands[1, 1] - bands[1, 3]) > 3.0
     inputs = {k: item[k].numpy() for k in (*trained.info.names, "present", "params", "pair")}
     ort = OnnxBackend(export_onnx(trained.model, trained.info, tmp_path / "fsw.onnx"))
     a, b = EagerBackend(trained.model).predict(inputs), ort.predict(inputs)
