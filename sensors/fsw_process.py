@@ -33,8 +33,6 @@ from weldfusion.recipes.taxonomy import LabelInterval
 from weldfusion.sensors.materials import FswParams, PairSpec
 from weldfusion.sensors.phase_plan import contiguous_intervals, smoothstep
 
-#: Shortest phase (s), as for the arc processes.
-PHASE_MIN_S = 0.4
 #: Share of the cold-plate torque and of the axial force the pin alone takes before the shoulder touches.
 PIN_SHARE_TORQUE, PIN_SHARE_FORCE = 0.15, 0.30
 #: Overshoot of the axial force when the shoulder first touches cold plate (share of the set force).
@@ -53,7 +51,8 @@ _MIDDLE_DUR = {"traverse": (1.2, 3.0), "parameter_change": (0.6, 1.2)}
 
 
 def fsw_phase_plan(rng: np.random.Generator, duration: float) -> list[LabelInterval]:
-    """Contiguous phases covering [0, duration): idle, plunge, dwell, traverse / parameter_change ..., retract, idle."""
+    """Contiguous phases covering [0, duration): idle, plunge, dwell, traverse / parameter_change ..., retract, idle;
+    each lasts at least :data:`weldfusion.sensors.scenario.PHASE_MIN_S` (tested)."""
     idle0, plunge, dwell = rng.uniform(0.6, 1.0), rng.uniform(0.7, 1.1), rng.uniform(0.6, 1.0)
     retract, idle1 = rng.uniform(0.45, 0.7), rng.uniform(0.6, 1.0)
     weld = duration - (idle0 + plunge + dwell + retract + idle1)
