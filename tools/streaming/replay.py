@@ -29,7 +29,6 @@ from typing import Self
 import numpy as np
 from weldfusion.datasets.reader import Recording
 from weldfusion.recipes.errors import InvalidInput
-from weldfusion.sensors.prefetch import prefetched
 
 
 @dataclass(frozen=True)
@@ -149,15 +148,10 @@ class Replay:
         block = max(per, round(self.read_s * head.rate / per) * per)  # whole packets per file read
         period = 1.0 / head.rate
         seq = 0
-
-        def blocks() -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-            for b0 in range(0, info.n, block):
-                b1 = min(info.n, b0 + block)
-                yield b0, b1, self.rec.read_index(name, b0, b1), self.rec.times(name, b0, b1)
-
-        # the file reads (HDF5 decompression) run ahead in a thread, as a live sensor's driver delivers
-        # while the engine computes: the engine's torch ops release the GIL, so the two overlap
-        for b0, b1, data, times in prefetched(blocks)():
+        for b0 in range(0, info.n, block):
+            b1 = min(info.n, b0 + block)
+            data = self.rec.read_index(name, b0, b1)
+            times = self.rec.times(name, b0, b1)
             dropped = self._dropped(name, times)
             for p0 in range(0, b1 - b0, per):
                 p1 = min(b1 - b0, p0 + per)
