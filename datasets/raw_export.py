@@ -7,7 +7,7 @@ Files written into ``out_dir``:
 ``thermal/``    ``frame_000000.tiff`` ... 16-bit counts; ``degC = counts * scale + offset``
 ``acoustic.wav`` ``soundfile``: ``FLOAT`` (Pa as is) or ``PCM_24`` (full scale = ``scale`` Pa)
 ``electrical.csv`` ``time_s`` + one column per channel, ``"<name> [<unit>]"``
-``laser_monitor.csv``  the same layout (laser runs)
+``laser_monitor.csv``  the same layout (laser runs); ``fsw_machine.csv`` too (friction stir welds)
 ``emission.wav``  acoustic emission, like ``acoustic.wav``
 ``phases.csv``, ``defects.csv``   ``start_s,end_s,label`` on the recording clock
 ``recording.yaml``  the manifest that ingests all of it
@@ -42,13 +42,14 @@ from weldfusion.datasets.schema import ROOT_ATTRS
 from weldfusion.recipes.errors import InvalidInput, OutputExists
 from weldfusion.recipes.files import temporary_name
 from weldfusion.recipes.taxonomy import DEFAULT_TAXONOMY
-from weldfusion.sensors.electrical import CHANNELS
-from weldfusion.sensors.laser_monitor import CHANNELS as LASER_MONITOR_CHANNELS
 from weldfusion.sensors.raw_source import IngestError, block_length
+from weldfusion.sensors.registry import get as get_modality
 
 #: Stream attribute holding the simulated clock offset of a sensor (seconds; recording = own + offset).
 CLOCK_OFFSET_ATTR = "sim_clock_offset_s"
 WAV_SUBTYPES = ("FLOAT", "PCM_24")
+#: Process-data sensors exported as CSV (``time_s`` + one column per channel), read back by their CSV readers.
+CSV_SENSORS = ("electrical", "laser_monitor", "fsw_machine")
 
 
 def _blocks(rec: Recording, info: StreamInfo):
@@ -252,10 +253,8 @@ def export_raw(
                         spec = _export_thermal(rec, info, offset, tmp, bar)
                     elif name in ("acoustic", "emission"):
                         spec = _export_audio(rec, info, offset, tmp, bar, wav_subtype, name)
-                    elif name == "electrical":
-                        spec = _export_csv(rec, info, offset, tmp, bar, name, CHANNELS)
-                    elif name == "laser_monitor":
-                        spec = _export_csv(rec, info, offset, tmp, bar, name, LASER_MONITOR_CHANNELS)
+                    elif name in CSV_SENSORS:  # process data: the DAQ, a laser monitor, an FSW machine
+                        spec = _export_csv(rec, info, offset, tmp, bar, name, get_modality(name).channels)
                     else:
                         raise IngestError(f"{rec.path}: no raw exporter for stream {name!r}")
                 if info.sensor:

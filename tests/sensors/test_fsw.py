@@ -283,3 +283,23 @@ def test_fsw_recipes_band_the_machine_not_the_arc():
     for name in ("al-steel_fsw", "al-cu_fsw"):
         assert set(load_recipe(name).limits.bands) == {"torque", "axial_force"}  # arc bands set to null are dropped
     assert "current" in load_recipe("fusion_all").limits.bands
+
+
+def test_fsw_recording_round_trips_through_the_raw_exporter(tmp_path):
+    """raw-export writes the machine data as CSV beside the camera files; ingest reads them back (FSW taxonomy)."""
+    from weldfusion.datasets.ingest import ingest
+    from weldfusion.datasets.raw_export import export_raw
+    from weldfusion.datasets.reader import Recording
+
+    cfg = SimConfig(duration_s=(6.0, 6.0), video_rate=50.0, thermal_rate=10.0, acoustic_rate=8000.0,
+                    missing_prob=0.0, gap_prob=0.0, max_clock_offset_s=0.0)
+    src = write_run(simulate_run("Al-Cu", "FSW", 1, 4, cfg), tmp_path / "fsw.h5")
+    manifest = export_raw(src, tmp_path / "raw", progress=False)
+    assert (tmp_path / "raw" / "fsw_machine.csv").is_file()
+    out = tmp_path / "back.h5"
+    ingest(manifest, out, progress=False)
+    with Recording(src) as a, Recording(out) as b:
+        x, _ = a.read("fsw_machine", 0.0, 6.0)
+        y, _ = b.read("fsw_machine", 0.0, 6.0)
+        np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-4)
+        assert {p.label for p in b.phases} >= {"plunge", "dwell", "retract"}
