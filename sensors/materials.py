@@ -115,11 +115,6 @@ class FswParams:
     defect_weights: dict[str, float] = field(default_factory=dict)
 
     @property
-    def omega_rad_s(self) -> float:
-        """Tool angular speed, rad/s."""
-        return self.spindle_rpm * 2.0 * 3.141592653589793 / 60.0
-
-    @property
     def travel_mm_s(self) -> float:  # the name the arc processes' code reads
         return self.traverse_mm_s
 

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.stats import poisson
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import ALL_DEFECTS, LabelInterval
+from weldfusion.sensors.electrical.physics import mechanical_power
 from weldfusion.sensors.fsw_process import fsw_phase_plan, fsw_setpoints
 from weldfusion.sensors.materials import FswParams, PairSpec, ProcessParams, get_pair
 from weldfusion.sensors.phase_plan import contiguous_intervals, smoothstep
@@ -225,7 +226,7 @@ class Scenario:
         """Process power at the set points on the control grid (M,) W: ``U * I`` while the arc (beam)
         burns; FSW: ``torque * omega`` of the engaged tool in cold plate (before the stir zone softens)."""
         if self.is_fsw:
-            return self.torque_set * self.spindle_rpm * (2.0 * np.pi / 60.0)
+            return mechanical_power(self.torque_set, self.spindle_rpm)
         return self.voltage * self.current * self.arc
 
     @property
@@ -233,7 +234,7 @@ class Scenario:
         """Nominal process power of the pair's set points (W): the reference of relative brightness and loudness."""
         p = self.params
         if isinstance(p, FswParams):
-            return p.torque_nm * p.omega_rad_s
+            return float(mechanical_power(p.torque_nm, p.spindle_rpm))
         return p.current_a * p.voltage_v
 
     @property

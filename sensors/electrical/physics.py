@@ -1,4 +1,4 @@
-"""Process physics shared by the whole project: efficiency table, arc power, heat input.
+"""Process physics shared by the whole project: efficiency table, arc and spindle power, heat input.
 
 This is the one place the process efficiencies live; the simulator, the windowed dataset (derived
 ``power``/``heat_input`` channels) and the models import them from here. Numpy only, import-safe.
@@ -35,6 +35,11 @@ def process_efficiency(process: str) -> float:
 def power(voltage, current) -> np.ndarray:
     """Electrical power ``U * I`` in W (same shape as the broadcast inputs, float64)."""
     return np.asarray(voltage, dtype=np.float64) * np.asarray(current, dtype=np.float64)
+
+
+def mechanical_power(torque_nm, spindle_rpm) -> np.ndarray:
+    """Spindle power ``M * omega`` in W from torque (N m) and speed (1/min): an FSW tool's process power."""
+    return np.asarray(torque_nm, dtype=np.float64) * np.asarray(spindle_rpm, dtype=np.float64) * (2.0 * np.pi / 60.0)
 
 
 def heat_input(voltage, current, travel_speed, process: str) -> np.ndarray:

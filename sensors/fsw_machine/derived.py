@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.sensors.electrical import PARAMS
-from weldfusion.sensors.electrical.physics import heat_input_from_power
+from weldfusion.sensors.electrical.physics import heat_input_from_power, mechanical_power
 from weldfusion.sensors.fsw_machine import CHANNEL_UNITS, CHANNELS
 
 DERIVED_CHANNELS: tuple[str, ...] = ("power", "heat_input")
@@ -25,11 +25,6 @@ DERIVED_UNITS: tuple[str, ...] = ("W", "kJ/mm")
 WINDOW_CHANNELS: tuple[str, ...] = (*CHANNELS, *DERIVED_CHANNELS)
 WINDOW_UNITS: tuple[str, ...] = (*CHANNEL_UNITS, *DERIVED_UNITS)
 BIN_MEAN_CHANNELS: tuple[str, ...] = ()
-
-
-def mechanical_power(torque_nm, spindle_rpm) -> np.ndarray:
-    """Spindle power ``M * omega`` in W from torque (N m) and speed (1/min)."""
-    return np.asarray(torque_nm, dtype=np.float64) * np.asarray(spindle_rpm, dtype=np.float64) * (2.0 * np.pi / 60.0)
 
 
 def stored_channel_order(channel_names: tuple[str, ...] | list[str], where: str) -> list[int]:

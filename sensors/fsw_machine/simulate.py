@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.signal import butter, sosfilt
-from weldfusion.sensors.electrical.physics import process_efficiency
+from weldfusion.sensors.electrical.physics import mechanical_power, process_efficiency
 from weldfusion.sensors.electrical.simulate import resample_to
 from weldfusion.sensors.fsw_process import disturbance
 from weldfusion.sensors.scenario import Scenario
-from weldfusion.sensors.thermal.conduction import HeatFlow
+from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
 
 #: Internal rate (Hz) every component is drawn at before the controller's anti-aliasing resampler.
 MACHINE_PHYSICS_RATE = 10_000.0
@@ -40,7 +40,7 @@ FORCE_SOFTENING = 0.3
 
 def torque_nm(power_w: np.ndarray, spindle_rpm: np.ndarray) -> np.ndarray:
     """Spindle torque (N m) that delivers absorbed power ``power_w`` (W) at ``spindle_rpm``: ``P / (eta omega)``."""
-    omega = np.asarray(spindle_rpm, dtype=np.float64) * (2.0 * np.pi / 60.0)
+    omega = mechanical_power(1.0, spindle_rpm)  # rad/s: the power of 1 N m
     return np.where(omega > 1e-6, power_w / (process_efficiency("FSW") * np.maximum(omega, 1e-6)), 0.0)
 
 
@@ -54,7 +54,7 @@ def simulate(scn: Scenario, heat: HeatFlow, rate: float) -> np.ndarray:
     rpm = scn.at("spindle_rpm", t)
     dist = disturbance(scn, t)
     applied = heat.power_at(t)  # W, after softening and the imperfections' heat change
-    cold = process_efficiency("FSW") * scn.at("torque_set", t) * rpm * (2.0 * np.pi / 60.0) * dist["power"]
+    cold = absorbed_power(scn, t)  # W, the same before the stir zone's softening
     soft = np.where(cold > 1.0, np.clip(applied / np.maximum(cold, 1.0), 0.0, 1.0), 1.0)
     angle = 2.0 * np.pi * np.cumsum(rpm / 60.0) / fs + rng.uniform(0, 2 * np.pi)  # tool rotation, rad
     contact = scn.at("tool_depth", t) > 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from weldfusion.sensors.scenario import Scenario, event_envelope
+from weldfusion.sensors.video.frame_rules import passage_clock, seam_behind, to_gray8
 
 #: Ring-light grey level on a plate of reflectance 1, ambient grey level.
 RING_LIGHT, AMBIENT = 90.0, 12.0
@@ -41,14 +42,15 @@ FLASH_MM, FLASH_GAIN, GALL_DARK = (1.0, 2.5), 1.6, 0.55
 LIFT_MM = 4.0
 
 
-def _seam_segments(scn: Scenario, label: str, seam_x: np.ndarray) -> np.ndarray:
+def _seam_segments(scn: Scenario, label: str, seam_x: np.ndarray, clock: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Severity-weighted 0..1 presence (same shape as ``seam_x`` mm) of ``label`` at each seam point:
-    the imperfection's envelope at the time the tool passed there (0 where the tool never was)."""
+    the imperfection's envelope at the time the tool passed there (0 where the tool never was);
+    ``clock`` from :func:`.frame_rules.passage_clock`."""
     out = np.zeros(seam_x.shape)
-    xs, first = np.unique(scn.torch_x, return_index=True)
+    xs, t_first = clock
     if xs.size < 2:
         return out
-    t_pass = np.interp(seam_x, xs, scn.t[first])
+    t_pass = np.interp(seam_x, xs, t_first)
     inside = (seam_x >= xs[0]) & (seam_x <= xs[-1])
     for ev in scn.events(label):
         out = np.maximum(out, np.where(inside, ev.severity * event_envelope(ev, t_pass), 0.0))
@@ -57,9 +59,10 @@ def _seam_segments(scn: Scenario, label: str, seam_x: np.ndarray) -> np.ndarray:
 
 def render(scn: Scenario, rate: float, shape: tuple[int, int], mm_per_px: float, noise_scale: float,
            rng: np.random.Generator, shutter: float, root_row: float, foreshorten: float,
-           noise_ref_rate: float, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FSW frames (N, H, W) uint8, tool axis (N, 2) float32 (column, row) px and packed motion truth
-    (N, H, ceil(W / 8)) uint8 at ``rate`` Hz (geometry and sensor constants from :mod:`.simulate`)."""
+    (N, H, ceil(W / 8)) uint8 at ``rate`` Hz (the camera geometry from :mod:`.simulate`, the seam view
+    and the sensor from :mod:`.frame_rules`)."""
     p = scn.params
     h, w = shape
     n = round(scn.duration_s * rate)
@@ -90,8 +93,7 @@ def render(scn: Scenario, rate: float, shape: tuple[int, int], mm_per_px: float,
     plate = AMBIENT + RING_LIGHT * refl  # (W,)
     butt = (np.abs(cols - (w / 2 - 0.5)) < 0.5)[None, :] & (rows[:, None] < y_root - rs_y)
     behind_mm = np.maximum(rows - y_root, 0.0) * mm_per_px / foreshorten  # (H,)
-    xs, first = np.unique(scn.torch_x, return_index=True)
-    t_first = scn.t[first]
+    clock = passage_clock(scn)  # once per run, not per block
     x_end = float(scn.torch_x[-1])
     t_lift = scn.extinction_s
     flash_rng = np.random.default_rng([*scn.entropy, 77])
@@ -103,9 +105,9 @@ def render(scn: Scenario, rate: float, shape: tuple[int, int], mm_per_px: float,
         sl = slice(i0, min(i0 + block, n))
         tt = times[sl]
         x_now = np.interp(tt, scn.t, scn.torch_x)  # (F,)
-        seam_x = x_now[:, None] - behind_mm[None, :]  # (F, H) seam point each row shows
-        passed = (seam_x >= (xs[0] if xs.size else 0.0)) & (rows[None, :] > y_root) & (xs.size > 1)
-        t_x = np.interp(seam_x, xs, t_first) if xs.size > 1 else np.zeros(seam_x.shape)
+        seam_x, t_x = seam_behind(scn, tt, behind_mm, clock)  # (F, H) seam point each row shows, when made
+        passed = np.isfinite(t_x) & (rows[None, :] > y_root)
+        t_x = np.nan_to_num(t_x, nan=0.0)  # where the tool never was: masked by `passed`
         made = passed & (t_x >= scn.ignition_s) & (seam_x <= x_end) & ((rows[None, :] > y_root + rs_y) | (tt[:, None] > t_lift))
         centre = w / 2 + np.interp(t_x, scn.t, scn.weave) / mm_per_px  # (F, H) bead centre column
         img = np.broadcast_to(plate[None, None, :], (tt.size, h, w)).copy()
@@ -118,14 +120,14 @@ def render(scn: Scenario, rate: float, shape: tuple[int, int], mm_per_px: float,
         bead_grey = (AMBIENT + RING_LIGHT * 0.5 * (scn.pair.a.reflectance + scn.pair.b.reflectance) * BEAD_SHADE)
         img = np.where(inside, bead_grey * rings * lip, img)
         # imperfections bound to the seam
-        flash = _seam_segments(scn, "flash", seam_x) * made  # (F, H)
+        flash = _seam_segments(scn, "flash", seam_x, clock) * made  # (F, H)
         if flash.any():
             k = np.clip((seam_x / 0.25).astype(np.int64) % flash_width.size, 0, flash_width.size - 1)
             width = flash_width[k] * flash / mm_per_px  # (F, H) px, on the retreating side (a: left)
             out_d = (centre - rs_x)[:, :, None] - cols[None, None, :]  # px outside the left edge
             ribbon = (out_d > -0.5) & (out_d < width[:, :, None]) & (flash[:, :, None] > 0.05)
             img = np.where(ribbon, np.minimum(plate[None, None, :] * FLASH_GAIN, 255.0), img)
-        gall = _seam_segments(scn, "galling", seam_x) * made
+        gall = _seam_segments(scn, "galling", seam_x, clock) * made
         if gall.any():
             k = np.clip((seam_x / 0.25).astype(np.int64) % gall_phase.size, 0, gall_phase.size - 1)
             torn = (gall_phase[k] < 0.45 * gall)[:, :, None] & inside
@@ -146,8 +148,6 @@ def render(scn: Scenario, rate: float, shape: tuple[int, int], mm_per_px: float,
         img = np.where(shank, tool, img)
         moving = (shank | rim) & (spinning[sl, None, None] & (stripe_gain[sl, None, None] > 0.1))
         motion_bits[sl] = np.packbits(moving & shank, axis=-1)
-        noise = rng.standard_normal(img.shape)
-        img = img + noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0) * noise_scale * np.sqrt(rate / noise_ref_rate)
-        frames[sl] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        frames[sl] = to_gray8(img.astype(np.float32), rng, noise_scale, rate)
     arc_xy = np.stack([x_tool, y_seat], axis=1).astype(np.float32)
     return frames, arc_xy, motion_bits

@@ -50,10 +50,10 @@ from weldfusion.sensors.scenario import (
     SPATTER_SLOTS,
     Scenario,
     event_envelope,
-    first_passage,
 )
 from weldfusion.sensors.thermal.conduction import HeatFlow, absorbed_power
 from weldfusion.sensors.video import fsw
+from weldfusion.sensors.video.frame_rules import passage_clock, seam_behind, to_gray8
 
 #: Fraction of the frame period the shutter is open.
 SHUTTER = 0.5
@@ -65,8 +65,6 @@ ROOT_ROW = 0.55
 SPATTER_LIFE_S = 0.05
 SPATTER_SPEED = (0.4, 2.5)
 GRAVITY_MM_S2 = 9810.0
-#: Frame rate (Hz) at which the sensor-noise amplitudes hold (exposure ~ 1 / rate).
-NOISE_REF_RATE = 250.0
 #: Arc voltage = electrode falls + column field x arc length (V, V/mm).
 ARC_FALLS_V = 10.5
 ARC_FIELD_V_MM = 1.5
@@ -202,26 +200,6 @@ def _sinc(x: np.ndarray | float) -> np.ndarray:
     return np.sinc(np.asarray(x, dtype=np.float64))
 
 
-def _passage_clock(scn: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """(xs (K,) mm, t (K,) s): each distinct torch position and the first time the torch was there."""
-    xs, first = first_passage(scn)
-    return xs, scn.t[first]
-
-
-def _seam_behind(scn: Scenario, times: np.ndarray, behind_mm: np.ndarray,
-                 clock: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Where the bead rows look: for frames at ``times`` (F,) and rows ``behind_mm`` (R,) mm behind the
-    arc root along the seam, the seam position ``x`` (F, R) mm and the time ``t_x`` (F, R) s the torch
-    was there (``clock`` from :func:`_passage_clock`); ``t_x`` is NaN where the torch never was
-    (ahead of the start of travel)."""
-    x_now = np.interp(times, scn.t, scn.torch_x)  # (F,)
-    x = x_now[:, None] - behind_mm[None, :]  # (F, R)
-    xs, t_first = clock
-    t_x = np.interp(x, xs, t_first) if xs.size > 1 else np.full(x.shape, np.nan)
-    t_x = np.where(x >= (xs[0] if xs.size else 0.0) - 1e-9, t_x, np.nan)
-    return x, t_x
-
-
 def _bead_edges(scn: Scenario, heat: HeatFlow) -> tuple[np.ndarray, np.ndarray, float]:
     """Lateral edges of the frozen bead (mm, + towards b) where the torch was at each ``scn.t`` (T,) each,
     and the time ``span`` s a seam point takes to freeze.
@@ -331,7 +309,7 @@ def simulate(
     rng = scn.rng("video")
     if scn.is_fsw:  # no arc: the rotating tool and the stirred bead (:mod:`.fsw`)
         frames, arc_xy, motion = fsw.render(scn, rate, shape, mm_per_px, noise_scale, rng, SHUTTER, ROOT_ROW,
-                                            FORESHORTEN, NOISE_REF_RATE, BLOCK)
+                                            FORESHORTEN, BLOCK)
         return VideoSim(frames, arc_xy, BoxList(shape).array(), motion)
     h, w = shape
     sc = REF_MM_PER_PX / mm_per_px  # pixels per pixel of the 64 px reference camera
@@ -385,7 +363,7 @@ def simulate(
         pool_jitter *= 1.0 + 0.25 * env * jit
     bead_pores = _bead_pores(scn)
     bead_lo, bead_hi, freeze_s = _bead_edges(scn, heat)
-    clock = _passage_clock(scn)  # once per run, not per block
+    clock = passage_clock(scn)  # once per run, not per block
 
     plume = np.ones(n)
     if scn.process == "laser":  # metal-vapour plume fluctuates at 50-500 Hz, whatever the frame rate
@@ -429,7 +407,7 @@ def simulate(
         light = 6.0 + lit * refl[None, None, :]
         light = light * np.where(gap[None], 0.35, 1.0).astype(np.float32)
         # the bead behind the pool: the seam as the torch left it
-        seam_x, t_x = _seam_behind(scn, times[sl], behind_mm, clock)  # (F, H)
+        seam_x, t_x = seam_behind(scn, times[sl], behind_mm, clock)  # (F, H)
         # frozen seam: points at least freeze_s old (the pool, drawn over it, covers the younger ones)
         made = np.isfinite(t_x) & (times[sl, None] - np.nan_to_num(t_x, nan=np.inf) >= freeze_s) & (rows[None, :] > y_root)
         tx = np.where(made, t_x, 0.0)
@@ -535,10 +513,6 @@ def simulate(
         img = img.astype(np.float32)
         _splat_particles(img, i0, times, rate, parts, origin, mm_per_px, boxes, motion)
         motion_bits[sl] = np.packbits(motion, axis=-1)
-        # sensor: shot noise ~ sqrt(signal), read noise, 8-bit; the exposure shrinks as 1 / rate, the
-        # gain that keeps the image bright grows with it, and so does the noise per frame
-        noise = rng.standard_normal(img.shape, dtype=np.float32)
-        img += noise * np.sqrt(0.6 * np.maximum(img, 0.0) + 2.0) * np.float32(noise_scale * np.sqrt(rate / NOISE_REF_RATE))
-        frames[sl] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        frames[sl] = to_gray8(img, rng, noise_scale, rate)
     arc_xy = np.stack([x_arc, y_mid], axis=1).astype(np.float32)
     return VideoSim(frames, arc_xy, boxes.array(), motion_bits)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from weldfusion.datasets.simulated import VIDEO_FIELD_MM, SimConfig, simulate_run
 from weldfusion.sensors.scenario import DefectEvent
-from weldfusion.sensors.video.simulate import FORESHORTEN, ROOT_ROW, _passage_clock, _seam_behind
+from weldfusion.sensors.video.frame_rules import passage_clock, seam_behind
+from weldfusion.sensors.video.simulate import FORESHORTEN, ROOT_ROW
 
 CFG = SimConfig(duration_s=(6.0, 6.0), video_rate=100.0, thermal_rate=20.0, acoustic_rate=8000.0,
                 electrical_rate=2000.0, missing_prob=0.0, gap_prob=0.0, max_clock_offset_s=0.0)
@@ -23,7 +24,7 @@ def _row_seam_times(run, frame: int) -> np.ndarray:
     h = v.data.shape[1]
     rows = np.arange(h, dtype=float)
     behind = np.maximum(rows - ROOT_ROW * h, 0.0) * run.config.video_mm_per_px / FORESHORTEN
-    _, t_x = _seam_behind(run.scenario, np.array([frame / v.rate]), behind, _passage_clock(run.scenario))
+    _, t_x = seam_behind(run.scenario, np.array([frame / v.rate]), behind, passage_clock(run.scenario))
     return np.where(rows > ROOT_ROW * h, t_x[0], np.nan)
 
 

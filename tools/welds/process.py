@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from weldfusion.datasets.reader import Recording
-from weldfusion.sensors.electrical.physics import heat_input, heat_input_from_power
+from weldfusion.sensors.electrical.physics import heat_input, heat_input_from_power, mechanical_power
 from weldfusion.sensors.electrical.seam import ignition_time, seam_position
 
 #: Samples per second of the trace (the process data are block-averaged to it).
@@ -98,12 +98,7 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
     ignition = None
     source = None
     info = rec.streams.get("electrical")
-    times = np.zeros(0)
-    if info is not None and info.n > 0:
-        data, times = rec.read("electrical", info.t_start, info.t_end + 1.0)
-        data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
-        finite = np.isfinite(data).all(axis=1)  # NaN/inf samples are missing samples, as in the windows
-        data, times = data[finite], times[finite]
+    data, times = _read_finite(rec, "electrical")
     if info is not None and info.n > 0 and len(times) > 1:
         cols = {c: i for i, c in enumerate(info.channel_names)}
         for c in ("current", "voltage", "wire_feed", "travel_speed"):
@@ -129,8 +124,20 @@ def process_trace(rec: Recording, nominal_speed_mm_s: float, arc_on_a: float = 2
     return ProcessTrace(grid, position, source, ignition, channels, arc_on)
 
 
+def _read_finite(rec: Recording, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """All samples of stream ``name`` as (n, C) float64 and their times, NaN/inf samples left out
+    (missing samples, as in the windows); empty when the recording has no such stream."""
+    info = rec.streams.get(name)
+    if info is None or info.n == 0:
+        return np.zeros((0, 0)), np.zeros(0)
+    data, times = rec.read(name, info.t_start, info.t_end + 1.0)
+    data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+    finite = np.isfinite(data).all(axis=1)
+    return data[finite], times[finite]
+
+
 def _nominal_trace(rec: Recording, grid: np.ndarray, channels: dict, arc_on: np.ndarray, ignition: float | None,
-                   nominal_speed_mm_s: float) -> ProcessTrace:
+                   nominal_speed_mm_s: float, sensor: str = "electrical") -> ProcessTrace:
     """The trace with seam positions from a nominal travel speed (no travel-speed channel)."""
     t_start, t_end = rec.span
     attr = rec.meta.get("travel_speed_mm_s")
@@ -145,24 +152,17 @@ def _nominal_trace(rec: Recording, grid: np.ndarray, channels: dict, arc_on: np.
         arc_off = float(max(p.end_s for p in welding)) if welding else float(t_end)
     position = (np.clip(grid, ignition, arc_off) - ignition) * speed
     source = f"nominal {speed:g} mm/s ({'recording' if attr is not None else 'recipe'})"
-    return ProcessTrace(grid, position, source, ignition, channels, arc_on)
+    return ProcessTrace(grid, position, source, ignition, channels, arc_on, sensor)
 
 
 def _fsw_trace(rec: Recording, grid: np.ndarray, channels: dict, nominal_speed_mm_s: float) -> ProcessTrace:
     """The trace of a friction stir weld from its FSW machine data (see module docstring)."""
-    from weldfusion.sensors.fsw_machine.derived import mechanical_power  # lazy: only FSW recordings need it
-
     channels.update({k: np.full(grid.size, np.nan) for k in FSW_TRACE})
-    info = rec.streams["fsw_machine"]
-    data, times = rec.read("fsw_machine", info.t_start, info.t_end + 1.0)
-    data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
-    finite = np.isfinite(data).all(axis=1)
-    data, times = data[finite], times[finite]
-    cols = {c: i for i, c in enumerate(info.channel_names)}
+    data, times = _read_finite(rec, "fsw_machine")
+    cols = {c: i for i, c in enumerate(rec.streams["fsw_machine"].channel_names)}
     if len(times) < 2 or "plunge_depth" not in cols:
-        trace = _nominal_trace(rec, grid, channels, np.zeros(grid.size, dtype=bool), None, nominal_speed_mm_s)
-        trace.sensor = "fsw_machine"
-        return trace
+        return _nominal_trace(rec, grid, channels, np.zeros(grid.size, dtype=bool), None, nominal_speed_mm_s,
+                              "fsw_machine")
     for c in FSW_TRACE:
         if c in cols:
             channels[c] = _bin(times, data[:, cols[c]], grid, "mean")
@@ -176,9 +176,7 @@ def _fsw_trace(rec: Recording, grid: np.ndarray, channels: dict, nominal_speed_m
             hi = heat_input_from_power(p, data[:, cols["traverse_speed"]], "FSW")
             channels["heat_input"] = _bin(times, hi, grid, "mean")
     if "traverse_speed" not in cols:
-        trace = _nominal_trace(rec, grid, channels, arc_on, ignition, nominal_speed_mm_s)
-        trace.sensor = "fsw_machine"
-        return trace
+        return _nominal_trace(rec, grid, channels, arc_on, ignition, nominal_speed_mm_s, "fsw_machine")
     v = data[:, cols["traverse_speed"]]
     channels["travel_speed"] = _bin(times, v, grid, "mean")
     position = np.interp(grid, times, seam_position(times, v, ignition))
