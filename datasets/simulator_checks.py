@@ -29,7 +29,7 @@ from scipy.special import k0e
 from weldfusion.datasets.simulated import SimConfig, simulate_run, simulated_sensors
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.taxonomy import MATERIAL_PAIRS
-from weldfusion.sensors.acoustic.simulate import P_REF_PA, a_weighting_db
+from weldfusion.sensors.acoustic.sound_rules import P_REF_PA, a_weighting_db
 from weldfusion.sensors.electrical.physics import process_efficiency
 from weldfusion.sensors.materials import MATERIALS, PAIRS, get_pair
 from weldfusion.sensors.scenario import CONTROL_RATE, Scenario, make_scenario

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import butter, sosfilt
 from weldfusion.sensors.acoustic.fsw import fsw_sound
+from weldfusion.sensors.acoustic.sound_rules import REF_RATE, SHOP_NOISE_DBA, add_bursts, band_sos, shop_noise
 from weldfusion.sensors.electrical.simulate import ArcWaveforms, lag, resample_to
 from weldfusion.sensors.scenario import DefectEvent, Scenario
 from weldfusion.sensors.thermal.conduction import HeatFlow
@@ -41,21 +42,10 @@ MIC_DISTANCE_M = 0.5
 MIC_BAND_HZ = (20.0, 7000.0)
 #: Rate (Hz) at which every sound component is drawn before the microphone samples it.
 SOUND_RATE = 96_000.0
-#: Shop noise floor, A-weighted level range of a run (dB(A) re 20 uPa), drawn per run.
-SHOP_NOISE_DBA = (70.0, 80.0)
-P_REF_PA = 20e-6
-#: The noise amplitudes below are per sample at this rate (16 kHz, where they were calibrated);
-#: drawn at another rate they are scaled by sqrt(rate / REF_RATE), which keeps their density.
-REF_RATE = 16_000.0
 #: Averaging time of the relative arc power that drives hiss and plume (s).
 SMOOTH_S = 0.004
 #: Thermal time constant of the arc column: how fast the arc power can follow the circuit (s).
 ARC_TAU_S = 2e-4
-
-
-def _band(rate: float, lo: float, hi: float, order: int = 2) -> np.ndarray:
-    hi = min(hi, 0.45 * rate)
-    return butter(order, [lo, hi], btype="band", fs=rate, output="sos")
 
 
 def crack_hits(ev: DefectEvent) -> tuple[np.ndarray, np.ndarray]:
@@ -67,44 +57,11 @@ def crack_hits(ev: DefectEvent) -> tuple[np.ndarray, np.ndarray]:
     return times, amps
 
 
-def add_bursts(x: np.ndarray, rate: float, starts: np.ndarray, kernels: list[np.ndarray]) -> None:
-    """Add ``kernels[i]`` into ``x`` at sample ``starts[i] * rate`` (in place, clipped at the end)."""
-    for t, k in zip(starts, kernels):
-        i = round(t * rate)
-        if 0 <= i < x.size:
-            m = min(k.size, x.size - i)
-            x[i : i + m] += k[:m]
-
-
-def shop_noise(rng: np.random.Generator, n: int, rate: float, level_dba: float) -> np.ndarray:
-    """Shop noise floor (n,) Pa at ``rate``: pink noise (-3 dB/octave, 20 Hz-20 kHz, shaped in the
-    frequency domain) scaled to ``level_dba`` after A-weighting, plus fan / mains hum at 100 Hz
-    and two harmonics 26 dB below it."""
-    f = np.fft.rfftfreq(n, 1.0 / rate)
-    band = (f >= 20.0) & (f <= 20_000.0)
-    spec = np.fft.rfft(rng.standard_normal(n)) * np.where(band, 1.0 / np.sqrt(np.maximum(f, 1.0)), 0.0)
-    power = np.abs(spec) ** 2
-    a_share = np.sum(power * 10 ** (a_weighting_db(f) / 10)) / max(np.sum(power), 1e-30)
-    pink = np.fft.irfft(spec, n)
-    target = P_REF_PA * 10 ** (level_dba / 20)  # A-weighted RMS, Pa
-    pink *= target / (np.sqrt(np.mean(pink**2) * a_share) + 1e-30)
-    t = np.arange(n) / rate
-    hum = sum(0.05 * target / k * np.sin(2 * np.pi * 100.0 * k * t + rng.uniform(0, 2 * np.pi)) for k in (1, 2, 3))
-    return pink + hum
-
-
-def a_weighting_db(f: np.ndarray) -> np.ndarray:
-    """IEC 61672 A-weighting (dB) at frequencies ``f`` Hz."""
-    f2 = np.maximum(f, 1e-3) ** 2
-    ra = (12194.0**2 * f2**2) / ((f2 + 20.6**2) * np.sqrt((f2 + 107.7**2) * (f2 + 737.9**2)) * (f2 + 12194.0**2))
-    return 20 * np.log10(ra) + 2.0
-
-
 def _mic(scn: Scenario, wave: ArcWaveforms | None, rate: float, heat: HeatFlow | None = None) -> np.ndarray:
     """Microphone pressure (N,) Pa at ``rate``: the sound drawn at :data:`SOUND_RATE`, band-limited
     to the microphone's band and resampled onto its clock."""
     sound = _sound(scn, wave, SOUND_RATE, heat)
-    return resample_to(sosfilt(_band(SOUND_RATE, *MIC_BAND_HZ), sound), SOUND_RATE, rate, round(scn.duration_s * rate))
+    return resample_to(sosfilt(band_sos(SOUND_RATE, *MIC_BAND_HZ), sound), SOUND_RATE, rate, round(scn.duration_s * rate))
 
 
 def _sound(scn: Scenario, wave: ArcWaveforms | None, rate: float, heat: HeatFlow | None = None) -> np.ndarray:
@@ -115,7 +72,7 @@ def _sound(scn: Scenario, wave: ArcWaveforms | None, rate: float, heat: HeatFlow
     t = np.arange(n) / rate
     if scn.is_fsw:  # the tool, the spindle drive and the shop (:mod:`.fsw`)
         background = shop_noise(rng, n, rate, rng.uniform(*SHOP_NOISE_DBA))
-        return background + fsw_sound(scn, heat, rate, rng, _band, REF_RATE, add_bursts)
+        return background + fsw_sound(scn, heat, rate, rng)
     fs = wave.rate
     if scn.process == "laser":
         arc_sound = np.zeros(n)
@@ -130,20 +87,20 @@ def _sound(scn: Scenario, wave: ArcWaveforms | None, rate: float, heat: HeatFlow
     m = max(1, round(SMOOTH_S * rate))
     smooth = np.convolve(power, np.ones(m) / m, mode="same")
     white = rng.standard_normal((3, n)) * np.sqrt(rate / REF_RATE)  # unit density: same Pa/sqrt(Hz) at any rate
-    hiss = 0.05 * np.sqrt(smooth) * sosfilt(_band(rate, 2000.0, 7000.0), white[0])
+    hiss = 0.05 * np.sqrt(smooth) * sosfilt(band_sos(rate, 2000.0, 7000.0), white[0])
     gas = 0.015 * scn.at("gas", t) * sosfilt(butter(1, 1000.0, fs=rate, output="sos"), white[1])
     background = shop_noise(rng, n, rate, rng.uniform(*SHOP_NOISE_DBA))
     out = arc_sound + hiss + gas + background
     if scn.process == "laser":
         plume = 0.25 * smooth * (1.0 - 0.5 * scn.envelope("burn_through", t))
-        out = out + plume * sosfilt(_band(rate, 500.0, 4000.0), white[2]) / 0.3
+        out = out + plume * sosfilt(band_sos(rate, 500.0, 4000.0), white[2]) / 0.3
     loud = 1.0 if scn.process == "laser" else 2.5  # bubbles bursting under an arc disturb its root
     for ev in scn.defects:
         erng = np.random.default_rng([ev.seed, 22])
         if ev.label == "porosity":  # gas escaping the pool: crackle bursts
             nb = erng.poisson(45.0 * ev.severity * (ev.end_s - ev.start_s))
             starts = np.sort(erng.uniform(ev.start_s, ev.end_s, nb))
-            sos = _band(rate, 1500.0, 5000.0)
+            sos = band_sos(rate, 1500.0, 5000.0)
             kernels = []
             for _ in range(nb):
                 m = max(8, int(erng.uniform(0.004, 0.010) * rate))

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.signal import butter, sosfilt
-from weldfusion.sensors.acoustic.simulate import add_bursts, crack_hits
+from weldfusion.sensors.acoustic.simulate import crack_hits
+from weldfusion.sensors.acoustic.sound_rules import add_bursts
 from weldfusion.sensors.electrical.simulate import ArcWaveforms
 from weldfusion.sensors.scenario import Scenario
 
