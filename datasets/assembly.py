@@ -33,6 +33,7 @@ from weldfusion.datasets.resample import (
     to_grey,
     window_grid,
 )
+from weldfusion.datasets.sample_times import RegularTimes
 from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.recipes.errors import DataWarning
 from weldfusion.sensors.registry import part as sensor_part
@@ -165,14 +166,25 @@ def _load_image(stream: StreamReader, spec: WindowSpec, t0: float, window_s: flo
 
 
 def _read_signal(stream: StreamReader, t0: float, window_s: float, out_rate: float):
-    """Native samples (n, C) and times (n,) around the window (resampling margin included), or Nones."""
+    """Native samples (n, C) and times (n,) around the window (resampling margin included), or Nones.
+
+    The times are a :class:`~weldfusion.datasets.sample_times.RegularTimes` for a regular stream."""
     rate = stream.rate
     margin = signal_margin_s(rate, out_rate)
     i0, i1 = stream.index_range(t0 - margin, t0 + window_s + margin)
     if i1 <= i0:
         return None, None, rate
     x = stream.read_slice(i0, i1)
-    return x.reshape(len(x), -1), stream.times(i0, i1), rate
+    info = stream.info  # a regular stream's times are computed where they are needed (a MHz window has 10^5)
+    times = RegularTimes(info.starting_time, info.rate, i0, i1) if info.regular else stream.times(i0, i1)
+    return x.reshape(len(x), -1), times, rate
+
+
+def _columns(x: np.ndarray, cols: list[int]) -> np.ndarray:
+    """x[:, cols] of (n, C) samples; a view when ``cols`` is a run of neighbours (no copy of a MHz window)."""
+    if cols == list(range(cols[0], cols[0] + len(cols))):
+        return x[:, cols[0]:cols[0] + len(cols)]
+    return x[:, cols]
 
 
 def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: float,
@@ -223,12 +235,12 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
         if col is not None:
             groups["mean" if mean else "rms" if env else "wave"].append(c)
     if groups["wave"]:
-        cols = [columns[c] for c in groups["wave"]]
-        out[groups["wave"]] = resample_signal(x[:, cols], times, grid, rate, info.regular).T
+        out[groups["wave"]] = resample_signal(_columns(x, [columns[c] for c in groups["wave"]]), times, grid, rate,
+                                              info.regular).T
     if groups["rms"]:
-        out[groups["rms"]] = bin_rms(x[:, [columns[c] for c in groups["rms"]]], times, grid).T
+        out[groups["rms"]] = bin_rms(_columns(x, [columns[c] for c in groups["rms"]]), times, grid).T
     if groups["mean"]:
-        out[groups["mean"]] = bin_mean(x[:, [columns[c] for c in groups["mean"]]], times, grid).T
+        out[groups["mean"]] = bin_mean(_columns(x, [columns[c] for c in groups["mean"]]), times, grid).T
     params = derived.window_params(out, valid) if derived is not None and hasattr(derived, "window_params") else None
     return ModalityWindowData(out, valid), params
 

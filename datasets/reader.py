@@ -13,6 +13,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from weldfusion.datasets.sample_times import regular_times
 from weldfusion.datasets.schema import TIME_EPS, array_to_labels
 from weldfusion.datasets.validate import structural_problems
 from weldfusion.recipes.errors import InvalidInput, MissingInput, UnreadableInput
@@ -238,7 +239,7 @@ class Recording:
         """Times (i1 - i0,) float64 of samples i0..i1-1."""
         info = self.streams[name]
         if info.regular:
-            return info.starting_time + np.arange(i0, i1, dtype=np.float64) / info.rate
+            return regular_times(info.starting_time, info.rate, i0, i1)
         return self.timestamps(name)[i0:i1]
 
     def read_index(self, name: str, i0: int, i1: int) -> np.ndarray:

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 from scipy.signal import upfirdn
 from scipy.special import i0
+from weldfusion.datasets.sample_times import searchsorted
 
 #: Windowed-sinc interpolation: cutoff at this share of the lower Nyquist frequency, kernel reaching
 #: this many zero crossings to each side, Kaiser window beta (about 80 dB stop band).
@@ -67,6 +68,7 @@ def sinc_interp(x: np.ndarray, times: np.ndarray, grid: np.ndarray, cutoff_hz: f
     Returns:
         (L, C) float64. Kernel weights are normalised per output sample, so constants stay exact.
     """
+    times = np.asarray(times, dtype=np.float64)  # (a RegularTimes is built here: this path gathers around every output)
     n = len(times)
     half_s = ZERO_CROSSINGS / (2 * cutoff_hz)
     taps = int(np.ceil(half_s * rate * 1.5)) + 1  # neighbours per side (1.5: room for irregular timestamps)
@@ -92,6 +94,14 @@ def _hold_edges(out: np.ndarray, mass: np.ndarray, x: np.ndarray, times: np.ndar
         out[far] = x[nearest_indices(times, grid[far])]
 
 
+def _upfirdn(h: np.ndarray, x: np.ndarray, up: int, down: int) -> np.ndarray:
+    """``scipy.signal.upfirdn(h, x, up, down, axis=0)`` for x (n, C); at equal rates (up = down = 1) a plain
+    convolution per channel (``np.convolve``: the same sums, about twice as fast as upfirdn's loop)."""
+    if up == 1 and down == 1:
+        return np.stack([np.convolve(x[:, c], h) for c in range(x.shape[1])], axis=1)
+    return upfirdn(h, x, up, down, axis=0)
+
+
 def _poly_interp(x: np.ndarray, t_first: float, rate: float, grid: np.ndarray, up: int, down: int,
                  cutoff_hz: float) -> np.ndarray:
     """Same as :func:`sinc_interp` for regular samples and ``out_rate / rate == up / down`` (polyphase).
@@ -113,11 +123,11 @@ def _poly_interp(x: np.ndarray, t_first: float, rate: float, grid: np.ndarray, u
     n = len(x)
     inside = start * down - (len(h) - 1) >= 0 and (start + length - 1) * down <= (n - 1) * up
     if inside:  # full kernel on samples for every output: its mass is the sum of the output's phase
-        y = upfirdn(h, x, up, down, axis=0)
+        y = _upfirdn(h, x, up, down)
         phase_mass = np.array([h[p::up].sum() for p in range(up)])
         mass = phase_mass[(np.arange(start, start + length) * down) % up]
     else:  # near the stream's ends: filter a ones column alongside to renormalise partial kernels
-        y = upfirdn(h, np.concatenate([x, np.ones((n, 1))], axis=1), up, down, axis=0)
+        y = _upfirdn(h, np.concatenate([x, np.ones((n, 1))], axis=1), up, down)
     if start < 0 or start + length > len(y):  # grid reaches beyond what upfirdn produced: gather path
         return sinc_interp(x, t_first + np.arange(n) / rate, grid, cutoff_hz, rate)
     y = y[start : start + length]
@@ -163,7 +173,7 @@ def resample_signal(
 def _bins(times: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     period = (grid[1] - grid[0]) if len(grid) > 1 else 0.0
     edges = np.concatenate([grid - period / 2, [grid[-1] + period / 2]]) - _EDGE_EPS_S  # edge sample -> right bin
-    idx = np.searchsorted(times, edges, side="left")
+    idx = searchsorted(times, edges, side="left")
     return idx[:-1], idx[1:]
 
 
@@ -171,10 +181,14 @@ def _bin_reduce(x: np.ndarray, times: np.ndarray, grid: np.ndarray, square: bool
     lo, hi = _bins(times, grid)
     count = hi - lo
     if count.size and count[0] > 0 and np.all(count == count[0]) and np.all(lo[1:] == hi[:-1]):
-        # regular bins back to back (a regular stream): one reshape, float64 accumulation per bin
+        # regular bins back to back (a regular stream): one reshape and one pass, summed in the samples'
+        # own float precision (float32 sums: relative error ~1e-7 at 250 samples per bin, ~1e-6 at 10^4)
         seg = np.asarray(x[lo[0]:hi[-1]])
-        seg = seg.reshape(count.size, int(count[0]), *seg.shape[1:])
-        out = (np.square(seg, dtype=np.float64) if square else seg).mean(axis=1, dtype=np.float64)
+        if seg.dtype not in (np.float32, np.float64):  # integer ADC counts: no overflow
+            seg = seg.astype(np.float64)
+        seg = seg.reshape(count.size, int(count[0]), -1)  # (L, per bin, C)
+        out = (np.einsum("lkc,lkc->lc", seg, seg) if square else np.einsum("lkc->lc", seg)) / int(count[0])
+        out = out.astype(np.float64).reshape(count.size, *np.shape(x)[1:])
         return np.sqrt(out) if square else out
     x = np.asarray(x, dtype=np.float64)
     v = x * x if square else x
@@ -198,8 +212,9 @@ def bin_rms(x: np.ndarray, times: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def nearest_indices(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Index (L,) int64 of the sample nearest in time to each grid time (``times`` increasing, n >= 1)."""
-    right = np.clip(np.searchsorted(times, grid, side="left"), 0, len(times) - 1)
+    """Index (L,) int64 of the sample nearest in time to each grid time (``times`` (n,) increasing, n >= 1,
+    an array or :class:`~weldfusion.datasets.sample_times.RegularTimes`)."""
+    right = np.clip(searchsorted(times, grid, side="left"), 0, len(times) - 1)
     left = np.clip(right - 1, 0, len(times) - 1)
     pick_left = np.abs(grid - times[left]) <= np.abs(times[right] - grid)
     return np.where(pick_left, left, right).astype(np.int64)

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
+from weldfusion.fusion.frozen_cache import derived_weights
 
 
 class SeparableTemporalConv(nn.Module):
@@ -51,7 +52,7 @@ class SeparableTemporalConv(nn.Module):
         """
         d = self.pointwise.shape[1]
         taps = (self.depthwise * self.tap_mask).reshape(d, self.k, self.kmax)  # (d_in, k, kmax)
-        weight = torch.einsum("jce,cjt->ject", self.pointwise, taps).reshape(self.k * d, d, self.kmax, 1)
+        weight = torch.einsum("jce,cjt->ject", self.pointwise, taps).reshape(self.k * d, d, self.kmax, 1).contiguous()
         bias = torch.einsum("jce,cj->je", self.pointwise, self.depthwise_bias.reshape(d, self.k)) + self.pointwise_bias
         return weight, bias.reshape(-1)
 
@@ -59,7 +60,8 @@ class SeparableTemporalConv(nn.Module):
         """f: (B, T, h, w, d) -> per-scale features (B, k, T, h, w, d)."""
         b, t, h, w, d = f.shape
         x = f.reshape(b, t, h * w, d).permute(0, 3, 1, 2)  # (B, d, T, h*w), channels-last view
-        weight, bias = self.fused_weight()
+        weight, bias = derived_weights(self, (self.depthwise, self.depthwise_bias, self.pointwise, self.pointwise_bias),
+                                       self.fused_weight)  # once per parameter state at inference
         x = F.conv2d(x, weight, bias, padding=(self.kmax // 2, 0))  # (B, k*d, T, h*w)
         return rearrange(x, "b (k e) t (h w) -> b k t h w e", k=self.k, h=h)
 

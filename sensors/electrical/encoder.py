@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from weldfusion.datasets.info import DataInfo, ModalityShape
 from weldfusion.fusion.config import ElectricalEncoderConfig
 from weldfusion.fusion.encoder_base import Encoder, EncoderSpec
+from weldfusion.fusion.frozen_cache import derived_weights
 
 
 def short_circuit_stats(sc: Tensor, window_s: float) -> Tensor:
@@ -75,18 +76,37 @@ def asinh(x: Tensor) -> Tensor:
 
 
 class MultiScaleConv1d(nn.Module):
-    """Parallel depthwise temporal convs of several kernel sizes, 1x1 mix, batch norm, residual."""
+    """Parallel depthwise temporal convs of several kernel sizes, 1x1 mix, batch norm, residual.
+
+    The branches run as one grouped conv (:meth:`grouped_weight`: every channel's kernels of all
+    sizes side by side, centred in the largest); the parameters stay the branches' own.
+    """
 
     def __init__(self, dim: int, kernel_sizes: tuple[int, ...]) -> None:
         super().__init__()
         self.branches = nn.ModuleList(nn.Conv1d(dim, dim, k, padding=k // 2, groups=dim) for k in kernel_sizes)
         self.mix = nn.Conv1d(dim * len(kernel_sizes), dim, 1, bias=False)
         self.bn = nn.BatchNorm1d(dim)
+        self.kmax = max(kernel_sizes)
+        if any(k % 2 == 0 for k in kernel_sizes):
+            raise ValueError(f"kernel_sizes must be odd (centred kernels), got {tuple(kernel_sizes)}")
+
+    def grouped_weight(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(weight (C k, 1, kmax), bias (C k,), mix (C_out, C k, 1)): output channel c k + j is branch j of
+        channel c (its taps centred, zeros around), and the mix's input columns follow that order."""
+        d, k = self.branches[0].out_channels, len(self.branches)
+        taps = torch.stack([F.pad(b.weight[:, 0], ((self.kmax - b.kernel_size[0]) // 2,) * 2)
+                            for b in self.branches], dim=1)  # (C, k, kmax)
+        bias = torch.stack([b.bias for b in self.branches], dim=1)  # (C, k)
+        mix = self.mix.weight.reshape(-1, k, d).transpose(1, 2).reshape(-1, d * k, 1)  # columns j*C + c -> c*k + j
+        return taps.reshape(d * k, 1, self.kmax), bias.reshape(-1), mix
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, C, L) -> (B, C, L)."""
-        y = torch.cat([b(x) for b in self.branches], dim=1)  # (B, C * k, L)
-        return x + F.gelu(self.bn(self.mix(y)))
+        params = [p for b in self.branches for p in (b.weight, b.bias)] + [self.mix.weight]
+        weight, bias, mix = derived_weights(self, params, self.grouped_weight)  # once per parameter state at inference
+        y = F.conv1d(x, weight, bias, padding=self.kmax // 2, groups=x.shape[1])  # (B, C k, L), all branches
+        return x + F.gelu(self.bn(F.conv1d(y, mix)))
 
 
 class ElectricalEncoder(Encoder):

@@ -29,8 +29,11 @@ class EmissionEncoderConfig:
 
 
 def _median(x: Tensor) -> Tensor:
-    """(B, C, S) -> (B, C, 1) lower median by sorting (ONNX has no median operator; sort exports)."""
-    return x.sort(dim=-1).values[..., (x.shape[-1] - 1) // 2:(x.shape[-1] - 1) // 2 + 1]
+    """(B, C, S) -> (B, C, 1) lower median: ``torch.median`` (a selection, 2-4x faster than a sort), by
+    sorting in an ONNX export (ONNX has no median operator; sort exports). Both give the same element."""
+    if torch.onnx.is_in_onnx_export():
+        return x.sort(dim=-1).values[..., (x.shape[-1] - 1) // 2:(x.shape[-1] - 1) // 2 + 1]
+    return x.median(dim=-1, keepdim=True).values
 
 
 def hit_features(x: Tensor, window_s: float, k: float) -> Tensor:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from weldfusion.fusion.refine import PredictionRefiner
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
 from weldfusion.tools.streaming.defaults import M_OFF, N_ON, P_OFF_RATIO
@@ -54,8 +53,8 @@ class HopDecisions:
         """Raw (P,) and (D,) probabilities of the window ending at ``t`` (s) -> refined (P,), (D,) and
         the alarm events of this hop. ``weights`` (M,) / ``present`` (M,) of the window's sensors
         ``sensors`` let the alarms track their evidence (held alarms, :mod:`.alarms`)."""
-        ref_p = self.phase.update(torch.from_numpy(np.asarray(phase_probs))).numpy()
-        ref_d = self.defect.update(torch.from_numpy(np.asarray(defect_probs))).numpy()
+        ref_p = self.phase.update(np.asarray(phase_probs))
+        ref_d = self.defect.update(np.asarray(defect_probs))
         events = self.alarms.update(t, ref_d, weights, present, sensors) if self.alarms is not None else []
         return ref_p, ref_d, events
 

@@ -25,6 +25,7 @@ import math
 import numpy as np
 from weldfusion.datasets.reader import StreamInfo, invalid_share
 from weldfusion.datasets.resample import nearest_indices
+from weldfusion.datasets.sample_times import regular_times
 from weldfusion.datasets.schema import TIME_EPS
 
 
@@ -124,6 +125,12 @@ class RingBuffer:
         return out
 
     def _write(self, at: int, data: np.ndarray, times: np.ndarray | None) -> None:
+        a = at % self.capacity
+        if a + len(data) <= self.capacity:  # no wrap-around (most packets)
+            self._data[a:a + len(data)] = data
+            if self._times is not None:
+                self._times[a:a + len(data)] = times
+            return
         for dst, src in self._slots(at, at + len(data)):
             self._data[dst] = data[src]
             if self._times is not None:
@@ -135,6 +142,8 @@ class RingBuffer:
             self._data[dst] = 0
 
     def _prune(self) -> None:
+        if not self._holes and not self._gaps:
+            return
         lo = self.oldest
         self._holes = [(a, b) for a, b in self._holes if b > lo]
         if self._times is not None and self._gaps:
@@ -228,7 +237,7 @@ class RingBuffer:
     def times(self, i0: int, i1: int) -> np.ndarray:
         """Times (i1 - i0,) float64 of samples i0..i1-1."""
         if self.regular:
-            return self.starting_time + np.arange(i0, i1, dtype=np.float64) / self.rate
+            return regular_times(self.starting_time, self.rate, i0, i1)
         self._check(i0, i1)
         return np.concatenate([self._times[dst] for dst, _ in self._slots(i0, i1)]) if i1 > i0 else np.zeros(0)
 
