@@ -25,6 +25,7 @@ from weldfusion.datasets.info import DataInfo
 from weldfusion.datasets.normalize import NormStats
 from weldfusion.datasets.reader import StreamInfo
 from weldfusion.datasets.resample import (
+    BinCache,
     bin_mean,
     bin_rms,
     resample_signal,
@@ -237,10 +238,14 @@ def load_modality(stream: StreamReader, spec: WindowSpec, t0: float, window_s: f
     if groups["wave"]:
         out[groups["wave"]] = resample_signal(_columns(x, [columns[c] for c in groups["wave"]]), times, grid, rate,
                                               info.regular).T
-    if groups["rms"]:
-        out[groups["rms"]] = bin_rms(_columns(x, [columns[c] for c in groups["rms"]]), times, grid).T
-    if groups["mean"]:
-        out[groups["mean"]] = bin_mean(_columns(x, [columns[c] for c in groups["mean"]]), times, grid).T
+    # a live stream's bin caches (its overlapping windows reuse bins); not for derived channels, whose
+    # samples may depend on the window they are derived in
+    caches = getattr(stream, "bin_caches", None) if derived is None else None
+    for kind, reduce in (("rms", bin_rms), ("mean", bin_mean)):
+        if groups[kind]:
+            cols = [columns[c] for c in groups[kind]]
+            cache = caches.setdefault((kind, tuple(cols)), BinCache()) if caches is not None else None
+            out[groups[kind]] = reduce(_columns(x, cols), times, grid, cache).T
     params = derived.window_params(out, valid) if derived is not None and hasattr(derived, "window_params") else None
     return ModalityWindowData(out, valid), params
 

@@ -24,6 +24,10 @@ def regular_times(starting_time: float, rate: float, i0: int, i1: int) -> np.nda
     return starting_time + np.arange(i0, i1, dtype=np.float64) / rate
 
 
+#: :meth:`RegularTimes.searchsorted` builds the times of stretches up to this many samples (faster there).
+_BUILD_BELOW = 20_000
+
+
 @dataclass(frozen=True)
 class RegularTimes:
     """The times of regular samples ``i0 .. i1-1`` (see module docstring); behaves as that (n,) array
@@ -68,8 +72,8 @@ class RegularTimes:
         """``np.searchsorted(np.asarray(self), values, side)`` without building the array."""
         values = np.asarray(values, dtype=np.float64)
         n = len(self)
-        if n == 0:
-            return np.zeros(values.shape, dtype=np.int64)
+        if n <= _BUILD_BELOW:  # a short stretch: building it is cheaper than the arithmetic
+            return np.searchsorted(np.asarray(self), values, side=side)
         k = np.ceil((values - self.starting_time) * self.rate - self.i0)
         k = np.clip(np.nan_to_num(k, nan=0.0, posinf=n, neginf=0.0), 0, n).astype(np.int64)
         before = (lambda t: t >= values) if side == "left" else (lambda t: t > values)

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
+from weldfusion.fusion.frozen_cache import conv_bn
 
 
 def sobel_magnitude(x: Tensor) -> Tensor:
@@ -70,7 +71,7 @@ class ConvStage(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, c_in, h, w) -> (N, c_out, h', w')."""
-        y = F.gelu(self.bn(self.conv(x)))
+        y = F.gelu(conv_bn(self, self.conv, self.bn, x))
         return x + y if self.residual else y
 
 

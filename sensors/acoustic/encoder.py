@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from weldfusion.datasets.info import DataInfo, ModalityShape
 from weldfusion.fusion.config import AcousticEncoderConfig
 from weldfusion.fusion.encoder_base import Encoder, EncoderSpec
+from weldfusion.fusion.frozen_cache import conv_bn
 
 
 def band_matrix(n_fft: int, rate: float, lo_hz: float, hi_hz: float, bands: int) -> Tensor:
@@ -52,7 +53,7 @@ class ResBlock1d(nn.Module):
         self.bn = nn.BatchNorm1d(dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + F.gelu(self.bn(self.conv(x)))
+        return x + F.gelu(conv_bn(self, self.conv, self.bn, x))
 
 
 class AcousticEncoder(Encoder):

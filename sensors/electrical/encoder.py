@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from weldfusion.datasets.info import DataInfo, ModalityShape
 from weldfusion.fusion.config import ElectricalEncoderConfig
 from weldfusion.fusion.encoder_base import Encoder, EncoderSpec
-from weldfusion.fusion.frozen_cache import derived_weights
+from weldfusion.fusion.frozen_cache import conv_bn, derived_weights, frozen
 
 
 def short_circuit_stats(sc: Tensor, window_s: float) -> Tensor:
@@ -104,9 +104,20 @@ class MultiScaleConv1d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, C, L) -> (B, C, L)."""
         params = [p for b in self.branches for p in (b.weight, b.bias)] + [self.mix.weight]
-        weight, bias, mix = derived_weights(self, params, self.grouped_weight)  # once per parameter state at inference
-        y = F.conv1d(x, weight, bias, padding=self.kmax // 2, groups=x.shape[1])  # (B, C k, L), all branches
-        return x + F.gelu(self.bn(F.conv1d(y, mix)))
+        if self.training or not frozen():
+            weight, bias, mix = derived_weights(self, params, self.grouped_weight, slot="grouped")
+            y = F.conv1d(x, weight, bias, padding=self.kmax // 2, groups=x.shape[1])  # (B, C k, L), all branches
+            return x + F.gelu(self.bn(F.conv1d(y, mix)))
+        bn = self.bn  # inference: the grouped branches, and the batch norm folded into the mix (cached)
+        weight, bias, mix, mix_bias = derived_weights(
+            self, [*params, bn.weight, bn.bias, bn.running_mean, bn.running_var], self._inference_weights, slot="inference")
+        y = F.conv1d(x, weight, bias, padding=self.kmax // 2, groups=x.shape[1])
+        return x + F.gelu(F.conv1d(y, mix, mix_bias))
+
+    def _inference_weights(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        weight, bias, mix = self.grouped_weight()
+        scale = self.bn.weight * torch.rsqrt(self.bn.running_var + self.bn.eps)
+        return weight, bias, (mix * scale[:, None, None]).contiguous(), self.bn.bias - self.bn.running_mean * scale
 
 
 class ElectricalEncoder(Encoder):
@@ -143,7 +154,8 @@ class ElectricalEncoder(Encoder):
         if tuple(x.shape[1:]) != self.signal_shape:
             raise ValueError(f"{self.modality}: expected windows of shape {self.signal_shape}, "
                              f"got {tuple(x.shape[1:])}")
-        h = self.pool(self.body(self.stem(x)))  # (B, conv_dim, N)
+        stem = F.gelu(conv_bn(self.stem, self.stem[0], self.stem[1], x))  # (B, conv_dim, S'), = self.stem(x)
+        h = self.pool(self.body(stem))  # (B, conv_dim, N)
         seq = self.proj(rearrange(h, "b c n -> b n c"))  # (B, N, D)
         trend = linear_trend(x)  # (B, C)
         stats = [x.mean(dim=2), x.std(dim=2, unbiased=False), trend]

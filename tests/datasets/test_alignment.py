@@ -169,3 +169,29 @@ def test_regular_times_equal_the_built_array_without_building_it():
         assert lazy[-1] == full[-1] and np.array_equal(lazy[5:50:3], full[5:50:3])
     with pytest.raises(IndexError):
         RegularTimes(0.0, 10.0, 0, 5)[5]
+
+
+def test_bin_cache_reuses_bins_of_the_last_window_bit_for_bit():
+    """Overlapping windows of a regular stream through a BinCache give exactly the bins computed afresh,
+    whether the next window is shifted by whole bins (reused), by a part of a bin or jumps away (recomputed)."""
+    from weldfusion.datasets import resample
+    from weldfusion.datasets.sample_times import RegularTimes
+
+    rng = np.random.default_rng(5)
+    rate, window_s, length = 100_000.0, 0.04, 400  # 10 samples per bin
+    x = rng.normal(0, 1, (200_000, 1)).astype(np.float32)
+    caches = {resample.bin_rms: resample.BinCache(), resample.bin_mean: resample.BinCache()}
+    reused = []
+    for t0 in (0.1, 0.11, 0.12, 0.12005, 0.5, 0.5):
+        i0, i1 = int(round((t0 - 0.001) * rate)), int(round((t0 + window_s + 0.001) * rate))
+        times = RegularTimes(0.0, rate, i0, i1)
+        grid = resample.window_grid(t0, window_s, length)
+        for reduce in (resample.bin_rms, resample.bin_mean):
+            fresh = reduce(x[i0:i1], times, grid)
+            before = caches[reduce]._values
+            cached = reduce(x[i0:i1], times, grid, caches[reduce])
+            assert np.array_equal(cached, fresh), (t0, reduce.__name__)
+            reused.append(before is not None and np.isin(caches[reduce]._values, before).mean())
+    assert reused[2] > 0.7 and reused[10] > 0.99  # 0.11 s: 3/4 of its bins were the 0.1 s window's; 0.5 s again: all
+    np.testing.assert_allclose(fresh, resample.bin_mean(x[i0:i1].astype(np.float64), np.asarray(times), grid),
+                               rtol=1e-5, atol=1e-6)

@@ -66,6 +66,9 @@ class RingBuffer:
         self._holes: list[tuple[int, int]] = []  # regular: [i0, i1) index ranges never received
         self._gaps: list[tuple[float, float]] = []  # irregular: time gaps
         self._info: StreamInfo | None = None
+        #: window bins computed so far, per (kind, columns) (:class:`~weldfusion.datasets.resample.BinCache`,
+        #: filled by the window assembly: the next hop's window reuses the bins it shares with this one)
+        self.bin_caches: dict = {}
 
     # -- receiving ------------------------------------------------------------------------------
     def push(self, start: int, data: np.ndarray, times: np.ndarray | None = None) -> None:

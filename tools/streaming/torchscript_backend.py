@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import torch
 from torch import nn
-from weldfusion.tools.streaming.engine import EagerBackend
+from weldfusion.tools.streaming.engine import EagerBackend, batch_one_kernels
 from weldfusion.tools.streaming.onnx_export import INPUT_EXTRA, OUTPUTS, ExportWrapper, example_inputs
 from weldfusion.tools.streaming.parity import ATOL, max_difference
 
@@ -57,7 +57,7 @@ class TorchScriptBackend:
         rows = inputs["present"].shape[0]
         if rows != self.batch:
             raise ValueError(f"TorchScript backend traced for batch {self.batch}, got {rows} rows")
-        with torch.inference_mode():
+        with torch.inference_mode(), batch_one_kernels(torch.device("cpu"), rows):
             outs = self.module(*(torch.from_numpy(np.ascontiguousarray(inputs[k])) for k in self.names))
         return {k: v.float().numpy() for k, v in zip(OUTPUTS, outs)}
 
