@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +42,7 @@ from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.fusion.localisation import box_modality
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
+from weldfusion.tools.streaming.batch_one import batch_one_kernels
 from weldfusion.tools.streaming.decisions import HopDecisions
 from weldfusion.tools.streaming.presence import PresenceMonitor, SensorEvent
 from weldfusion.tools.streaming.replay import Packet
@@ -50,27 +50,6 @@ from weldfusion.tools.streaming.window_assembler import WindowAssembler
 from weldfusion.tools.training.localisation import BOX_SCORE, box_rows
 
 OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
-
-
-@contextmanager
-def batch_one_kernels(device: torch.device, batch: int):
-    """PyTorch's own CPU kernels instead of oneDNN's for a batch of one (the live hop).
-
-    oneDNN sets up a primitive per call: about 6 us for a GELU of 64 numbers, where the native
-    kernel takes 1.3 us; over the ~1,800 ops of a batch-1 forward the native kernels are about 8 %
-    faster (``weldfusion bench stream``, session 15). At batch 32 oneDNN is 7x faster, so only
-    batch-1 CPU calls switch it off (``torch.backends.mkldnn.enabled``, restored on exit; outputs
-    agree within 1e-7).
-    """
-    if device.type != "cpu" or batch != 1:
-        yield
-        return
-    before = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = before
 
 
 class EagerBackend:

@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 import torch
 from torch import nn
-from weldfusion.tools.streaming.engine import EagerBackend, batch_one_kernels
+from weldfusion.tools.streaming.batch_one import batch_one_kernels
+from weldfusion.tools.streaming.engine import EagerBackend
 from weldfusion.tools.streaming.onnx_export import INPUT_EXTRA, OUTPUTS, ExportWrapper, example_inputs
 from weldfusion.tools.streaming.parity import ATOL, max_difference
 
