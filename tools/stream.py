@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     trained = load_trained(args.checkpoint)
     backend, how = build_backend(trained, args.backend, onnx=args.onnx, threads=args.threads)
-    print(f"inference: {backend.name} ({how})", flush=True)
+    native = getattr(backend, "native_kernels", None)  # eager / TorchScript: the faster CPU kernels, measured
+    kernels = "" if native is None else f"; CPU kernels: {'PyTorch native' if native else 'oneDNN'}, the faster here"
+    print(f"inference: {backend.name} ({how}{kernels})", flush=True)
     info = trained.info
     if live_source(args):
         # lazy: liblsl / asyncua are loaded only for live sources

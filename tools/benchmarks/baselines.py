@@ -8,9 +8,9 @@ them the same seeded all-present batches. Under ``torch.inference_mode`` with
 ``--model-threads`` CPU threads, the models are timed in turn inside every round (so a shared
 machine's load drifts hit all alike) and the median per model is reported:
 
-- ``model.ms_per_window.<name>.b1``: one window per forward (what a live monitor pays per hop), with
-  PyTorch's native CPU kernels as the live monitor runs batch 1
-  (:func:`~weldfusion.tools.streaming.batch_one.batch_one_kernels`); ``.b1_onednn`` the same with oneDNN;
+- ``model.ms_per_window.<name>.b1``: one window per forward (what a live monitor pays per hop);
+  ``.b1_native`` the same with PyTorch's native CPU kernels instead of oneDNN's
+  (:mod:`~weldfusion.tools.streaming.batch_one`: the live monitor runs whichever is faster for its model);
 - ``model.windows_per_s.<name>.b32``: throughput at batch 32;
 - ``model.gflops.<name>``: floating-point operations per window counted by
   ``torch.utils.flop_counter`` (matrix products, convolutions, attention; not element-wise ops),
@@ -40,7 +40,7 @@ from weldfusion.tools.benchmarks.model import (
     random_batch,
 )
 from weldfusion.tools.benchmarks.timing import torch_threads
-from weldfusion.tools.streaming.batch_one import batch_one_kernels
+from weldfusion.tools.streaming.batch_one import native_cpu_kernels
 from weldfusion.tools.streaming.onnx_export import INPUT_EXTRA
 from weldfusion.tools.streaming.torchscript_backend import TorchScriptBackend
 
@@ -93,13 +93,15 @@ def run(args) -> list[dict]:
                 module = TorchScriptBackend(models[k], info).module
                 fns[f"{k}.torchscript"] = lambda module=module: module(*args)
         with torch.inference_mode():
-            with batch_one_kernels(torch.device(device), 1):  # as the live monitor runs batch 1
-                s1 = median_seconds(fns, reps, warm, device)
-            s1_onednn = median_seconds({k: fns[k] for k in models}, reps, warm, device) if device == "cpu" else {}
+            s1 = median_seconds(fns, reps, warm, device)
+            s1_native = {}
+            if device == "cpu":
+                with native_cpu_kernels():
+                    s1_native = median_seconds({k: fns[k] for k in models}, reps, warm, device)
             s32 = median_seconds({k: (lambda m=m: m(b32)) for k, m in models.items()}, reps32, warm32, device)
         rows += [{"name": f"model.ms_per_window.{k}.b1", "value": 1000.0 * v, "unit": "ms"} for k, v in s1.items()]
-        rows += [{"name": f"model.ms_per_window.{k}.b1_onednn", "value": 1000.0 * v, "unit": "ms"}
-                 for k, v in s1_onednn.items()]
+        rows += [{"name": f"model.ms_per_window.{k}.b1_native", "value": 1000.0 * v, "unit": "ms"}
+                 for k, v in s1_native.items()]
         rows += [{"name": f"model.gflop_per_s.{k}.b1", "value": gflops[k] / s1[k], "unit": "GFLOP/s"} for k in models]
         rows += [{"name": f"model.windows_per_s.{k}.b32", "value": 32.0 / v, "unit": "windows/s"}
                  for k, v in s32.items()]

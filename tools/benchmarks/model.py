@@ -20,7 +20,6 @@ import torch
 from weldfusion.fusion.build import build_model
 from weldfusion.fusion.config import ModelConfig
 from weldfusion.tools.benchmarks.timing import demo_info, median_seconds, n_params, random_batch, torch_threads
-from weldfusion.tools.streaming.batch_one import batch_one_kernels
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +53,7 @@ def run(args) -> list[dict]:
             calls[f"{name}_encoder"] = partial(enc, b1[name], b1["params"], b1["pair"])
         calls["video_encoder_no_sampling"] = partial(video_full, b1["video"], b1["params"], b1["pair"])
         with torch.inference_mode():
-            with batch_one_kernels(torch.device(device), 1):  # batch 1 as the live monitor runs it
-                ms = {k: 1000.0 * v for k, v in median_seconds(calls, reps, warm, device).items()}
+            ms = {k: 1000.0 * v for k, v in median_seconds(calls, reps, warm, device).items()}
             s32 = median_seconds({"fusion": lambda: model(b32)}, reps32, warm32, device)["fusion"]
         rows += [{"name": f"model.ms_per_window.{k}.b1", "value": v, "unit": "ms"} for k, v in ms.items()]
         rows.append({"name": "model.video_sampling.time_saved", "unit": "%",

@@ -113,7 +113,7 @@ def run(args) -> list[dict]:
             ds = WindowDataset(path, trained.recipe.data, norm=trained.norm)
             item = default_collate([ds[len(ds) // 2]])
             inputs = {k: item[k].numpy() for k in (*trained.info.names, "present", "params", "pair")}
-            eager = EagerBackend(trained.model)
+            eager = EagerBackend(trained.model, trained.info)
             reps, warm = (10, 3) if quick else (60, 10)
             fns = {"eager": lambda: eager.predict(inputs), "onnx": lambda: ort.predict(inputs)}
             if ts is not None:

@@ -30,7 +30,7 @@ def build_engine(trained, replay: Replay, *, hop_s: float = HOP_S, backend=None,
                                           buffer_s=buffer_s, where=str(replay.path))
     alarms = alarms_for(info.defects, trained.thresholds, alarm_on=alarm_on, alarm_off=alarm_off, n_on=n_on,
                         m_off=m_off)
-    return StreamEngine(backend or EagerBackend(trained.model), assembler, info.phases, info.defects, hop_s,
+    return StreamEngine(backend or EagerBackend(trained.model, trained.info), assembler, info.phases, info.defects, hop_s,
                         origin_s=replay.origin_s, timeout_s=timeout_s, refine_window=refine_window,
                         refine_decay=refine_decay, alarms=alarms, headers=replay.headers)
 
@@ -64,11 +64,11 @@ def build_backend(trained, kind: str = "auto", *, onnx: Path | None = None, thre
         backend.check(trained.info, weights_fingerprint(trained.model))
         return backend, f"ONNX Runtime on {onnx}"
     if kind == "eager":
-        return EagerBackend(trained.model), "as asked"
+        return EagerBackend(trained.model, trained.info), "as asked"
     if next(trained.model.parameters()).device.type != "cpu":
         if kind != "auto":
             raise ValueError(f"the {kind} backend runs on the CPU; the model is on {next(trained.model.parameters()).device}")
-        return EagerBackend(trained.model), "the model is not on the CPU"
+        return EagerBackend(trained.model, trained.info), "the model is not on the CPU"
     # lazy: exporter / tracer only when these backends are built
     from weldfusion.tools.streaming.onnx_parity import export_in_memory
     from weldfusion.tools.streaming.torchscript_backend import build_checked
@@ -85,4 +85,4 @@ def build_backend(trained, kind: str = "auto", *, onnx: Path | None = None, thre
             failed.append(f"{name}: {err}")
             continue
         return backend, "parity-checked against eager" + (f" ({'; '.join(failed)})" if failed else "")
-    return EagerBackend(trained.model), "; ".join(failed)
+    return EagerBackend(trained.model, trained.info), "; ".join(failed)

@@ -42,8 +42,9 @@ from weldfusion.datasets.schema import TIME_EPS
 from weldfusion.fusion.localisation import box_modality
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.tools.streaming.alarms import AlarmEvent, DefectAlarms
-from weldfusion.tools.streaming.batch_one import batch_one_kernels
+from weldfusion.tools.streaming.batch_one import faster_native, native_cpu_kernels
 from weldfusion.tools.streaming.decisions import HopDecisions
+from weldfusion.tools.streaming.example_inputs import example_inputs
 from weldfusion.tools.streaming.presence import PresenceMonitor, SensorEvent
 from weldfusion.tools.streaming.replay import Packet
 from weldfusion.tools.streaming.window_assembler import WindowAssembler
@@ -58,18 +59,31 @@ class EagerBackend:
 
     name = "eager"
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, model: torch.nn.Module, info=None) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         #: the image modality of a box head, or None: with one, ``predict`` adds ``boxes``
         self.boxed = box_modality(model)
+        #: batch-1 CPU calls run PyTorch's native kernels instead of oneDNN's: measured on the model's
+        #: own input shapes (``info``, DataInfo) when given (:func:`~.batch_one.faster_native`), else off
+        self.native_kernels = False
+        self.kernel_ms: dict[str, float] = {}
+        if info is not None and self.device.type == "cpu":
+            batch = {k: torch.from_numpy(v) for k, v in example_inputs(info, batch=1).items()}
+            with torch.inference_mode():
+                self.native_kernels, self.kernel_ms = faster_native(lambda: self.model(batch))
+
+    @property
+    def kernels(self) -> str:
+        """``native`` or ``onednn``: the CPU kernels of batch-1 calls."""
+        return "native" if self.native_kernels else "onednn"
 
     def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays;
         with a box head also ``boxes``: per row None (its modality absent) or ``(frame_index, (Q, 6)
         [class, score, x0, y0, x1, y1])`` of the strongest kept frame (box in [0, 1] of the frame)."""
         batch = {k: torch.from_numpy(v).to(self.device) for k, v in inputs.items()}
-        with torch.inference_mode(), batch_one_kernels(self.device, len(inputs["present"])):
+        with torch.inference_mode(), native_cpu_kernels(self.native_kernels and len(inputs["present"]) == 1):
             out = self.model(batch)
         result = {k: out[k].float().cpu().numpy() for k in OUTPUTS}
         if self.boxed is not None:

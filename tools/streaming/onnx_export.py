@@ -48,6 +48,7 @@ from torch.onnx.symbolic_helper import _get_const
 from weldfusion.fusion.localisation import box_modality
 from weldfusion.recipes.errors import InvalidInput
 from weldfusion.recipes.files import temporary_name
+from weldfusion.tools.streaming.example_inputs import example_inputs  # noqa: F401  (re-exported)
 
 INPUT_EXTRA = ("present", "params", "pair")
 OUTPUTS = ("phase_probs", "defect_probs", "modality_weights")
@@ -166,17 +167,6 @@ def weights_fingerprint(model: nn.Module) -> str:
         h.update(str(tuple(t.shape)).encode())
         h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
     return h.hexdigest()
-
-
-def example_inputs(info, batch: int = 1, seed: int = 0, present: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Seeded random inputs of the model's shapes (``info``: DataInfo); all modalities present by default."""
-    rng = np.random.default_rng(seed)
-    out = {m.name: rng.standard_normal((batch, *m.shape)).astype(np.float32) for m in info.modalities}
-    out["present"] = np.ones((batch, len(info.names)), dtype=bool) if present is None else \
-        np.broadcast_to(np.asarray(present, dtype=bool), (batch, len(info.names))).copy()
-    out["params"] = rng.standard_normal((batch, len(info.params))).astype(np.float32)
-    out["pair"] = rng.integers(0, len(info.pairs), batch).astype(np.int64)
-    return out
 
 
 def _take_along_dim(g, self, indices, dim):

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import torch
 from torch import nn
-from weldfusion.tools.streaming.batch_one import batch_one_kernels
+from weldfusion.tools.streaming.batch_one import faster_native, native_cpu_kernels
 from weldfusion.tools.streaming.engine import EagerBackend
 from weldfusion.tools.streaming.onnx_export import INPUT_EXTRA, OUTPUTS, ExportWrapper, example_inputs
 from weldfusion.tools.streaming.parity import ATOL, max_difference
@@ -52,13 +52,18 @@ class TorchScriptBackend:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the Python-level presence check
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript: see the module docstring
             self.module = torch.jit.freeze(torch.jit.trace(ExportWrapper(traced).eval(), args, check_trace=False))
+        #: native CPU kernels instead of oneDNN's, when measured faster for this trace (batch 1 only)
+        self.native_kernels = False
+        if batch == 1:
+            with torch.inference_mode():
+                self.native_kernels, _ = faster_native(lambda: self.module(*args))
 
     def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """inputs: the model batch as arrays (batch axis first) -> the three outputs as (B, ...) arrays."""
         rows = inputs["present"].shape[0]
         if rows != self.batch:
             raise ValueError(f"TorchScript backend traced for batch {self.batch}, got {rows} rows")
-        with torch.inference_mode(), batch_one_kernels(torch.device("cpu"), rows):
+        with torch.inference_mode(), native_cpu_kernels(self.native_kernels):
             outs = self.module(*(torch.from_numpy(np.ascontiguousarray(inputs[k])) for k in self.names))
         return {k: v.float().numpy() for k, v in zip(OUTPUTS, outs)}
 
