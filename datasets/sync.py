@@ -15,6 +15,8 @@ non-negative mix of the other stream's level (glare) and its first-order lags (h
 response that cannot pass for a time shift. The most confident candidate wins; its peak is
 refined below one grid step by parabolic interpolation.
 
+Friction stir welds have no arc: the FSW machine's activity is its spindle power (``sensors/fsw_machine/sync.py``).
+
 ``offset_s`` is the stream's ``time_offset_s`` on the reference's recording clock: the reference's
 own ``time_offset_s`` plus the lag. ``confidence`` (0..1) is the peak's normalised score times its
 prominence margin over the runner-up peak: near 0 means another lag fits about as well (periodic
