@@ -94,7 +94,7 @@ def _localisation_heads(cfg: ModelConfig, info: DataInfo, encoders: dict) -> dic
     return {loc.modality: LocalisationHeads(
         net.map_dims, encoders[loc.modality].frame_shape[1:3], len(BOX_CLASSES), detection=loc.detection,
         motion=loc.motion, queries=loc.queries, layers=loc.decoder_layers, heads=loc.decoder_heads, dim=loc.head_dim,
-        motion_at_inference=loc.motion_at_inference, pixel_level=loc.pixel_level)}
+        motion_at_inference=loc.motion_at_inference, pixel_level=loc.pixel_level, seeded=loc.seeded_queries)}
 
 
 def similarity_matrix(pairs: tuple[tuple[str, str, float], ...], phases: tuple[str, ...]) -> torch.Tensor:

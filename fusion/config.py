@@ -175,6 +175,9 @@ class LocalisationConfig:
             ``motion``; auxiliary: run in training only unless ``motion_at_inference``.
         modality: the image modality the heads sit on.
         queries, decoder_layers, decoder_heads, head_dim: size of the box head.
+        seeded_queries: further queries per frame seeded from the best-scoring memory tokens (two-stage
+            query selection, ``fusion/detection/head.py``; loss terms ``det_seed_class``, ``det_seed_l1``,
+            ``det_seed_giou``); 0: learned queries only.
         no_object_weight: weight of the "no object" class in the class cross-entropy.
         match_class, match_l1, match_giou: weights of the matching cost.
         pixel_level: give both heads a fine feature level from the kept frames themselves (two
@@ -189,6 +192,7 @@ class LocalisationConfig:
     decoder_layers: int = 2
     decoder_heads: int = 4
     head_dim: int = 64
+    seeded_queries: int = 0
     no_object_weight: float = 0.1
     match_class: float = 1.0
     match_l1: float = 5.0
@@ -197,6 +201,8 @@ class LocalisationConfig:
     pixel_level: bool = True
 
     def __post_init__(self) -> None:
+        if self.seeded_queries < 0:
+            raise ValueError(f"seeded_queries must be >= 0, got {self.seeded_queries}")
         if self.queries < 1 or self.decoder_layers < 1:
             raise ValueError(f"queries and decoder_layers must be >= 1, got {self.queries}, {self.decoder_layers}")
         if self.head_dim < 1 or self.head_dim % self.decoder_heads:
@@ -295,6 +301,9 @@ class LossWeights:
     det_class: float = 0.5  # the box terms at half DETR's 1 : 5 : 2, next to the recognition terms
     det_l1: float = 2.5
     det_giou: float = 1.0
+    det_seed_class: float = 1.0  # seeded queries' token scores (focal) and proposals, at the scale of the set terms
+    det_seed_l1: float = 2.5
+    det_seed_giou: float = 1.0
     motion: float = 0.5
 
 

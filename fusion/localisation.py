@@ -10,13 +10,15 @@ the batch rows where the modality is present and returns ``outputs["localisation
     valid (B_m,) bool           the modality is present in that row (all True unless the encoder
                                 ran on every row, ``skip_absent: false``)
     frame_index (B_m, T') long  window frame of each kept frame
-    det_logits (B_m, T', Q, C + 1), det_boxes (B_m, T', Q, 4)   with the box head
+    det_logits (B_m, T', Q, C + 1), det_boxes (B_m, T', Q, 4)   with the box head (Q: learned + seeded queries)
+    det_seed {"logits", "boxes", "levels"}                       with seeded queries: the token predictions
     motion_logits (B_m, T', H, W)                                with the motion head, in training
                                                                  (or when ``motion_in_eval``)
 
 :func:`localisation_terms` turns these and the window targets (``<m>_boxes``, ``<m>_motion``,
-``datasets/localisation_truth.py``) into the loss terms ``det_class``, ``det_l1``, ``det_giou`` and
-``motion``; frames of recordings without truth are left out.
+``datasets/localisation_truth.py``) into the loss terms ``det_class``, ``det_l1``, ``det_giou``
+(``det_seed_class``, ``det_seed_l1``, ``det_seed_giou`` with seeded queries) and ``motion``; frames of
+recordings without truth are left out.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 from weldfusion.fusion.detection.head import DetectionHead
-from weldfusion.fusion.detection.loss import set_loss
+from weldfusion.fusion.detection.loss import seed_loss, set_loss
 from weldfusion.fusion.motion_segmentation import MotionHead, motion_loss
 
 
@@ -69,11 +71,12 @@ class LocalisationHeads(nn.Module):
 
     def __init__(self, in_dims: Sequence[int], frame_hw: tuple[int, int], n_classes: int, *, detection: bool,
                  motion: bool, queries: int = 16, layers: int = 2, heads: int = 4, dim: int = 64,
-                 motion_at_inference: bool = False, pixel_level: bool = True, all_frames: bool = False) -> None:
+                 motion_at_inference: bool = False, pixel_level: bool = True, all_frames: bool = False,
+                 seeded: int = 0) -> None:
         super().__init__()
         self.stem = PixelStem() if pixel_level else None
         dims = ((self.stem.dim,) if self.stem is not None else ()) + tuple(in_dims)
-        self.detection = DetectionHead(dims, n_classes, queries, layers, heads, dim) if detection else None
+        self.detection = DetectionHead(dims, n_classes, queries, layers, heads, dim, seeded) if detection else None
         self.motion = MotionHead(dims, frame_hw) if motion else None
         self.motion_in_eval = motion_at_inference
         self.all_frames = all_frames
@@ -95,7 +98,9 @@ class LocalisationHeads(nn.Module):
             maps = (self.stem(kept), *maps)  # finest first
         out = {"rows": rows, "frame_index": frame_index, "valid": valid}
         if self.detection is not None:
-            out["det_logits"], out["det_boxes"] = self.detection(maps)
+            out["det_logits"], out["det_boxes"], dense = self.detection(maps)
+            if dense is not None:
+                out["det_seed"] = dense
         if self.motion is not None and (self.training or self.motion_in_eval):
             out["motion_logits"] = self.motion(maps)
         return out
@@ -118,7 +123,8 @@ def frame_targets(boxes: Tensor) -> list[dict]:
 
 def localisation_terms(pred: dict, batch: dict, modality: str, *, no_object_weight: float,
                        match_weights: dict) -> dict[str, Tensor]:
-    """Loss terms of one modality's heads (unweighted): ``det_class``, ``det_l1``, ``det_giou``, ``motion``."""
+    """Loss terms of one modality's heads (unweighted): ``det_class``, ``det_l1``, ``det_giou``, the
+    ``det_seed_*`` terms with seeded queries, ``motion``."""
     rows, fi = pred["rows"], pred["frame_index"]
     terms: dict[str, Tensor] = {}
     if "det_logits" in pred:
@@ -133,6 +139,11 @@ def localisation_terms(pred: dict, batch: dict, modality: str, *, no_object_weig
         else:
             zero = pred["det_logits"].sum() * 0.0
             terms.update(det_class=zero, det_l1=zero, det_giou=zero)
+        if "det_seed" in pred:
+            seed = pred["det_seed"]
+            n, c = seed["logits"].shape[-2:]
+            terms.update(seed_loss(seed["logits"][has].reshape(-1, n, c), seed["boxes"][has].reshape(-1, n, 4),
+                                   seed["levels"], target))
     if "motion_logits" in pred:
         logits = pred["motion_logits"]
         has = batch[f"{modality}_has_motion"].to(rows.device).index_select(0, rows) & pred["valid"]

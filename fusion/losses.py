@@ -13,6 +13,7 @@ occlusion                     occlusion-mask sparsity (Eq. 27), from aux
 reconstruction                background-suppression reconstruction (Eq. 30), from aux
 smoothness                    frame-sampling score smoothness (Eq. 42), from aux
 det_class, det_l1, det_giou   set loss of the box head (``fusion/localisation.py``)
+det_seed_class, _l1, _giou    dense loss of its seeded queries' token scores and proposals
 motion                        BCE + soft Dice of the motion-segmentation head
 ============================  ==============================================================
 

@@ -7,8 +7,10 @@ import dataclasses
 import pytest
 import torch
 from model_fixtures import random_batch, tiny_config, tiny_info, tiny_loss
+from torchvision.ops import box_iou
 from weldfusion.fusion.build import build_loss, build_model
 from weldfusion.fusion.config import LocalisationConfig
+from weldfusion.fusion.detection.matcher import cxcywh_to_xyxy
 from weldfusion.recipes.config import ConfigError
 from weldfusion.sensors.boxes import CLASSES
 from weldfusion.tools.training.localisation import LocalisationScorer
@@ -147,3 +149,89 @@ def test_static_shape_model_predicts_every_row_flagged_by_presence():
     only_absent = {**batch, "video_has_boxes": torch.tensor([False, False, True, False])}
     terms = build_loss(tiny_loss(), info, LOC)(model(only_absent), only_absent)
     assert float(terms["det_l1"].detach()) == 0.0
+
+
+SEEDED = dataclasses.replace(LOC, seeded_queries=3)
+
+
+def test_seeded_queries_add_token_proposals_and_their_loss_terms():
+    info = tiny_info()
+    model = build_model(tiny_config(localisation=SEEDED), info).train()
+    batch = _targets(random_batch(info, 4), info)
+    out = model(batch)["localisation"]["video"]
+    kept = model.encoders["video"].net.kept_frames()
+    assert out["det_logits"].shape == (4, kept, 4 + 3, len(CLASSES) + 1) and out["det_boxes"].shape == (4, kept, 7, 4)
+    seed = out["det_seed"]
+    n = sum(h * w for h, w in seed["levels"])
+    assert seed["logits"].shape == (4, kept, n, len(CLASSES)) and seed["boxes"].shape == (4, kept, n, 4)
+    assert ((out["det_boxes"] >= 0) & (out["det_boxes"] <= 1)).all()
+    terms = build_loss(tiny_loss(), info, SEEDED)(model(batch), batch)
+    for k in ("det_seed_class", "det_seed_l1", "det_seed_giou"):
+        assert torch.isfinite(terms[k]) and terms[k] > 0
+    assert "det_seed_class" not in build_loss(tiny_loss(), info, LOC)(build_model(tiny_config(localisation=LOC), info)
+                                                                      .train()(batch), batch)
+    with pytest.raises(ValueError, match="seeded_queries"):
+        dataclasses.replace(LOC, seeded_queries=-1)
+
+
+def test_seed_loss_positives_are_the_centre_cells_of_every_level():
+    from weldfusion.fusion.detection.loss import seed_loss
+
+    levels = ((4, 4), (2, 2))
+    target = torch.full((1, 2, 5), -1.0)
+    target[0, 0] = torch.tensor([2.0, 0.6, 0.1, 0.05, 0.05])  # centre in row 0, column 2 (4x4); row 0, column 1 (2x2)
+    logits = torch.full((1, 20, 3), -9.0)
+    boxes = torch.full((1, 20, 4), 0.5)
+    logits[0, 2, 2] = logits[0, 16 + 1, 2] = 9.0  # confident on exactly those cells
+    boxes[0, 2] = boxes[0, 17] = target[0, 0, 1:]
+    right = seed_loss(logits, boxes, levels, target)
+    assert right["det_seed_class"] < 1e-3 and right["det_seed_l1"] < 1e-6 and right["det_seed_giou"] < 1e-3
+    wrong = logits.clone()
+    wrong[0, 2, 2], wrong[0, 3, 2] = -9.0, 9.0  # the neighbouring cell instead
+    assert seed_loss(wrong, boxes, levels, target)["det_seed_class"] > 1.0
+    with pytest.raises(ValueError, match="tokens"):
+        seed_loss(logits, boxes, ((4, 4),), target)
+
+
+def test_seeded_queries_find_a_small_object_the_dense_way():
+    """A 2x2-pixel object at a random place in each window: after training, the proposal of the token
+    scoring its class highest sits on it (IoU > 0.3) — the seeds of the seeded queries find it."""
+    torch.manual_seed(0)
+    info = tiny_info(names=("video", "electrical"))
+    cfg = tiny_config(localisation=dataclasses.replace(SEEDED, motion=False), modality_heads=False)
+    model = build_model(cfg, info).train()
+    loss = build_loss(tiny_loss(contrastive=False, semantic_similarity=False), info, cfg.localisation)
+    t, h, w = info.modality("video").shape
+    gen = torch.Generator().manual_seed(1)
+
+    def batch_with_dots(b):
+        batch = random_batch(info, b)
+        video = torch.zeros(b, t, h, w)
+        boxes = torch.full((b, t, 3, 5), -1.0)
+        ys = torch.randint(2, h - 4, (b,), generator=gen)
+        xs = torch.randint(2, w - 4, (b,), generator=gen)
+        for i in range(b):
+            video[i, :, ys[i]:ys[i] + 2, xs[i]:xs[i] + 2] = 5.0
+            boxes[i, :, 0] = torch.tensor([4.0, (xs[i] + 1) / w, (ys[i] + 1) / h, 2 / w, 2 / h])
+        return {**batch, "video": video, "video_boxes": boxes, "video_motion": torch.zeros(b, t, h, w, dtype=torch.uint8),
+                "video_has_boxes": torch.ones(b, dtype=torch.bool), "video_has_motion": torch.zeros(b, dtype=torch.bool)}
+
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    for _ in range(150):
+        batch = batch_with_dots(8)
+        terms = loss(model(batch), batch)
+        opt.zero_grad()
+        (terms["det_seed_class"] + 2.5 * terms["det_seed_l1"] + terms["det_seed_giou"] + terms["det_class"]
+         + 2.5 * terms["det_l1"] + terms["det_giou"]).backward()
+        opt.step()
+    model.eval()
+    batch = batch_with_dots(6)
+    with torch.no_grad():
+        pred = model(batch)["localisation"]["video"]
+    seed = pred["det_seed"]
+    ious = []
+    for i in range(6):
+        best = seed["logits"][i, 0, :, 4].argmax()  # the token scoring the dot's class highest
+        ious.append(float(box_iou(cxcywh_to_xyxy(seed["boxes"][i, 0, best][None]),
+                                  cxcywh_to_xyxy(batch["video_boxes"][i, 0, :1, 1:]))[0, 0]))
+    assert sum(iou > 0.3 for iou in ious) >= 5, ious

@@ -125,10 +125,11 @@ def test_export_tool_writes_verified_file_and_refuses_overwrite(tiny, tmp_path, 
     assert "must end in .onnx" in capsys.readouterr().err
 
 
-def test_a_box_head_is_exported_and_onnx_runtime_gives_its_boxes(tmp_path):
+@pytest.mark.parametrize("seeded", [0, 3])
+def test_a_box_head_is_exported_and_onnx_runtime_gives_its_boxes(tmp_path, seeded):
     """With a box head the export has three more outputs (the strongest frame's class logits, boxes
     and frame index) equal to the eager model's for every presence mask; the backend still serves
-    the main three."""
+    the main three. With seeded queries too (their top-k token selection exports as TopK)."""
     import onnxruntime as ort
     from model_fixtures import tiny_config, tiny_info
     from weldfusion.fusion.build import build_model
@@ -137,7 +138,8 @@ def test_a_box_head_is_exported_and_onnx_runtime_gives_its_boxes(tmp_path):
 
     info = tiny_info()
     torch.manual_seed(0)
-    loc = LocalisationConfig(detection=True, queries=4, decoder_layers=1, decoder_heads=2, head_dim=16)
+    loc = LocalisationConfig(detection=True, queries=4, decoder_layers=1, decoder_heads=2, head_dim=16,
+                             seeded_queries=seeded)
     model = build_model(tiny_config(localisation=loc), info).eval()
     path = export_onnx(model, info, tmp_path / "boxes.onnx", batch=2)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
