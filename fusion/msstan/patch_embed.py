@@ -58,6 +58,15 @@ class PatchEmbed(nn.Module):
         pad_h, pad_w = (-frames.shape[-2]) % p, (-frames.shape[-1]) % p
         if pad_h or pad_w:
             frames = F.pad(frames, (0, pad_w, 0, pad_h))
+        if frames.device.type == "cpu" and not torch.backends.mkldnn.enabled:
+            # PyTorch's native CPU kernels (the live monitor's batch-1 choice, tools/streaming/batch_one.py)
+            # run this stride-p conv through NNPACK / im2col, 2-3x slower than the same sums as one matrix
+            # product over the patches; oneDNN's conv is the faster of the two, so it keeps the conv
+            n, c, height, width = frames.shape
+            h0, w0 = height // p, width // p
+            patches = frames.reshape(n, c, h0, p, w0, p).permute(0, 2, 4, 1, 3, 5).reshape(n, h0, w0, c * p * p)
+            y = F.linear(patches, self.proj.weight.reshape(self.proj.out_channels, -1), self.proj.bias)
+            return y.reshape(b, -1, h0, w0, y.shape[-1])  # (B, T, h0, w0, c0)
         y = self.proj(frames)  # (B*T, c0, h0, w0)
         return rearrange(y, "(b t) c h w -> b t h w c", b=b)
 

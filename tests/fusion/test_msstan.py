@@ -41,6 +41,26 @@ def test_patch_embed_and_stages_shapes_pad_odd_frames():
     assert f.shape == (2, 3, *st.grid(4, 5), 12) == (2, 3, 2, 3, 12)
 
 
+def test_patch_embed_native_kernel_path_is_the_conv():
+    """With PyTorch's native CPU kernels (the live monitor's batch-1 choice) the patch projection runs
+    as one matrix product over the patches: the same values as the conv, gradients included."""
+    torch.manual_seed(0)
+    pe = PatchEmbed(4, 8, gradient_channel=True)
+    x = torch.randn(2, 3, 14, 17, requires_grad=True)  # padded frames too
+    conv = pe(x)
+    (g_conv,) = torch.autograd.grad(conv.square().sum(), x)
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        native = pe(x)
+        (g_native,) = torch.autograd.grad(native.square().sum(), x)
+    finally:
+        torch.backends.mkldnn.enabled = before
+    assert native.shape == conv.shape == (2, 3, 4, 5, 8)
+    torch.testing.assert_close(native, conv, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(g_native, g_conv, atol=1e-4, rtol=1e-4)
+
+
 def test_msstan_shapes_train_and_eval():
     torch.manual_seed(0)
     net = tiny_msstan_net()
