@@ -27,6 +27,11 @@ import torch
 from torch import Tensor, nn
 
 
+def _centres(n: int, device=None) -> Tensor:
+    """(n,) centres of n equal cells of [0, 1]: (i + 0.5) / n."""
+    return (torch.arange(n, device=device, dtype=torch.float32) + 0.5) / n
+
+
 def sine_positions(h: int, w: int, dim: int, device=None) -> Tensor:
     """(h * w, dim) 2-D sine / cosine position code of an h x w grid (DETR's), rows then columns.
 
@@ -34,8 +39,8 @@ def sine_positions(h: int, w: int, dim: int, device=None) -> Tensor:
     two resolutions over the same frame share one coordinate frame."""
     quarter = dim // 4
     freq = torch.exp(torch.arange(quarter, device=device, dtype=torch.float32) * (-math.log(100.0) / max(quarter, 1)))
-    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h * 2 * math.pi
-    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w * 2 * math.pi
+    ys = _centres(h, device) * 2 * math.pi
+    xs = _centres(w, device) * 2 * math.pi
     py = torch.cat([torch.sin(ys[:, None] * freq * 10), torch.cos(ys[:, None] * freq * 10)], dim=1)  # (h, dim/2)
     px = torch.cat([torch.sin(xs[:, None] * freq * 10), torch.cos(xs[:, None] * freq * 10)], dim=1)  # (w, dim/2)
     pos = torch.cat([py[:, None, :].expand(h, w, -1), px[None, :, :].expand(h, w, -1)], dim=-1)  # (h, w, 4q)
@@ -47,9 +52,7 @@ def sine_positions(h: int, w: int, dim: int, device=None) -> Tensor:
 def cell_anchors(h: int, w: int, device=None) -> Tensor:
     """(h * w, 4) (cx, cy, w, h) in [0, 1] of each cell of an h x w grid, rows then columns (the order of
     :func:`sine_positions` and of a flattened map)."""
-    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h
-    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w
-    cy, cx = torch.meshgrid(ys, xs, indexing="ij")
+    cy, cx = torch.meshgrid(_centres(h, device), _centres(w, device), indexing="ij")
     size = torch.tensor([1.0 / w, 1.0 / h], device=device).expand(h * w, 2)
     return torch.cat([cx.reshape(-1, 1), cy.reshape(-1, 1), size], dim=1)
 
@@ -100,19 +103,14 @@ class DetectionHead(nn.Module):
                 nn.init.zeros_(net[-1].weight)
                 nn.init.zeros_(net[-1].bias)
             nn.init.constant_(self.seed_cls.bias, -4.6)  # prior 1 %: most tokens hold no object (focal-loss init)
-        self._pos: dict[tuple, Tensor] = {}
+        self._grids: dict[tuple, tuple[Tensor, Tensor]] = {}
 
-    def _position(self, h: int, w: int, device) -> Tensor:
+    def _grid(self, h: int, w: int, device) -> tuple[Tensor, Tensor]:
+        """Position code (h w, E) and cell anchors (h w, 4) of an h x w level, computed once per size and device."""
         key = (h, w, str(device))
-        if key not in self._pos:
-            self._pos[key] = sine_positions(h, w, self.dim, device)
-        return self._pos[key]
-
-    def _anchors(self, h: int, w: int, device) -> Tensor:
-        key = ("anchors", h, w, str(device))
-        if key not in self._pos:
-            self._pos[key] = cell_anchors(h, w, device)
-        return self._pos[key]
+        if key not in self._grids:
+            self._grids[key] = (sine_positions(h, w, self.dim, device), cell_anchors(h, w, device))
+        return self._grids[key]
 
     def forward(self, maps: Sequence[Tensor]) -> tuple[Tensor, Tensor, dict | None]:
         """maps: per level (B, T', h_i, w_i, c_i) -> logits (B, T', Q + S, C + 1), boxes (B, T', Q + S, 4)
@@ -124,8 +122,9 @@ class DetectionHead(nn.Module):
         for i, (f, proj) in enumerate(zip(maps, self.proj, strict=True)):
             h, w = f.shape[2:4]
             tokens = proj(f.reshape(b * t, h * w, f.shape[-1]))  # (B T', h w, E)
-            memory.append(tokens + self._position(h, w, f.device) + self.level[i])
-            anchors.append(self._anchors(h, w, f.device))
+            position, cells = self._grid(h, w, f.device)
+            memory.append(tokens + position + self.level[i])
+            anchors.append(cells)
         memory = torch.cat(memory, dim=1)  # (B T', N, E)
         q = self.queries.expand(b * t, -1, -1)  # (B T', Q, E)
         dense = None

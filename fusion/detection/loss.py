@@ -78,7 +78,7 @@ def seed_loss(logits: Tensor, boxes: Tensor, levels: tuple[tuple[int, int], ...]
     if offset != logits.shape[1]:
         raise ValueError(f"levels {levels} hold {offset} tokens, the predictions {logits.shape[1]}")
     n_pos = max(len(frame) * len(levels), 1)
-    cell = torch.cat(cells) if cells else frame
+    cell = torch.cat(cells)
     frames, labels, tboxes = frame.repeat(len(levels)), label.repeat(len(levels)), tbox.repeat(len(levels), 1)
     cls_target[frames, cell, labels] = 1.0
     seed_class = sigmoid_focal_loss(logits, cls_target, alpha=0.25, gamma=2.0, reduction="sum") / n_pos
